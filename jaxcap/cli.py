@@ -1,0 +1,189 @@
+"""Command line: ``jaxcap threshold|energy|table …`` (DESIGN §5).
+
+stdout carries results only (one JSON object with ``--json``); progress and
+logs go to stderr.  Exit codes: 0 success, 2 bad input (one line on stderr),
+3 a solve that did not converge (its diagnostics on stderr, and as JSON on
+stdout with ``--json``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+EXIT_BAD_INPUT = 2
+EXIT_NOT_CONVERGED = 3
+
+
+class BadInput(Exception):
+    """Invalid command-line input: reported in one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints usage too)
+        raise BadInput(message)
+
+
+def _finite_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    v = _finite_float(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return v
+
+
+def _level(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"level must be a non-negative integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"level must be a non-negative integer, got {text!r}")
+    return v
+
+
+def _nodes(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"nodes must be an integer >= 8, got {text!r}") from None
+    if v < 8:
+        raise argparse.ArgumentTypeError(f"nodes must be an integer >= 8, got {text!r}")
+    return v
+
+
+def _engine_options(p):
+    p.add_argument("--kappa", type=_finite_float, default=0.0, help="threshold kappa of V(u) = 1[u > kappa] (0: injectivity)")
+    p.add_argument("--engine", choices=["tensor", "grid"], default=None, help="evaluation engine (default: chosen by level)")
+    p.add_argument("--nodes", type=_nodes, default=None, help="Gauss-Hermite nodes per level (tensor engine)")
+    p.add_argument("--spacing", type=_positive_float, default=None, help="grid spacing in h (grid engine, default 0.005)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="jaxcap", description="Injectivity thresholds of random ReLU layers (fl RDT / r-step RSB).")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("threshold", help="the level-R threshold alpha_R where the ground-state energy reaches 1")
+    p.add_argument("--level", type=_level, required=True)
+    _engine_options(p)
+    p.set_defaults(func=_cmd_threshold)
+
+    p = sub.add_parser("energy", help="the level-R ground-state energy e_R(alpha)")
+    p.add_argument("--alpha", type=_positive_float, required=True)
+    p.add_argument("--level", type=_level, required=True)
+    _engine_options(p)
+    p.set_defaults(func=_cmd_energy)
+
+    p = sub.add_parser("table", help="the main job: the injectivity threshold level by level, with timings")
+    p.add_argument("--max-level", type=_level, default=3)
+    _engine_options(p)
+    p.set_defaults(func=_cmd_table)
+    return parser
+
+
+def _options(args) -> dict:
+    return {"engine": args.engine, "nodes": args.nodes, "spacing": args.spacing}
+
+
+def _cmd_threshold(args) -> int:
+    import jaxcap
+    res = jaxcap.threshold(args.level, kappa=args.kappa, **_options(args))
+    _emit(args, res.to_dict(), _format_result(res))
+    return 0
+
+
+def _cmd_energy(args) -> int:
+    import jaxcap
+    res = jaxcap.energy(args.alpha, args.level, kappa=args.kappa, **_options(args))
+    _emit(args, res.to_dict(), _format_result(res))
+    return 0
+
+
+def _cmd_table(args) -> int:
+    import jaxcap
+    from tqdm import tqdm
+    rows = []
+    t0 = time.perf_counter()
+    with tqdm(total=args.max_level + 1, desc="levels", file=sys.stderr, disable=None) as bar:
+        for res in jaxcap.threshold_chain(args.max_level, kappa=args.kappa, **_options(args)):
+            rows.append(res)
+            bar.set_postfix(level=res.level, alpha=f"{res.alpha:.8f}")
+            bar.update()
+    payload = {"kappa": args.kappa, "levels": [r.to_dict() for r in rows], "seconds": time.perf_counter() - t0}
+    lines = [f"Injectivity threshold of x -> ReLU(Wx), kappa = {args.kappa:g}",
+             f"{'level':>5} {'alpha_r':>12} {'chi':>9} {'q':>28} {'x':>28} {'quad err':>9} {'seconds':>8}"]
+    for r in rows:
+        q = ", ".join(f"{v:.4f}" for v in r.params["q"]) or "-"
+        x = ", ".join(f"{v:.3f}" for v in r.params["x"]) or "-"
+        lines.append(f"{r.level:>5} {r.alpha:>12.8f} {r.params['chi']:>9.5f} {q:>28} {x:>28} "
+                     f"{r.diagnostics.quad_error:>9.1e} {r.diagnostics.seconds:>8.1f}")
+    lines.append(f"total {payload['seconds']:.1f} s")
+    _emit(args, payload, "\n".join(lines))
+    return 0
+
+
+def _format_result(res) -> str:
+    d = res.diagnostics
+    return "\n".join([
+        f"level {res.level}, kappa {res.kappa:g}: alpha = {res.alpha:.10f}, energy = {res.energy:.12f}",
+        f"  chi = {res.params['chi']:.8f}, q = {res.params['q']}, x = {res.params['x']}",
+        f"  grad_norm = {d.grad_norm:.1e}, hessian_max_eig = {d.hessian_max_eig:.3e}, "
+        f"quad_error = {d.quad_error:.1e} ({d.engine}), {d.seconds:.1f} s",
+    ])
+
+
+def _emit(args, payload: dict, text: str) -> None:
+    print(json.dumps(payload) if args.json else text)
+
+
+def _enable_compilation_cache() -> None:
+    """Reuse compiled XLA programs across runs (a per-user cache directory)."""
+    import jax
+    path = os.environ.get("JAXCAP_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "jaxcap", "xla"))
+    if path.lower() in ("", "0", "off", "none"):
+        return
+    try:
+        os.makedirs(path, exist_ok=True)
+        jax.config.update("jax_compilation_cache_dir", path)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    except OSError:
+        pass
+
+
+def main(argv=None) -> int:
+    from .result import ConvergenceError
+    try:
+        args = build_parser().parse_args(argv)
+    except BadInput as exc:
+        print(f"jaxcap: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    _enable_compilation_cache()
+    try:
+        return args.func(args)
+    except (BadInput, ValueError) as exc:
+        print(f"jaxcap: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ConvergenceError as exc:
+        diag = {"converged": False, "error": str(exc), "diagnostics": exc.diagnostics}
+        print(f"jaxcap: not converged: {exc}", file=sys.stderr)
+        print(json.dumps(diag, default=str), file=sys.stderr)
+        if getattr(args, "json", False):
+            print(json.dumps(diag, default=str))
+        return EXIT_NOT_CONVERGED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

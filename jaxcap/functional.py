@@ -1,0 +1,59 @@
+"""The level-r zero-temperature functional ``E_r(α; χ, q, x)`` (DESIGN §2).
+
+    Λ_l = χ + Σ_{j=l}^{r−1} x_j (q_{j+1} − q_j),      q_r = 1
+    S   = −½ [ q_0/Λ_0 + Σ_{l=0}^{r−1} (1/x_l) ln(Λ_l/Λ_{l+1}) ]          (sphere part)
+    E_r = S − α E_z f_0(√q_0 z)
+
+The energy is *linear* in ``α``: ``E_r = S − α G`` with ``G = E_z f_0(√q_0 z) < 0``.
+``G`` (the "outer mean") is what an engine computes: :mod:`jaxcap.tensor` by
+Gauss–Hermite tensor products, :mod:`jaxcap.grid` level by level on a grid.
+Level 0 (RS = plain RDT) has the closed form :func:`rs_outer_mean`.
+"""
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jax.scipy.special import ndtr
+
+from .params import Params
+
+__all__ = ["sphere_term", "rs_outer_mean", "outer_mean", "energy_functional"]
+
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+def sphere_term(params: Params):
+    """``S(χ, q, x)``, the sphere (entropic) part of ``E_r`` (DESIGN §2); ``−1/(2χ)`` at ``r = 0``."""
+    chi, q, x = params
+    if q.shape[0] == 0:
+        return -0.5 / chi
+    dq = jnp.diff(jnp.concatenate([q, jnp.ones(1, q.dtype)]))
+    # Λ_l for l = 0 … r: reverse cumulative sums of x_j (q_{j+1} − q_j), plus χ.
+    tail = jnp.cumsum((x * dq)[::-1])[::-1]
+    lam = chi + jnp.concatenate([tail, jnp.zeros(1, q.dtype)])
+    return -0.5 * (q[0] / lam[0] + jnp.sum(jnp.log(lam[:-1] / lam[1:]) / x))
+
+
+def rs_outer_mean(chi, kappa):
+    """``G_0 = E_z f_r(z)`` in closed form (the RS outer mean, DESIGN §2).
+
+    With ``a = √(2χ)``, ``b = κ``, ``c = κ + a`` and ``φ`` the normal density,
+    ``∫_b^c (z − κ)² φ = (1 + κ²)(Φ(c) − Φ(b)) + (κ − a) φ(c) − κ φ(b)``, so
+    ``G_0 = −(that)/(2χ) − Φ(−c)``.
+    """
+    a = jnp.sqrt(2.0 * chi)
+    b, c = kappa, kappa + a
+    phi = lambda t: _INV_SQRT_2PI * jnp.exp(-0.5 * t**2)
+    middle = (1.0 + kappa**2) * (ndtr(c) - ndtr(b)) + (kappa - a) * phi(c) - kappa * phi(b)
+    return -middle / (2.0 * chi) - ndtr(-c)
+
+
+def outer_mean(params: Params, kappa, engine):
+    """``G = E_z f_0(√q_0 z)`` by ``engine``; at ``r = 0`` the closed form :func:`rs_outer_mean`."""
+    if params.q.shape[0] == 0:
+        return rs_outer_mean(params.chi, kappa)
+    return engine.outer_mean(params, kappa)
+
+
+def energy_functional(alpha, params: Params, kappa, engine):
+    """``E_r(α; χ, q, x) = S − α G`` (DESIGN §2), ``G`` from :func:`outer_mean`."""
+    return sphere_term(params) - alpha * outer_mean(params, kappa, engine)

@@ -1,0 +1,123 @@
+"""Parameters of the level-r functional and their unconstrained coordinates.
+
+A level-r point is ``(χ, q, x)`` with ``χ > 0``, ``0 < q_0 < … < q_{r−1} < 1``
+and ``0 < x_0 < … < x_{r−1}`` (DESIGN §2).  The solver works in unconstrained
+coordinates ``u ∈ R^{2r+1}`` (DESIGN §4, "Degenerate stationary points"):
+
+* ``χ = e^{u_0}``;
+* the increments ``p = (q_0, q_1 − q_0, …, 1 − q_{r−1})`` are the softmax of the
+  ``r`` logits ``u_1 … u_r`` and a last logit pinned at 0 (pinning removes the
+  softmax's gauge direction, which would make the Hessian singular);
+* the increments ``(x_0, x_1 − x_0, …)`` are ``e^{u_{r+1}}, …, e^{u_{2r}}``.
+
+The map is a diffeomorphism onto the open parameter domain, so stationary
+points and the sign of the Hessian there are the same in both coordinates.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["Params", "level_of", "to_unconstrained", "from_unconstrained",
+           "degeneracy", "split_level"]
+
+
+class Params(NamedTuple):
+    """A point ``(χ, q, x)`` of the level-``r`` functional (``r = len(q)``)."""
+
+    chi: jax.Array
+    q: jax.Array
+    x: jax.Array
+
+    def as_dict(self) -> dict:
+        return {"chi": float(self.chi), "q": [float(v) for v in np.atleast_1d(self.q)],
+                "x": [float(v) for v in np.atleast_1d(self.x)]}
+
+
+def level_of(u) -> int:
+    """The level ``r`` of an unconstrained vector of length ``2r + 1``."""
+    return (u.shape[-1] - 1) // 2
+
+
+def from_unconstrained(u) -> Params:
+    """``u ∈ R^{2r+1}`` ↦ ``(χ, q, x)``."""
+    r = level_of(u)
+    chi = jnp.exp(u[0])
+    logits = jnp.concatenate([u[1:r + 1], jnp.zeros((1,), u.dtype)])
+    p = jax.nn.softmax(logits)
+    q = jnp.cumsum(p[:r])
+    x = jnp.cumsum(jnp.exp(u[r + 1:]))
+    return Params(chi, q, x)
+
+
+def to_unconstrained(params: Params) -> jax.Array:
+    """Inverse of :func:`from_unconstrained`."""
+    chi, q, x = (jnp.asarray(v, dtype=jnp.float64) for v in params)
+    q, x = jnp.atleast_1d(q), jnp.atleast_1d(x)
+    if q.shape[0] == 0:
+        return jnp.log(chi)[None]
+    p = jnp.diff(jnp.concatenate([jnp.zeros(1), q, jnp.ones(1)]))
+    logits = jnp.log(p[:-1]) - jnp.log(p[-1])
+    dx = jnp.diff(jnp.concatenate([jnp.zeros(1), x]))
+    return jnp.concatenate([jnp.log(chi)[None], logits, jnp.log(dx)])
+
+
+def degeneracy(params: Params, tol: float = 1e-4) -> str | None:
+    """Why ``params`` is a merged-level (degenerate) point, or ``None`` if it is not.
+
+    Level ``r`` collapses to a lower level when two overlaps merge
+    (``q_{l+1} − q_l → 0``, or ``1 − q_{r−1} → 0``), when two breakpoints merge
+    (``x_{l+1} − x_l → 0``, relative to ``x_{l+1}``) or when ``x_0 → 0``
+    (DESIGN §4).  Such stationary points are never level-``r`` solutions.
+    """
+    q = np.atleast_1d(np.asarray(params.q, dtype=float))
+    x = np.atleast_1d(np.asarray(params.x, dtype=float))
+    if q.size == 0:
+        return None
+    dq = np.diff(np.concatenate([q, [1.0]]))
+    if dq.min() < tol:
+        return f"overlaps merged (min q gap {dq.min():.2e})"
+    if x[0] < tol:
+        return f"x_0 -> 0 ({x[0]:.2e})"
+    if x.size > 1:
+        rel = np.diff(x) / x[1:]
+        if rel.min() < tol:
+            return f"breakpoints merged (min relative x gap {rel.min():.2e})"
+    return None
+
+
+def split_level(params: Params, where: int, spread: float = 0.3) -> Params:
+    """A level-``r+1`` start made by splitting interval ``where`` of a level-``r`` point.
+
+    Interval ``j`` is ``(q_{j−1}, q_j)`` with ``q_{−1} = 0`` and ``q_r = 1``; it
+    carries the breakpoint ``x_{j−1}`` (interval 0 is the plain outer average).
+    A new overlap goes inside it (halfway in ``log(1 − q)``) and its breakpoint is
+    split in two, ``spread`` apart on either side in log scale, so that the start
+    is not the merged (degenerate) point itself (DESIGN §4, warm starts).
+    """
+    q = list(np.atleast_1d(np.asarray(params.q, dtype=float)))
+    x = list(np.atleast_1d(np.asarray(params.x, dtype=float)))
+    r = len(q)
+    if not 0 <= where <= r:
+        raise ValueError(f"split position must be in 0..{r}, got {where}")
+    lo = q[where - 1] if where > 0 else 0.0
+    hi = q[where] if where < r else 1.0
+    new_q = 1.0 - np.sqrt((1.0 - lo) * (1.0 - hi)) if hi < 1.0 else 1.0 - 0.4 * (1.0 - lo)
+    if where == 0:
+        new_q = 0.5 * hi
+    q_new = sorted(q + [new_q])
+    if r == 0:
+        x_new = [1.0]
+    elif where == 0:
+        x_new = [x[0] * np.exp(-2.0 * spread)] + x
+    else:
+        i = where - 1
+        x_new = x[:i] + [x[i] * np.exp(-spread), x[i] * np.exp(spread)] + x[i + 1:]
+        # keep the breakpoints strictly increasing next to the split
+        for k in range(1, len(x_new)):
+            if x_new[k] <= x_new[k - 1]:
+                x_new[k] = x_new[k - 1] * np.exp(spread / 2)
+    return Params(jnp.asarray(float(params.chi)), jnp.asarray(q_new), jnp.asarray(x_new))

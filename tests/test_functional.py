@@ -1,0 +1,114 @@
+"""The functional's pieces against independent computations (DESIGN §2)."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.stats import norm
+
+from jaxcap.functional import energy_functional, rs_outer_mean, sphere_term
+from jaxcap.grid import GridEngine
+from jaxcap.leaf import innermost_log_mgf, leaf_moreau
+from jaxcap.params import Params, degeneracy, from_unconstrained, split_level, to_unconstrained
+from jaxcap.quadrature import gauss_hermite
+from jaxcap.tensor import TensorEngine
+
+LEVEL2 = Params(jnp.asarray(0.0356731), jnp.asarray([0.741098, 0.976634]), jnp.asarray([2.66732, 5.35331]))
+LEVEL3 = Params(jnp.asarray(0.03077), jnp.asarray([0.7314, 0.9506, 0.9931]), jnp.asarray([2.487, 3.838, 7.295]))
+
+
+def test_gauss_hermite_moments():
+    for q in (8, 64, 300, 500):
+        z, logw = gauss_hermite(q)
+        w = np.exp(logw)
+        assert abs(w.sum() - 1) < 1e-13
+        assert abs((w * z**2).sum() - 1) < 1e-12
+        assert abs((w * z**4).sum() - 3) < 1e-11
+
+
+def _brute_log_mgf(h, chi, s2, m, kappa):
+    s, a = np.sqrt(s2), np.sqrt(2 * chi)
+    f = lambda z: norm.pdf(z) * np.exp(m * float(leaf_moreau(h + s * z, chi, kappa)))
+    cuts = sorted([(kappa - h) / s, (kappa + a - h) / s])
+    parts = [(-np.inf, cuts[0]), (cuts[0], cuts[1]), (cuts[1], np.inf)]
+    return np.log(sum(quad(f, lo, hi, epsabs=1e-15, epsrel=1e-13)[0] for lo, hi in parts))
+
+
+@pytest.mark.parametrize("kappa", [0.0, -0.4, 0.3])
+@pytest.mark.parametrize("h", [-2.0, -0.3, 0.05, 0.2, 0.9, 3.0])
+def test_innermost_closed_form_matches_quadrature(h, kappa):
+    chi, s2, m = 0.0533, 1 - 0.7772, 3.287
+    assert float(innermost_log_mgf(h, chi, s2, m, kappa)) == pytest.approx(
+        _brute_log_mgf(h, chi, s2, m, kappa), rel=1e-9, abs=1e-12)
+
+
+def test_innermost_large_breakpoint_does_not_underflow():
+    v = innermost_log_mgf(jnp.asarray(5.0), 0.03, 0.01, 900.0, 0.0)
+    assert np.isfinite(float(v)) and float(v) == pytest.approx(-900.0, rel=1e-9)
+    g = jax.grad(lambda m: innermost_log_mgf(0.1, 0.03, 0.01, m, 0.0))(50.0)
+    assert np.isfinite(float(g))
+
+
+@pytest.mark.parametrize("kappa", [0.0, -0.7, 0.5])
+@pytest.mark.parametrize("chi", [0.05, 0.63, 2.0])
+def test_rs_closed_form_against_quad(chi, kappa):
+    f = lambda z: norm.pdf(z) * float(leaf_moreau(z, chi, kappa))
+    a = np.sqrt(2 * chi)
+    ref = sum(quad(f, lo, hi, epsabs=1e-15)[0] for lo, hi in [(-np.inf, kappa), (kappa, kappa + a), (kappa + a, np.inf)])
+    assert float(rs_outer_mean(chi, kappa)) == pytest.approx(ref, abs=1e-13)
+
+
+def test_rs_is_the_merged_limit_of_level_one():
+    """Level 1 with q_0 → 1 collapses onto the RS closed form (generic nested path vs closed form).
+
+    The gap closes linearly in ``ε = 1 − q_0`` (sphere term and smoothing width both
+    move ``E`` by O(ε)); a fine grid resolves the narrow inner level.
+    """
+    chi, alpha = 0.63, 7.6
+    rs = float(energy_functional(alpha, Params(jnp.asarray(chi), jnp.zeros(0), jnp.zeros(0)), 0.0, None))
+    engine = GridEngine(spacing=0.001)
+    gaps = [abs(float(energy_functional(alpha, Params(jnp.asarray(chi), jnp.asarray([1 - eps]), jnp.asarray([1.0])),
+                                        0.0, engine)) - rs) for eps in (1e-2, 1e-3)]
+    assert gaps[1] < 1e-4 and gaps[1] < gaps[0] / 5
+
+
+def test_sphere_term_level_zero_and_one():
+    chi, q0, x0 = 0.05, 0.78, 3.3
+    assert float(sphere_term(Params(jnp.asarray(chi), jnp.zeros(0), jnp.zeros(0)))) == pytest.approx(-0.5 / chi)
+    lam0 = chi + x0 * (1 - q0)
+    ref = -0.5 * (q0 / lam0 + np.log(lam0 / chi) / x0)
+    assert float(sphere_term(Params(jnp.asarray(chi), jnp.asarray([q0]), jnp.asarray([x0])))) == pytest.approx(ref, rel=1e-14)
+
+
+@pytest.mark.parametrize("params", [LEVEL2, LEVEL3], ids=["level2", "level3"])
+def test_engines_agree(params):
+    """Independent engines: Gauss–Hermite tensor products vs the grid (G to 1e-9)."""
+    kappa = 0.0
+    g_tensor = float(TensorEngine(128 if params.q.shape[0] == 3 else 512).outer_mean(params, kappa))
+    g_grid = float(GridEngine().outer_mean(params, kappa))
+    assert g_grid == pytest.approx(g_tensor, abs=1e-8)
+
+
+def test_grid_converges_in_spacing():
+    g = [float(GridEngine(spacing=s).outer_mean(LEVEL3, 0.0)) for s in (0.02, 0.01, 0.005)]
+    assert abs(g[2] - g[1]) < 1e-11 and abs(g[1] - g[0]) < 1e-8
+
+
+def test_tensor_converges_in_nodes():
+    e = [float(TensorEngine(q).outer_mean(LEVEL2, 0.0)) for q in (64, 128, 256, 512)]
+    diffs = np.abs(np.diff(e))
+    assert diffs[-1] < diffs[0] and diffs[-1] < 1e-8
+
+
+def test_coordinates_round_trip_and_degeneracy():
+    u = to_unconstrained(LEVEL3)
+    back = from_unconstrained(u)
+    np.testing.assert_allclose(np.asarray(back.q), np.asarray(LEVEL3.q), rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(back.x), np.asarray(LEVEL3.x), rtol=1e-13)
+    assert degeneracy(LEVEL3) is None
+    merged = Params(LEVEL3.chi, jnp.asarray([0.7314, 0.7314 + 1e-7, 0.9931]), LEVEL3.x)
+    assert "overlaps merged" in degeneracy(merged)
+    for where in range(4):
+        s = split_level(LEVEL3, where)
+        assert s.q.shape == (4,) and degeneracy(s) is None
+        assert np.all(np.diff(np.asarray(s.q)) > 0) and np.all(np.diff(np.asarray(s.x)) > 0)
