@@ -90,8 +90,46 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("table", help="the main job: the injectivity threshold level by level, with timings")
     p.add_argument("--max-level", type=_level, default=3)
     _engine_options(p)
+    p.add_argument("--plot", metavar="FILE", help="write alpha_r against r (needs matplotlib)")
     p.set_defaults(func=_cmd_table)
+
+    p = sub.add_parser("curve", help="alpha_R(kappa) and d alpha_R / d kappa along a kappa range (continuation)")
+    p.add_argument("--level", type=_level, required=True)
+    p.add_argument("--kappa-from", type=_finite_float, required=True)
+    p.add_argument("--kappa-to", type=_finite_float, required=True)
+    p.add_argument("--points", type=_points, required=True)
+    p.add_argument("--engine", choices=["tensor", "grid"], default=None)
+    p.add_argument("--nodes", type=_nodes, default=None)
+    p.add_argument("--spacing", type=_positive_float, default=None)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--plot", metavar="FILE", help="write alpha against kappa with tangents (needs matplotlib)")
+    p.set_defaults(func=_cmd_curve)
+
+    p = sub.add_parser("sat", help="the zero-energy boundary (Gardner capacity for kappa <= 0)")
+    p.add_argument("--kappa", type=_finite_float, required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_sat)
+
+    p = sub.add_parser("frsb", help="alpha_r level by level and the r -> infinity (full RSB) extrapolation")
+    p.add_argument("--max-level", type=_level, default=6)
+    _engine_options(p)
+    p.add_argument("--plot", metavar="FILE", help="write alpha_r against r with the fit (needs matplotlib)")
+    p.add_argument("--checkpoint", metavar="FILE", help="save finished levels here and resume from it")
+    p.set_defaults(func=_cmd_frsb)
+
+    from . import finite
+    finite.register(sub)
     return parser
+
+
+def _points(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"points must be an integer >= 2, got {text!r}") from None
+    if v < 2:
+        raise argparse.ArgumentTypeError(f"points must be an integer >= 2, got {text!r}")
+    return v
 
 
 def _options(args) -> dict:
@@ -123,6 +161,8 @@ def _cmd_table(args) -> int:
             bar.set_postfix(level=res.level, alpha=f"{res.alpha:.8f}")
             bar.update()
     payload = {"kappa": args.kappa, "levels": [r.to_dict() for r in rows], "seconds": time.perf_counter() - t0}
+    if args.plot:
+        _plot(args.plot, "lifting level r", "alpha_r", [r.level for r in rows], [r.alpha for r in rows])
     lines = [f"Injectivity threshold of x -> ReLU(Wx), kappa = {args.kappa:g}",
              f"{'level':>5} {'alpha_r':>12} {'chi':>9} {'q':>28} {'x':>28} {'quad err':>9} {'seconds':>8}"]
     for r in rows:
@@ -135,10 +175,87 @@ def _cmd_table(args) -> int:
     return 0
 
 
+def _cmd_curve(args) -> int:
+    import numpy as np
+    import jaxcap
+    from tqdm import tqdm
+    from .result import ConvergenceError
+    if args.kappa_to <= args.kappa_from:
+        raise BadInput(f"--kappa-to ({args.kappa_to}) must exceed --kappa-from ({args.kappa_from})")
+    t0 = time.perf_counter()
+    points, previous = [], None
+    for k in tqdm(np.linspace(args.kappa_from, args.kappa_to, args.points), desc="kappa", file=sys.stderr, disable=None):
+        try:
+            res = jaxcap.threshold(args.level, kappa=float(k), start=previous, **_options(args))
+        except ConvergenceError:
+            res = jaxcap.threshold(args.level, kappa=float(k), **_options(args))  # cold restart
+        previous = res
+        points.append(res)
+    payload = {"level": args.level, "points": [r.to_dict() for r in points], "seconds": time.perf_counter() - t0}
+    text = [f"level {args.level}: alpha(kappa)", f"{'kappa':>10} {'alpha':>14} {'dalpha/dkappa':>14}"]
+    text += [f"{r.kappa:>10.5f} {r.alpha:>14.9f} {r.dalpha_dkappa:>14.7f}" for r in points]
+    if args.plot:
+        _plot(args.plot, "kappa", f"alpha_{args.level}", [r.kappa for r in points], [r.alpha for r in points],
+              slopes=[r.dalpha_dkappa for r in points])
+    _emit(args, payload, "\n".join(text))
+    return 0
+
+
+def _cmd_frsb(args) -> int:
+    from .frsb import frsb_sequence
+    if args.max_level < 3:
+        raise BadInput("--max-level must be at least 3 (the fit needs levels 1, 2, 3)")
+
+    def progress(res):
+        print(f"level {res.level}: alpha = {res.alpha:.10f} ({res.diagnostics.seconds:.1f} s)", file=sys.stderr)
+
+    rows, fit, seconds = frsb_sequence(args.max_level, kappa=args.kappa, checkpoint=args.checkpoint,
+                                       progress=progress, **_options(args))
+    payload = {"kappa": args.kappa, "levels": [r.level for r in rows], "alphas": [r.alpha for r in rows],
+               **fit, "seconds": seconds, "results": [r.to_dict() for r in rows]}
+    text = [f"{r.level:>3} {r.alpha:.10f}" for r in rows]
+    text.append(f"alpha_inf = {fit['alpha_inf']:.7f} +- {fit['alpha_inf_err']:.1e}  ({fit['model']}, "
+                f"p = {fit['p']:.2f}), {seconds:.1f} s")
+    if args.plot:
+        _plot(args.plot, "lifting level r", "alpha_r", payload["levels"], payload["alphas"])
+    _emit(args, payload, "\n".join(text))
+    return 0
+
+
+def _cmd_sat(args) -> int:
+    from .capacity import sat_threshold
+    res = sat_threshold(args.kappa)
+    _emit(args, res, f"zero-energy boundary at kappa {args.kappa:g}: alpha = {res['alpha']:.12f}")
+    return 0
+
+
+def _plot(path, xlabel, ylabel, xs, ys, slopes=None) -> None:
+    """A small figure of ``ys`` against ``xs`` (with tangent segments when ``slopes`` are given)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise BadInput("--plot needs matplotlib: pip install 'jaxcap[plot]'") from None
+    fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
+    ax.plot(xs, ys, "o-", ms=3)
+    if slopes is not None:
+        half = 0.25 * (max(xs) - min(xs)) / max(len(xs) - 1, 1)
+        for x, y, s in zip(xs, ys, slopes):
+            ax.plot([x - half, x + half], [y - s * half, y + s * half], "r-", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def _format_result(res) -> str:
     d = res.diagnostics
+    slope = (f", dalpha/dkappa = {res.dalpha_dkappa:.8f}" if res.dalpha_dkappa is not None else
+             f", de/dalpha = {res.denergy_dalpha:.8f}, de/dkappa = {res.denergy_dkappa:.8f}")
     return "\n".join([
-        f"level {res.level}, kappa {res.kappa:g}: alpha = {res.alpha:.10f}, energy = {res.energy:.12f}",
+        f"level {res.level}, kappa {res.kappa:g}: alpha = {res.alpha:.10f}, energy = {res.energy:.12f}{slope}",
         f"  chi = {res.params['chi']:.8f}, q = {res.params['q']}, x = {res.params['x']}",
         f"  grad_norm = {d.grad_norm:.1e}, hessian_max_eig = {d.hessian_max_eig:.3e}, "
         f"quad_error = {d.quad_error:.1e} ({d.engine}), {d.seconds:.1f} s",

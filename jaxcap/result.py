@@ -32,7 +32,11 @@ class Diagnostics:
 
 @dataclasses.dataclass(frozen=True)
 class Result:
-    """A level-``r`` energy or threshold with its optimal parameters and diagnostics."""
+    """A level-``r`` energy or threshold with its optimal parameters and diagnostics.
+
+    Thresholds carry ``dalpha_dkappa``; energies carry ``denergy_dalpha`` and
+    ``denergy_dkappa`` (envelope theorem, :mod:`jaxcap.sensitivity`).
+    """
 
     alpha: float
     energy: float
@@ -41,11 +45,14 @@ class Result:
     params: dict
     diagnostics: Diagnostics
     dalpha_dkappa: float | None = None
+    denergy_dalpha: float | None = None
+    denergy_dkappa: float | None = None
 
     def to_dict(self) -> dict:
         out = dataclasses.asdict(self)
-        if out["dalpha_dkappa"] is None:
-            out.pop("dalpha_dkappa")
+        for key in ("dalpha_dkappa", "denergy_dalpha", "denergy_dkappa"):
+            if out[key] is None:
+                out.pop(key)
         return _finite_or_none(out)
 
     def to_json(self) -> str:

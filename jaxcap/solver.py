@@ -86,29 +86,39 @@ def _newton_step(u, alpha, kappa, *, objective, engine):
     floor = 1e-10 * jnp.max(jnp.abs(lam))
     step = -vec @ ((vec.T @ grad) / jnp.maximum(jnp.abs(lam), floor))
     slope = grad @ step
+    # near the optimum the decrease g·H⁻¹g falls below the rounding of φ: compare with slack
+    slack = 1e-14 * (1.0 + jnp.abs(value))
 
     def short(carry):  # Armijo backtracking: halve until sufficient decrease
         t, trial = carry
-        return (t > 1e-4) & ~(jnp.isfinite(trial) & (trial <= value + 1e-4 * t * slope))
+        return (t > 1e-4) & ~(jnp.isfinite(trial) & (trial <= value + 1e-4 * t * slope + slack))
 
     t, trial = jax.lax.while_loop(short, lambda c: (0.5 * c[0], phi(u + 0.5 * c[0] * step)),
                                   (1.0, phi(u + step)))
-    accept = jnp.isfinite(trial) & (trial <= value)
+    accept = jnp.isfinite(trial) & (trial <= value + slack) & jnp.any(step != 0)
     u_new = jnp.where(accept, u + t * step, u)
     return u_new, value, grad, hess
 
 
 def newton_polish(u, alpha, kappa, *, objective, engine, steps=30, tol=1e-13):
-    """Newton steps on ``φ`` from ``u`` until the step stalls or ``‖∇φ‖ ≤ tol``.
+    """Newton steps on ``φ`` from ``u`` until ``‖∇φ‖ ≤ tol`` or rounding stops progress.
 
-    Returns ``(u, value, grad, hessian, steps_taken)`` with value, gradient and
-    Hessian of ``φ`` taken at the returned ``u`` (the last step that moved is
-    followed by one that measures).  Each step costs one autodiff Hessian; a
-    converged ascent needs two or three.
+    Returns ``(u, value, grad, hessian, steps_taken)`` for the measured point with
+    the smallest gradient (value, gradient and Hessian of ``φ`` taken there).
+    Each step costs one autodiff Hessian; a converged ascent needs two or three.
     """
+    best, stalled = None, 0
     for k in range(steps):
         u_new, value, grad, hess = _newton_step(u, alpha, kappa, objective=objective, engine=engine)
-        if bool(jnp.all(u_new == u)) or float(jnp.linalg.norm(grad)) <= tol:
-            return u, value, grad, hess, k + 1
+        gnorm = float(jnp.linalg.norm(grad))
+        if best is None or gnorm < 0.5 * best[0]:
+            stalled = 0
+        else:
+            stalled += 1
+        if best is None or gnorm < best[0]:
+            best = (gnorm, u, value, grad, hess)
+        if gnorm <= tol or bool(jnp.all(u_new == u)) or (stalled >= 2 and gnorm < 1e-9):
+            break
         u = u_new
-    return u, value, grad, hess, steps
+    gnorm, u, value, grad, hess = best
+    return u, value, grad, hess, k + 1

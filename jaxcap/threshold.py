@@ -160,13 +160,20 @@ def _quad_error(alpha, params, kappa, engine, g, on_alpha: bool) -> float:
 
 
 def _result(level, kappa, engine, alpha, e, g, params, diag, on_alpha) -> Result:
+    from .sensitivity import dalpha_dkappa, denergy
     info = engine.describe()
+    extra = {}
+    if on_alpha:
+        extra["dalpha_dkappa"] = float(dalpha_dkappa(alpha, params, kappa, engine))
+    else:
+        de_da, de_dk = denergy(alpha, params, kappa, engine)
+        extra["denergy_dalpha"], extra["denergy_dkappa"] = float(de_da), float(de_dk)
     return Result(
         alpha=float(alpha), energy=float(e), level=level, kappa=float(kappa),
         params=params.as_dict(),
         diagnostics=Diagnostics(
             quad_nodes=info.get("nodes", 0), quad_error=_quad_error(alpha, params, kappa, engine, g, on_alpha),
-            engine=info["engine"], grid_spacing=info.get("spacing"), **diag))
+            engine=info["engine"], grid_spacing=info.get("spacing"), **diag), **extra)
 
 
 def _check_common(level, kappa):
@@ -176,12 +183,36 @@ def _check_common(level, kappa):
         raise ValueError(f"kappa must be finite, got {kappa!r}")
 
 
+def _check_alpha(alpha):
+    if not (np.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+
+
+def _as_params(start, level) -> Params:
+    p = start.params if isinstance(start, Result) else start
+    if isinstance(p, tuple) and not isinstance(p, Params):
+        p = {"chi": p[0], "q": p[1], "x": p[2]}
+    if isinstance(p, dict):
+        p = Params(jnp.asarray(p["chi"], jnp.float64), jnp.asarray(p["q"], jnp.float64),
+                   jnp.asarray(p["x"], jnp.float64))
+    if np.atleast_1d(p.q).shape[0] != level:
+        raise ValueError(f"start is a level-{np.atleast_1d(p.q).shape[0]} point, expected level {level}")
+    return Params(jnp.asarray(p.chi, jnp.float64), jnp.atleast_1d(jnp.asarray(p.q, jnp.float64)),
+                  jnp.atleast_1d(jnp.asarray(p.x, jnp.float64)))
+
+
 def threshold_chain(max_level: int, *, kappa: float = 0.0, engine: str | None = None,
-                    nodes: int | None = None, spacing: float | None = None) -> Iterator[Result]:
-    """Thresholds ``α_0, α_1, …, α_{max_level}``, each warm-started from the one before."""
+                    nodes: int | None = None, spacing: float | None = None,
+                    resume: Result | None = None) -> Iterator[Result]:
+    """Thresholds ``α_0, α_1, …, α_{max_level}``, each warm-started from the one before.
+
+    ``resume`` (a finished level-``s`` threshold) skips levels ``0 … s`` and starts
+    level ``s + 1`` from it.
+    """
     _check_common(max_level, kappa)
-    previous = None
-    for r in range(max_level + 1):
+    previous = None if resume is None else _as_params(resume, resume.level)
+    first = 0 if resume is None else resume.level + 1
+    for r in range(first, max_level + 1):
         eng = make_engine(r, engine, nodes, spacing, kappa)
         a, e, g, params, used, diag = _solve(r, float(kappa), eng, _starts(r, previous))
         previous = params
@@ -192,8 +223,7 @@ def energy_chain(alpha: float, max_level: int, *, kappa: float = 0.0, engine: st
                  nodes: int | None = None, spacing: float | None = None) -> Iterator[Result]:
     """Energies ``e_0(α), …, e_{max_level}(α)``, each warm-started from the one before."""
     _check_common(max_level, kappa)
-    if not (np.isfinite(alpha) and alpha > 0):
-        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+    _check_alpha(alpha)
     previous = None
     for r in range(max_level + 1):
         eng = make_engine(r, engine, nodes, spacing, kappa)
@@ -202,13 +232,52 @@ def energy_chain(alpha: float, max_level: int, *, kappa: float = 0.0, engine: st
         yield _result(r, kappa, used, a, e, g, params, diag, on_alpha=False)
 
 
-def threshold(level: int, *, kappa: float = 0.0, **options) -> Result:
-    """The level-``level`` injectivity threshold ``α_r`` (``e_r(α_r) = 1``) at threshold ``κ``."""
+def _with_start(options: dict, start, level) -> dict:
+    """``options`` plus ``start`` as a hashable ``(chi, q, x)`` tuple (for the traced path)."""
+    if start is None:
+        return options
+    p = _as_params(start, level)
+    return dict(options, start=(float(p.chi), tuple(map(float, p.q)), tuple(map(float, p.x))))
+
+
+def _is_traced(*values) -> bool:
+    return any(isinstance(v, jax.core.Tracer) for v in values)
+
+
+def threshold(level: int, *, kappa: float = 0.0, start=None, **options) -> Result:
+    """The level-``level`` injectivity threshold ``α_r`` (``e_r(α_r) = 1``) at threshold ``κ``.
+
+    ``start`` (a level-``level`` :class:`Result` or parameters) continues from a
+    nearby solution instead of building levels ``0 … level`` again.  Under
+    ``jax.grad``/``jax.jvp``/``jit`` (``kappa`` traced) the returned ``alpha``
+    is differentiable in ``κ`` by the envelope theorem
+    (:mod:`jaxcap.sensitivity`); parameters and diagnostics are then constants.
+    """
+    if _is_traced(kappa):
+        from .sensitivity import traced_result
+        return traced_result("threshold", level, None, kappa, _with_start(options, start, level))
+    if start is not None:
+        _check_common(level, kappa)
+        eng = make_engine(level, options.get("engine"), options.get("nodes"), options.get("spacing"), kappa)
+        a, e, g, params, used, diag = _solve(level, float(kappa), eng, [_as_params(start, level)])
+        return _result(level, kappa, used, a, e, g, params, diag, on_alpha=True)
     *_, last = threshold_chain(level, kappa=kappa, **options)
     return last
 
 
-def energy(alpha: float, level: int, *, kappa: float = 0.0, **options) -> Result:
-    """The level-``level`` ground-state energy ``e_r(α) = max E_r(α; ·)``."""
+def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, **options) -> Result:
+    """The level-``level`` ground-state energy ``e_r(α) = max E_r(α; ·)``.
+
+    Differentiable in ``α`` and ``κ`` when they are traced (see :func:`threshold`).
+    """
+    if _is_traced(alpha, kappa):
+        from .sensitivity import traced_result
+        return traced_result("energy", level, alpha, kappa, _with_start(options, start, level))
+    if start is not None:
+        _check_common(level, kappa)
+        _check_alpha(alpha)
+        eng = make_engine(level, options.get("engine"), options.get("nodes"), options.get("spacing"), kappa)
+        a, e, g, params, used, diag = _solve(level, float(kappa), eng, [_as_params(start, level)], alpha=alpha)
+        return _result(level, kappa, used, a, e, g, params, diag, on_alpha=False)
     *_, last = energy_chain(alpha, level, kappa=kappa, **options)
     return last

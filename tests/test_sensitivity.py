@@ -1,0 +1,83 @@
+"""Implicit derivatives (envelope theorem) against central finite differences; the SAT boundary."""
+import json
+
+import jax
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.stats import norm
+
+import jaxcap
+from jaxcap.capacity import sat_threshold
+
+H = 1e-3
+
+
+@pytest.mark.parametrize("level", [0, 1, 2])
+def test_dalpha_dkappa_matches_finite_differences(level):
+    res = jaxcap.threshold(level, kappa=0.05)
+    grad = float(jax.grad(lambda k: jaxcap.threshold(level, kappa=k, start=res).alpha)(0.05))
+    plus = jaxcap.threshold(level, kappa=0.05 + H, start=res).alpha
+    minus = jaxcap.threshold(level, kappa=0.05 - H, start=res).alpha
+    fd = (plus - minus) / (2 * H)
+    assert grad == pytest.approx(res.dalpha_dkappa, rel=1e-10)
+    assert grad == pytest.approx(fd, rel=1e-5)
+
+
+def test_energy_gradient_in_alpha_and_kappa():
+    alpha, kappa = 7.0, 0.1
+    res = jaxcap.energy(alpha, 1, kappa=kappa)
+    da, dk = jax.grad(lambda a, k: jaxcap.energy(a, 1, kappa=k).energy, argnums=(0, 1))(alpha, kappa)
+    fd_a = (jaxcap.energy(alpha + H, 1, kappa=kappa, start=res).energy
+            - jaxcap.energy(alpha - H, 1, kappa=kappa, start=res).energy) / (2 * H)
+    fd_k = (jaxcap.energy(alpha, 1, kappa=kappa + H, start=res).energy
+            - jaxcap.energy(alpha, 1, kappa=kappa - H, start=res).energy) / (2 * H)
+    assert float(da) == pytest.approx(fd_a, rel=1e-5)
+    assert float(dk) == pytest.approx(fd_k, rel=1e-5)
+
+
+def test_grad_of_threshold_from_scratch():
+    """The form users write: no start, the whole chain runs inside the callback."""
+    g = jax.grad(lambda k: jaxcap.threshold(1, kappa=k).alpha)(0.0)
+    assert float(g) == pytest.approx(jaxcap.threshold(1).dalpha_dkappa, rel=1e-9)
+
+
+def test_gradient_works_under_jit():
+    g = jax.jit(jax.grad(lambda k: jaxcap.threshold(0, kappa=k).alpha))(0.2)
+    assert float(g) == pytest.approx(jaxcap.threshold(0, kappa=0.2).dalpha_dkappa, rel=1e-10)
+
+
+@pytest.mark.parametrize("kappa", [-1.5, -1.0, -0.5, -0.2, 0.0])
+def test_sat_boundary_is_gardner_capacity(kappa):
+    second_moment = quad(lambda z: (z - kappa) ** 2 * norm.pdf(z), kappa, np.inf, epsabs=1e-14)[0]
+    assert sat_threshold(kappa)["alpha"] == pytest.approx(1.0 / second_moment, rel=1e-10)
+
+
+def test_sat_cli(cli):
+    out = cli("sat", "--kappa", "-0.5", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["alpha"] == pytest.approx(0.9612050528, rel=1e-9)
+
+
+def test_curve_cli_continuation_and_plot(cli, tmp_path):
+    png = tmp_path / "curve.png"
+    out = cli("curve", "--level", "0", "--kappa-from", "-0.2", "--kappa-to", "0.2", "--points", "5",
+              "--json", "--plot", png)
+    assert out.returncode == 0, out.stderr
+    pts = json.loads(out.stdout)["points"]
+    assert len(pts) == 5 and png.stat().st_size > 1000
+    alphas = [p["alpha"] for p in pts]
+    slopes = [p["dalpha_dkappa"] for p in pts]
+    assert np.all(np.diff(alphas) > 0) and np.all(np.array(slopes) > 0)
+    # the tabulated slopes integrate to the tabulated change (trapezoid, spacing 0.1)
+    assert np.trapezoid(slopes, dx=0.1) == pytest.approx(alphas[-1] - alphas[0], rel=1e-2)
+    assert pts[2]["alpha"] == pytest.approx(7.647695, abs=2e-6)
+
+
+def test_threshold_json_reports_dalpha_dkappa(cli):
+    out = cli("threshold", "--level", "0", "--kappa", "0.1", "--json")
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    for key in ("alpha", "energy", "level", "kappa", "params", "diagnostics", "dalpha_dkappa"):
+        assert key in payload
+    assert payload["dalpha_dkappa"] > 0
