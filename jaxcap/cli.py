@@ -44,24 +44,23 @@ def _positive_float(text: str) -> float:
     return v
 
 
-def _level(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"level must be a non-negative integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"level must be a non-negative integer, got {text!r}")
-    return v
+def _int_at_least(what: str, minimum: int):
+    """An argparse type: an integer ``>= minimum``, else a one-line reason."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = None
+        if v is None or v < minimum:
+            raise argparse.ArgumentTypeError(
+                f"{what} must be {'a non-negative integer' if minimum == 0 else f'an integer >= {minimum}'}, got {text!r}")
+        return v
+    return parse
 
 
-def _nodes(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"nodes must be an integer >= 8, got {text!r}") from None
-    if v < 8:
-        raise argparse.ArgumentTypeError(f"nodes must be an integer >= 8, got {text!r}")
-    return v
+_level = _int_at_least("level", 0)
+_nodes = _int_at_least("nodes", 8)
+_points = _int_at_least("points", 2)
 
 
 def _engine_options(p):
@@ -111,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_sat)
 
     p = sub.add_parser("frsb", help="alpha_r level by level and the r -> infinity (full RSB) extrapolation")
-    p.add_argument("--max-level", type=_level, default=6)
+    p.add_argument("--max-level", type=_level, default=5)
     _engine_options(p)
     p.add_argument("--plot", metavar="FILE", help="write alpha_r against r with the fit (needs matplotlib)")
     p.add_argument("--checkpoint", metavar="FILE", help="save finished levels here and resume from it")
@@ -120,16 +119,6 @@ def build_parser() -> argparse.ArgumentParser:
     from . import finite
     finite.register(sub)
     return parser
-
-
-def _points(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"points must be an integer >= 2, got {text!r}") from None
-    if v < 2:
-        raise argparse.ArgumentTypeError(f"points must be an integer >= 2, got {text!r}")
-    return v
 
 
 def _options(args) -> dict:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 
 import numpy as np
-from scipy.optimize import curve_fit
+from scipy.optimize import OptimizeWarning, curve_fit
 
 from .result import Diagnostics, Result
 from .threshold import threshold_chain
@@ -35,7 +36,9 @@ def _power_law(r, alpha_inf, c, p):
 def _fit(levels, alphas):
     r, a = np.asarray(levels, float), np.asarray(alphas, float)
     p0 = (a[-1] - 1e-3, (a[0] - a[-1]) * 1.2, 3.0)
-    popt, pcov = curve_fit(_power_law, r, a, p0=p0, maxfev=20000)
+    with warnings.catch_warnings():  # three points fit exactly: no covariance, handled by the caller
+        warnings.simplefilter("ignore", OptimizeWarning)
+        popt, pcov = curve_fit(_power_law, r, a, p0=p0, maxfev=20000)
     return popt, np.sqrt(np.maximum(np.diag(pcov), 0.0))
 
 

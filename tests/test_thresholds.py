@@ -56,3 +56,29 @@ def test_tensor_engine_agrees_with_grid_engine(chain):
         t = jaxcap.threshold(level, engine="tensor", nodes=256)
         assert t.alpha == pytest.approx(chain[level].alpha, abs=1e-6)
         assert t.diagnostics.engine == "tensor" and t.diagnostics.quad_nodes == 256
+
+
+def test_frsb_resumes_from_checkpoint_and_extrapolates(chain, tmp_path):
+    """An interrupted run (levels 0–2 saved) resumes at level 3 without redoing 0–2."""
+    from jaxcap.frsb import _save, frsb_sequence
+    ckpt = tmp_path / "frsb.json"
+    _save(ckpt, 0.0, chain[:3])
+    rows, fit, _ = frsb_sequence(3, checkpoint=str(ckpt))
+    assert [r.level for r in rows] == [0, 1, 2, 3]
+    assert [r.diagnostics.seconds for r in rows[:3]] == [r.diagnostics.seconds for r in chain[:3]]
+    assert rows[3].alpha == pytest.approx(chain[3].alpha, abs=1e-9)
+    assert FRSB_ALPHA - 1e-3 < fit["alpha_inf"] < chain[3].alpha
+    # a finished checkpoint is not recomputed
+    again, _, seconds = frsb_sequence(3, checkpoint=str(ckpt))
+    assert [r.alpha for r in again] == [r.alpha for r in rows] and seconds < 5
+
+
+def test_extrapolation_recovers_a_known_power_law():
+    from jaxcap.frsb import extrapolate
+    levels = [1, 2, 3, 4, 5]
+    alphas = [6.698 + 0.0178 * r ** -2.8 for r in levels]
+    fit = extrapolate(levels, alphas)
+    assert fit["alpha_inf"] == pytest.approx(6.698, abs=1e-9)
+    assert fit["p"] == pytest.approx(2.8, abs=1e-6)
+    with pytest.raises(ValueError):
+        extrapolate([0, 1, 2], [7.6, 6.7, 6.70])
