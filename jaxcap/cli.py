@@ -116,8 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", metavar="FILE", help="save finished levels here and resume from it")
     p.set_defaults(func=_cmd_frsb)
 
-    from . import finite
+    from . import finite, sweep
     finite.register(sub)
+    sweep.register(sub)
     return parser
 
 
