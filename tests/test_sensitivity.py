@@ -38,8 +38,8 @@ def test_energy_gradient_in_alpha_and_kappa():
 
 def test_grad_of_threshold_from_scratch():
     """The form users write: no start, the whole chain runs inside the callback."""
-    g = jax.grad(lambda k: jaxcap.threshold(1, kappa=k).alpha)(0.0)
-    assert float(g) == pytest.approx(jaxcap.threshold(1).dalpha_dkappa, rel=1e-9)
+    g = jax.grad(lambda k: jaxcap.threshold(0, kappa=k).alpha)(0.0)
+    assert float(g) == pytest.approx(jaxcap.threshold(0).dalpha_dkappa, rel=1e-9)
 
 
 def test_gradient_works_under_jit():
