@@ -116,9 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", metavar="FILE", help="save finished levels here and resume from it")
     p.set_defaults(func=_cmd_frsb)
 
-    from . import finite, sweep
+    from . import bench, finite, sweep
     finite.register(sub)
     sweep.register(sub)
+    bench.register(sub)
     return parser
 
 
