@@ -212,7 +212,7 @@ def _measure(task: Task, min_batch: float, progress=None) -> dict:
     t0 = time.perf_counter()
     first = run(task)
     cold = time.perf_counter() - t0
-    times = []
+    times, info = [], first
     for _ in range(task.repeats):
         t0 = time.perf_counter()
         info = run(task)
@@ -342,22 +342,25 @@ def _git() -> dict | None:
     try:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--", "jaxcap"],
                                capture_output=True, text=True, timeout=10).stdout.strip()
-        diff = subprocess.run(["git", "-C", str(root), "diff", "HEAD", "--", "jaxcap"],
-                              capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
         return None
+    return {"commit": head or None, "dirty": bool(dirty)}
+
+
+def _sources_sha1() -> str:
+    """A hash of the package's sources (``jaxcap/*.py``): what the timings measured."""
     import hashlib
-    return {"commit": head or None, "dirty": bool(dirty),
-            "jaxcap_diff_sha1": hashlib.sha1(diff.encode()).hexdigest()[:12] if diff else None}
+    h = hashlib.sha1()
+    for f in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
 
 
-def _git_summary(start: dict | None, end: dict | None) -> dict | None:
-    """The commit the run started on; ``changed_during_run`` if the checkout moved meanwhile."""
-    if start is None:
-        return end
-    return dict(start, changed_during_run=start != end)
+def _provenance(git_start: dict | None, src_start: str) -> dict:
+    """Commit and source hash at the start; ``sources_changed_during_run`` if jaxcap/*.py changed meanwhile."""
+    return {**(git_start or {}), "sources_sha1": src_start, "sources_changed_during_run": _sources_sha1() != src_start}
 
 
 def _entry(task: Task, run: dict | None, base: dict | None, error: str | None) -> dict:
@@ -408,7 +411,7 @@ def run_suite(quick: bool = False, names: str | None = None, progress=None, base
         say("bench: SciPy baseline not found (benchmarks/baselines/ is not next to the package): no speedups")
     t_suite = time.perf_counter()
     machine = _machine()
-    git_start = _git()
+    git_start, src_start = _git(), _sources_sha1()
     results, grad_runs = [], None
     grad_tasks = [t for t in tasks if t.kind == "grad"]
     min_batch = 0.1 if quick else 0.25
@@ -442,7 +445,7 @@ def run_suite(quick: bool = False, names: str | None = None, progress=None, base
     machine["load_average_end"] = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
     return _finite_or_none({
         "version": jaxcap.__version__, "jax_version": jax.__version__, "backend": jax.default_backend(),
-        "devices": [str(d) for d in jax.devices()], "machine": machine, "git": _git_summary(git_start, _git()),
+        "devices": [str(d) for d in jax.devices()], "machine": machine, "source": _provenance(git_start, src_start),
         "quick": bool(quick), "baseline": "benchmarks/baselines/scipy_baseline.py" if sb else None,
         "total_seconds": time.perf_counter() - t_suite, "tasks": results,
     })
