@@ -201,35 +201,38 @@ def _as_params(start, level) -> Params:
                   jnp.atleast_1d(jnp.asarray(p.x, jnp.float64)))
 
 
-def threshold_chain(max_level: int, *, kappa: float = 0.0, engine: str | None = None,
-                    nodes: int | None = None, spacing: float | None = None,
-                    resume: Result | None = None) -> Iterator[Result]:
-    """Thresholds ``α_0, α_1, …, α_{max_level}``, each warm-started from the one before.
+def _solve_level(level, kappa, alpha, starts, engine=None, nodes=None, spacing=None) -> Result:
+    """One level from ``starts``: the threshold (``alpha=None``) or the energy at ``alpha``."""
+    eng = make_engine(level, engine, nodes, spacing, kappa)
+    a, e, g, params, used, diag = _solve(level, float(kappa), eng, starts, alpha=alpha)
+    return _result(level, kappa, used, a, e, g, params, diag, on_alpha=alpha is None)
 
-    ``resume`` (a finished level-``s`` threshold) skips levels ``0 … s`` and starts
-    level ``s + 1`` from it.
-    """
-    _check_common(max_level, kappa)
+
+def _chain(alpha, max_level, kappa, options, resume=None) -> Iterator[Result]:
     previous = None if resume is None else _as_params(resume, resume.level)
     first = 0 if resume is None else resume.level + 1
     for r in range(first, max_level + 1):
-        eng = make_engine(r, engine, nodes, spacing, kappa)
-        a, e, g, params, used, diag = _solve(r, float(kappa), eng, _starts(r, previous))
-        previous = params
-        yield _result(r, kappa, used, a, e, g, params, diag, on_alpha=True)
+        res = _solve_level(r, kappa, alpha, _starts(r, previous), **options)
+        previous = _as_params(res, r)
+        yield res
 
 
-def energy_chain(alpha: float, max_level: int, *, kappa: float = 0.0, engine: str | None = None,
-                 nodes: int | None = None, spacing: float | None = None) -> Iterator[Result]:
+def threshold_chain(max_level: int, *, kappa: float = 0.0, resume: Result | None = None,
+                    **options) -> Iterator[Result]:
+    """Thresholds ``α_0, α_1, …, α_{max_level}``, each warm-started from the one before.
+
+    ``resume`` (a finished level-``s`` threshold) skips levels ``0 … s`` and starts
+    level ``s + 1`` from it.  ``options``: ``engine``, ``nodes``, ``spacing``.
+    """
+    _check_common(max_level, kappa)
+    return _chain(None, max_level, kappa, options, resume)
+
+
+def energy_chain(alpha: float, max_level: int, *, kappa: float = 0.0, **options) -> Iterator[Result]:
     """Energies ``e_0(α), …, e_{max_level}(α)``, each warm-started from the one before."""
     _check_common(max_level, kappa)
     _check_alpha(alpha)
-    previous = None
-    for r in range(max_level + 1):
-        eng = make_engine(r, engine, nodes, spacing, kappa)
-        a, e, g, params, used, diag = _solve(r, float(kappa), eng, _starts(r, previous), alpha=alpha)
-        previous = params
-        yield _result(r, kappa, used, a, e, g, params, diag, on_alpha=False)
+    return _chain(alpha, max_level, kappa, options)
 
 
 def _with_start(options: dict, start, level) -> dict:
@@ -258,9 +261,7 @@ def threshold(level: int, *, kappa: float = 0.0, start=None, **options) -> Resul
         return traced_result("threshold", level, None, kappa, _with_start(options, start, level))
     if start is not None:
         _check_common(level, kappa)
-        eng = make_engine(level, options.get("engine"), options.get("nodes"), options.get("spacing"), kappa)
-        a, e, g, params, used, diag = _solve(level, float(kappa), eng, [_as_params(start, level)])
-        return _result(level, kappa, used, a, e, g, params, diag, on_alpha=True)
+        return _solve_level(level, kappa, None, [_as_params(start, level)], **options)
     *_, last = threshold_chain(level, kappa=kappa, **options)
     return last
 
@@ -276,8 +277,6 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, **option
     if start is not None:
         _check_common(level, kappa)
         _check_alpha(alpha)
-        eng = make_engine(level, options.get("engine"), options.get("nodes"), options.get("spacing"), kappa)
-        a, e, g, params, used, diag = _solve(level, float(kappa), eng, [_as_params(start, level)], alpha=alpha)
-        return _result(level, kappa, used, a, e, g, params, diag, on_alpha=False)
+        return _solve_level(level, kappa, alpha, [_as_params(start, level)], **options)
     *_, last = energy_chain(alpha, level, kappa=kappa, **options)
     return last
