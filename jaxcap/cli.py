@@ -109,6 +109,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_sat)
 
+    p = sub.add_parser("dat", help="the RS-stability (de Almeida-Thouless) threshold on the energy-1 line")
+    p.add_argument("--kappa", type=_finite_float, default=0.0)
+    p.add_argument("--spacing", type=_positive_float, default=None, help="trapezoid spacing in z (default 0.01)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_dat)
+
+    p = sub.add_parser("rs", help="the RS free energy, energy and AT replicon at inverse temperature beta")
+    p.add_argument("--alpha", type=_positive_float, required=True)
+    p.add_argument("--beta", type=_positive_float, required=True)
+    p.add_argument("--kappa", type=_finite_float, default=0.0)
+    p.add_argument("--spacing", type=_positive_float, default=None, help="trapezoid spacing in z (default 0.01)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_rs)
+
     p = sub.add_parser("frsb", help="alpha_r level by level and the r -> infinity (full RSB) extrapolation")
     p.add_argument("--max-level", type=_level, default=5)
     _engine_options(p)
@@ -217,6 +231,27 @@ def _cmd_sat(args) -> int:
     from .capacity import sat_threshold
     res = sat_threshold(args.kappa)
     _emit(args, res, f"zero-energy boundary at kappa {args.kappa:g}: alpha = {res['alpha']:.12f}")
+    return 0
+
+
+def _temperature_spacing(args) -> dict:
+    return {} if args.spacing is None else {"spacing": args.spacing}
+
+
+def _cmd_dat(args) -> int:
+    from .temperature import dat_threshold
+    res = dat_threshold(args.kappa, **_temperature_spacing(args))
+    d = res["diagnostics"]
+    _emit(args, res, f"dAT line at kappa {args.kappa:g}: alpha = {res['alpha']:.10f} "
+                     f"(beta = {res['beta']:.8f}, q = {res['q']:.8f}, dalpha/dkappa = {res['dalpha_dkappa']:.6f})\n"
+                     f"  quad_error = {d['quad_error']:.1e}, {d['seconds']:.1f} s")
+    return 0
+
+
+def _cmd_rs(args) -> int:
+    from .temperature import rs_state
+    res = rs_state(args.alpha, args.beta, args.kappa, **_temperature_spacing(args))
+    _emit(args, res, "\n".join(f"{k} = {v}" for k, v in res.items()))
     return 0
 
 

@@ -10,6 +10,7 @@ import jaxcap  # noqa: F401  (enables float64)
 RS_ALPHA = 7.647695
 ONE_RSB_ALPHA = 6.7156968
 FRSB_ALPHA = 6.6980
+DAT_ALPHA = 5.3238  # RS stability (de Almeida–Thouless) on the energy-1 line
 
 
 def run_cli(*args, timeout=600):

@@ -14,6 +14,10 @@ BAD = [
     ("energy", "--alpha", "-3", "--level", "1"),
     ("energy", "--alpha", "nan", "--level", "1"),
     ("energy", "--level", "1"),
+    ("rs", "--alpha", "5", "--beta", "0"),
+    ("rs", "--beta", "2"),
+    ("dat", "--spacing", "-0.1"),
+    ("dat", "--kappa", "nan"),
     ("nonsense",),
 ]
 
