@@ -8,6 +8,11 @@ Tasks
 * ``sweep-L1-kappa``: level-1 thresholds at evenly spaced ``κ ∈ [−0.1, 0.1]``,
   a loop of ``jaxcap.threshold(1, kappa=k)`` in one process against a loop of
   ``scipy_baseline.threshold(1, kappa=k)``.
+* ``sweep-L1-batched``: the same ``κ`` values in one compiled, vmapped
+  ``jaxcap.sweep(1, kappas)`` against the same SciPy loop.
+* ``frsb-quality``: ``frsb_sequence(5)`` (levels 0–5 and the ``r → ∞`` fit),
+  the FRSB-quality threshold; ``accuracy`` is the fit's error bar ``alpha_inf_err``
+  (no baseline: the SciPy baseline stops at level 2).
 * ``grad-grid-L<r>`` and ``grad-tensor<Q>-L<r>``: one jitted
   ``value_and_grad`` of ``energy_functional`` with respect to ``Params`` per
   engine, level and node count; the figure of merit is evaluations per second.
@@ -72,7 +77,7 @@ EXIT_NOT_CONVERGED = 3
 @dataclasses.dataclass(frozen=True)
 class Task:
     name: str
-    kind: str                    # "threshold" | "sweep" | "grad"
+    kind: str                    # "threshold" | "sweep" | "batched" | "frsb" | "grad"
     level: int = 0
     kappas: tuple = ()
     engine: str = ""
@@ -104,6 +109,10 @@ def task_list(quick: bool) -> list[Task]:
         tasks.append(Task("threshold-L3", "threshold", level=3, repeats=2))
     tasks.append(Task("sweep-L1-kappa", "sweep", level=1, kappas=_kappas(4 if quick else 20),
                       repeats=1 if quick else 2, baseline=True))
+    tasks.append(Task("sweep-L1-batched", "batched", level=1, kappas=_kappas(4 if quick else 20),
+                      repeats=2 if quick else 3, baseline=True))
+    if not quick:
+        tasks.append(Task("frsb-quality", "frsb", level=5, repeats=1))
     for r in range(1, (4 if quick else 6) + 1):
         tasks.append(Task(f"grad-grid-L{r}", "grad", level=r, engine="grid", repeats=3 if quick else 5))
     for q in ((64,) if quick else (32, 64, 128)):
@@ -148,6 +157,23 @@ def _run_sweep(task: Task, progress=None) -> dict:
         if progress:
             progress(f"  kappa {k:+.4f} ({i + 1}/{len(task.kappas)}): alpha = {res.alpha:.9f} ({seconds[-1]:.2f} s)")
     return {"alphas": alphas, "quad_error": max(errors) if errors else None, "seconds_per_kappa": seconds}
+
+
+def _run_batched(task: Task) -> dict:
+    from .result import ConvergenceError
+    from .sweep import sweep
+    out = sweep(task.level, list(task.kappas))
+    if not all(r["converged"] for r in out):
+        raise ConvergenceError(f"{sum(not r['converged'] for r in out)} of {len(out)} sweep elements "
+                                      "did not converge")
+    return {"alphas": [r["alpha"] for r in out], "quad_error": None}
+
+
+def _run_frsb(task: Task) -> dict:
+    from .frsb import frsb_sequence
+    rows, fit, _ = frsb_sequence(task.level)
+    return {"alpha": fit["alpha_inf"], "quad_error": fit["alpha_inf_err"], "alphas": [r.alpha for r in rows],
+            "model": fit["model"]}
 
 
 def grad_engine(task: Task):
@@ -208,7 +234,8 @@ def _measure(task: Task, min_batch: float, progress=None) -> dict:
                 "value": value, "engine": info["engine"], "level": task.level,
                 "nodes": info.get("nodes"), "grid_spacing": info.get("spacing"),
                 "leaf_evaluations": info["nodes"] ** task.level if info["engine"] == "tensor" else None}
-    run = _run_threshold if task.kind == "threshold" else (lambda t: _run_sweep(t, progress))
+    run = {"threshold": _run_threshold, "batched": _run_batched, "frsb": _run_frsb,
+           "sweep": lambda t: _run_sweep(t, progress)}[task.kind]
     t0 = time.perf_counter()
     first = run(task)
     cold = time.perf_counter() - t0
@@ -218,7 +245,7 @@ def _measure(task: Task, min_batch: float, progress=None) -> dict:
         info = run(task)
         times.append(time.perf_counter() - t0)
     med, spread = _stats(times)
-    key = "alpha" if task.kind == "threshold" else "alphas"
+    key = "alpha" if task.kind in ("threshold", "frsb") else "alphas"
     out = {"seconds_cold": cold, "seconds_warm": med, "warm_spread": spread, "warm_repeats": task.repeats,
            **info, f"{key}_cold": first[key]}
     if task.kind == "sweep":   # per κ: the cold pass, and the last warm pass
@@ -370,24 +397,26 @@ def _entry(task: Task, run: dict | None, base: dict | None, error: str | None) -
          "warm_spread": run.get("warm_spread"), "warm_repeats": run.get("warm_repeats"),
          "import_seconds": run.get("import_seconds"), "process_seconds": run.get("process_seconds"),
          "accuracy": None, "accuracy_kind": None, "baseline_seconds": None}
-    if task.kind == "threshold":
+    if task.kind in ("threshold", "frsb"):
         e.update(level=task.level, kappa=0.0, alpha=run.get("alpha"), alpha_cold=run.get("alpha_cold"),
                  quad_error=run.get("quad_error"))
-    elif task.kind == "sweep":
+        if task.kind == "frsb":
+            e.update(alphas=run.get("alphas"), model=run.get("model"))
+    elif task.kind in ("sweep", "batched"):
         e.update(level=task.level, kappas=list(task.kappas), alphas=run.get("alphas"),
                  alphas_cold=run.get("alphas_cold"), quad_error=run.get("quad_error"),
                  seconds_per_kappa_cold=run.get("seconds_per_kappa_cold"),
                  seconds_per_kappa_warm=run.get("seconds_per_kappa_warm"))
     else:
         e.update({k: v for k, v in run.items() if k not in e and k != "name"})
-    if task.kind in ("threshold", "sweep") and e.get("quad_error") is not None:
-        e.update(accuracy=e["quad_error"], accuracy_kind="quad_error")
+    if task.kind != "grad" and e.get("quad_error") is not None:
+        e.update(accuracy=e["quad_error"], accuracy_kind="alpha_inf_err" if task.kind == "frsb" else "quad_error")
     if base:
         e.update(base)
         if task.kind == "threshold" and e["alpha"] is not None:
             e["alpha_difference"] = e["alpha"] - base["baseline_alpha"]
             e.update(accuracy=abs(e["alpha_difference"]), accuracy_kind="abs_difference_to_baseline")
-        elif task.kind == "sweep" and e["alphas"] is not None:
+        elif task.kind in ("sweep", "batched") and e["alphas"] is not None:
             diffs = [a - b for a, b in zip(e["alphas"], base["baseline_alphas"])]
             e["alpha_differences"] = diffs
             e.update(accuracy=max(abs(d) for d in diffs), accuracy_kind="max_abs_difference_to_baseline")
@@ -483,10 +512,10 @@ def markdown_table(payload: dict) -> str:
         spread = e["warm_spread"] or [None, None]
         warm = f"{_fmt(e['seconds_warm'])} [{_fmt(spread[0])}–{_fmt(spread[1])}]"
         sx = lambda v: "-" if v is None else f"{v:.3g}×"
-        if e["kind"] == "threshold":
+        if e["kind"] in ("threshold", "frsb"):
             a, b = _fmt(e.get("alpha"), ".9f"), _fmt(e.get("baseline_alpha"), ".9f")
             diff = (f"{e['alpha_difference']:+.1e}" if e.get("alpha_difference") is not None
-                    else f"quad_error {_fmt(e.get('quad_error'), '.1e')}")
+                    else f"{e['accuracy_kind']} {_fmt(e.get('accuracy'), '.1e')}")
         else:
             a = f"{len(e['kappas'])} values"
             b = f"{len(e.get('baseline_alphas') or [])} values" if e.get("baseline_alphas") else "-"

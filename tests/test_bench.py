@@ -25,6 +25,9 @@ def test_task_lists():
     assert all(full[f"threshold-L{r}"].baseline for r in (0, 1))
     sweep = full["sweep-L1-kappa"]
     assert len(sweep.kappas) == 20 and sweep.kappas[0] == -0.1 and sweep.kappas[-1] == 0.1 and sweep.baseline
+    for tasks in (quick, full):   # the batched sweep solves the loop's points, against the same baseline
+        assert tasks["sweep-L1-batched"].kappas == tasks["sweep-L1-kappa"].kappas and tasks["sweep-L1-batched"].baseline
+    assert full["frsb-quality"].kind == "frsb" and "frsb-quality" not in quick
     assert {f"grad-grid-L{r}" for r in range(1, 7)} <= set(full)
     assert {f"grad-tensor{q}-L{r}" for q in (32, 64, 128) for r in (1, 2, 3)} <= set(full)
     with pytest.raises(ValueError, match="unknown benchmark task"):
@@ -33,7 +36,7 @@ def test_task_lists():
 
 def test_bench_cli_subset(tmp_path, capsys):
     out = tmp_path / "res.json"
-    args = _parse("--quick", "--json", "--out", str(out), "--tasks", "threshold-L0,grad-grid-L1")
+    args = _parse("--quick", "--json", "--out", str(out), "--tasks", "threshold-L0,sweep-L1-batched,grad-grid-L1")
     assert args.func is bench.run_bench_cli
     assert args.func(args) == 0
     stdout = capsys.readouterr().out
@@ -46,7 +49,7 @@ def test_bench_cli_subset(tmp_path, capsys):
     assert payload["backend"] in ("cpu", "gpu", "tpu", "cuda", "rocm")
     assert payload["machine"]["cpu_count"] >= 1
     tasks = {t["name"]: t for t in payload["tasks"]}
-    assert set(tasks) == {"threshold-L0", "grad-grid-L1"}
+    assert set(tasks) == {"threshold-L0", "sweep-L1-batched", "grad-grid-L1"}
     for t in tasks.values():
         assert TIMING_KEYS <= set(t), t
         assert "error" not in t, t
@@ -62,6 +65,11 @@ def test_bench_cli_subset(tmp_path, capsys):
     assert math.isclose(th["speedup_cold"], th["baseline_seconds"] / th["seconds_cold"])
     assert math.isclose(th["speedup_warm"], th["baseline_seconds"] / th["seconds_warm"])
 
+    sw = tasks["sweep-L1-batched"]
+    assert len(sw["alphas"]) == len(sw["baseline_alphas"]) == 4
+    assert sw["accuracy"] == max(abs(d) for d in sw["alpha_differences"]) < 1e-7
+    assert math.isclose(sw["speedup_warm"], sw["baseline_seconds"] / sw["seconds_warm"])
+
     g = tasks["grad-grid-L1"]
     assert g["baseline_seconds"] is None and "speedup_cold" not in g and "speedup_warm" not in g
     assert g["engine"] == "grid" and g["level"] == 1
@@ -69,7 +77,7 @@ def test_bench_cli_subset(tmp_path, capsys):
     assert math.isfinite(g["value"])
 
     table = bench.markdown_table(payload)
-    assert "| threshold-L0 |" in table and "evals / s" in table
+    assert "| threshold-L0 |" in table and "| sweep-L1-batched |" in table and "evals / s" in table
 
 
 def test_bench_cli_bad_task_name():
