@@ -20,7 +20,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax.scipy.special import log_ndtr, logsumexp
 
-__all__ = ["leaf_moreau", "log_ndtr_diff", "innermost_log_mgf", "innermost_level"]
+__all__ = ["leaf_moreau", "innermost_log_mgf", "innermost_level"]
 
 
 def leaf_moreau(h, chi, kappa):
@@ -31,16 +31,18 @@ def leaf_moreau(h, chi, kappa):
     return jnp.where(d <= 0.0, 0.0, jnp.where(d < a, quad, -1.0))
 
 
-def log_ndtr_diff(b, c):
-    """``log(Φ(b) − Φ(c))`` for ``b > c``, accurate in both tails.
+def _ordered_tails(b, c):
+    """``(hi, lo)`` with ``Φ(b) − Φ(c) = Φ(hi) − Φ(lo)`` and ``hi`` never in the upper tail.
 
     For ``c > 0`` it uses ``Φ(b) − Φ(c) = Φ(−c) − Φ(−b)``, so that the larger
     term is never a rounded 1.
     """
     upper = c > 0.0
-    hi = jnp.where(upper, -c, b)
-    lo = jnp.where(upper, -b, c)
-    log_hi, log_lo = log_ndtr(hi), log_ndtr(lo)
+    return jnp.where(upper, -c, b), jnp.where(upper, -b, c)
+
+
+def _log_diff(log_hi, log_lo):
+    """``log(e^{log_hi} − e^{log_lo})`` for ``log_hi > log_lo``."""
     return log_hi + jnp.log1p(-jnp.exp(log_lo - log_hi))
 
 
@@ -48,7 +50,9 @@ def innermost_log_mgf(h, chi, s2, m, kappa):
     """``log E_z exp(m f_r(h + s z))`` in closed form, ``s² = s2`` (DESIGN §2).
 
     The result is at least ``−m`` (since ``f_r ≥ −1``); the three pieces are
-    combined with a log-sum-exp so that large ``m`` does not underflow.
+    combined with a log-sum-exp so that large ``m`` does not underflow.  The four
+    normal log-CDFs are evaluated as one stacked ``log_ndtr`` call: one copy of
+    that (large) special function in the compiled program instead of four.
     """
     s = jnp.sqrt(s2)
     d = h - kappa
@@ -56,10 +60,12 @@ def innermost_log_mgf(h, chi, s2, m, kappa):
     big_a = 1.0 / s2 + m / chi
     sqrt_a = jnp.sqrt(big_a)
     b = d / (s2 * sqrt_a)
-    below = log_ndtr(-d / s)
-    above = -m + log_ndtr((d - a) / s)
+    hi, lo = _ordered_tails(sqrt_a * a - b, -b)
+    log_cdf = log_ndtr(jnp.stack(jnp.broadcast_arrays(-d / s, (d - a) / s, hi, lo)))
+    below = log_cdf[0]
+    above = -m + log_cdf[1]
     middle = (-m * d**2 / (2.0 * (chi + m * s2)) - jnp.log(s * sqrt_a)
-              + log_ndtr_diff(sqrt_a * a - b, -b))
+              + _log_diff(log_cdf[2], log_cdf[3]))
     return logsumexp(jnp.stack([below, above, middle]), axis=0)
 
 

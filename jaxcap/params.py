@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Params", "level_of", "to_unconstrained", "from_unconstrained",
+__all__ = ["Params", "level_of", "flat", "to_unconstrained", "from_unconstrained",
            "degeneracy", "split_level"]
 
 
@@ -42,6 +42,11 @@ def level_of(u) -> int:
     return (u.shape[-1] - 1) // 2
 
 
+def flat(params: Params) -> jax.Array:
+    """``(χ, q_0 … q_{r−1}, x_0 … x_{r−1})`` as one vector of length ``2r + 1``."""
+    return jnp.concatenate([jnp.atleast_1d(params.chi), params.q, params.x])
+
+
 def from_unconstrained(u) -> Params:
     """``u ∈ R^{2r+1}`` ↦ ``(χ, q, x)``."""
     r = level_of(u)
@@ -53,16 +58,16 @@ def from_unconstrained(u) -> Params:
     return Params(chi, q, x)
 
 
-def to_unconstrained(params: Params) -> jax.Array:
-    """Inverse of :func:`from_unconstrained`."""
-    chi, q, x = (jnp.asarray(v, dtype=jnp.float64) for v in params)
-    q, x = jnp.atleast_1d(q), jnp.atleast_1d(x)
+def to_unconstrained(params: Params) -> np.ndarray:
+    """Inverse of :func:`from_unconstrained`, on the host (NumPy: no device round trips)."""
+    chi, q, x = (np.asarray(v, dtype=np.float64) for v in params)
+    q, x = np.atleast_1d(q), np.atleast_1d(x)
     if q.shape[0] == 0:
-        return jnp.log(chi)[None]
-    p = jnp.diff(jnp.concatenate([jnp.zeros(1), q, jnp.ones(1)]))
-    logits = jnp.log(p[:-1]) - jnp.log(p[-1])
-    dx = jnp.diff(jnp.concatenate([jnp.zeros(1), x]))
-    return jnp.concatenate([jnp.log(chi)[None], logits, jnp.log(dx)])
+        return np.log(chi).reshape(1)
+    p = np.diff(np.concatenate([[0.0], q, [1.0]]))
+    logits = np.log(p[:-1]) - np.log(p[-1])
+    dx = np.diff(np.concatenate([[0.0], x]))
+    return np.concatenate([np.log(chi).reshape(1), logits, np.log(dx)])
 
 
 def degeneracy(params: Params, tol: float = 1e-4) -> str | None:
@@ -120,4 +125,4 @@ def split_level(params: Params, where: int, spread: float = 0.3) -> Params:
         for k in range(1, len(x_new)):
             if x_new[k] <= x_new[k - 1]:
                 x_new[k] = x_new[k - 1] * np.exp(spread / 2)
-    return Params(jnp.asarray(float(params.chi)), jnp.asarray(q_new), jnp.asarray(x_new))
+    return Params(np.asarray(float(params.chi)), np.asarray(q_new), np.asarray(x_new))

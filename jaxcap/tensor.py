@@ -53,8 +53,8 @@ class TensorEngine:
         """The same engine with twice the nodes (for the quadrature-error estimate)."""
         return TensorEngine(nodes=2 * self.nodes)
 
-    def coarse(self) -> "TensorEngine":
-        """A cheaper engine for the ascent stage (48 nodes, or fewer if given)."""
+    def coarse(self, starts=()) -> "TensorEngine":
+        """A cheaper engine for the ascent stage (48 nodes, or fewer if given), whatever the ``starts``."""
         return TensorEngine(nodes=min(self.nodes, 48))
 
     def fitted(self, params: Params) -> "TensorEngine":

@@ -3,24 +3,22 @@
 Level ``r`` is warm-started from the level-``r−1`` solution by splitting each of
 its intervals in turn (:func:`jaxcap.params.split_level`), all starts ascended
 at once; the best non-degenerate one is polished by Newton and verified
-(gradient ≈ 0, Hessian negative definite in ``(χ, q, x)``).  The threshold
-is then certified by Newton in ``α`` with the envelope derivative
-``∂e_r/∂α = −G`` until ``e_r(α_r) = 1``.
+(gradient ≈ 0, Hessian negative definite in ``(χ, q, x)``, resolved by the
+engine).  The threshold is the minimum of ``A = (1 − S)/(−G)``: Newton on
+``log A`` gives ``α_r = A(θ*)`` and ``θ*`` together, and ``e_r(α_r) = 1`` is
+measured, not imposed.
 """
 from __future__ import annotations
 
-import functools
 import time
-from typing import Callable, Iterator
+from typing import Iterator
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from .functional import energy_functional, outer_mean
 from .params import Params, degeneracy, from_unconstrained, split_level, to_unconstrained
 from .result import ConvergenceError, Diagnostics, Result
-from .solver import ascend, newton_polish
+from .solver import ascend, polish, solve_closed_form, unpack
 from .grid import GridEngine
 from .tensor import TensorEngine
 
@@ -51,39 +49,15 @@ def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
     raise ValueError(f"unknown engine {engine!r} (expected 'tensor' or 'grid')")
 
 
-def _flat(params: Params) -> jax.Array:
-    return jnp.concatenate([jnp.atleast_1d(params.chi), params.q, params.x])
-
-
-@jax.jit
-def _param_jacobian(u):
-    """``J = ∂(χ, q, x)/∂u`` of the coordinate map of :mod:`jaxcap.params`."""
-    return jax.jacfwd(lambda v: _flat(from_unconstrained(v)))(u)
-
-
-def natural_stationarity(u, grad_u, hess_u):
-    """Gradient norm and largest Hessian eigenvalue of ``E_r`` in ``(χ, q, x)``.
-
-    From the derivatives of ``φ = −E_r`` in ``u``: ``∇_θ E = −J^{−T} ∇_u φ`` and, at a
-    stationary point (where the curvature of the coordinate map drops out),
-    ``∇²_θ E = −J^{−T} ∇²_u φ J^{−1}``.
-    """
-    jinv = np.linalg.inv(np.asarray(_param_jacobian(u)))
-    g = -jinv.T @ np.asarray(grad_u)
-    h = -jinv.T @ np.asarray(hess_u) @ jinv
-    return float(np.linalg.norm(g)), float(np.linalg.eigvalsh(0.5 * (h + h.T)).max())
-
-
-@functools.partial(jax.jit, static_argnames=("engine", "r"))
-def _energy_and_g(v, alpha, kappa, *, engine, r):
-    p = Params(v[0], v[1:r + 1], v[r + 1:])
-    return energy_functional(alpha, p, kappa, engine), outer_mean(p, kappa, engine)
+#: Level-0 starts in unconstrained coordinates: a ``start=`` batch is padded with them to this
+#: size, so that every level-0 solve runs the same compiled program.
+_LEVEL0_STARTS = np.log(np.asarray([[0.02], [0.1], [0.5], [2.0]]))
 
 
 def _starts(level: int, previous: Params | None) -> list[Params]:
     """Starting points for level ``level`` (DESIGN §4, warm starts)."""
     if level == 0:
-        return [Params(jnp.asarray(c), jnp.zeros(0), jnp.zeros(0)) for c in (0.02, 0.1, 0.5, 2.0)]
+        return [Params(np.exp(u[0]), np.zeros(0), np.zeros(0)) for u in _LEVEL0_STARTS]
     starts = []
     if previous is not None and level >= 2:
         for where in range(level):
@@ -92,87 +66,102 @@ def _starts(level: int, previous: Params | None) -> list[Params]:
     if level == 1:
         for q0 in (0.5, 0.8, 0.95):
             for x0 in (1.0, 3.0, 8.0):
-                starts.append(Params(jnp.asarray(0.1), jnp.asarray([q0]), jnp.asarray([x0])))
+                starts.append(Params(np.asarray(0.1), np.asarray([q0]), np.asarray([x0])))
     return starts
 
 
-def _solve(level, kappa, engine, starts, alpha=None):
-    """Shared driver: ascend all starts, polish the best non-degenerate, verify.
+def _verdict(m: dict, level: int, engine) -> str | None:
+    """Why the measured point ``m`` is not a verified level-``level`` maximum, or ``None``.
 
-    ``alpha=None`` solves for the threshold (ascent on ``log A``, then Newton in
-    ``α``), otherwise maximises ``E_r(alpha, ·)``.
+    Non-degenerate (DESIGN §4), resolved by the engine, natural gradient
+    ``≤ GRAD_TOL`` and a negative definite Hessian in ``(χ, q, x)``.
     """
-    t0 = time.perf_counter()
-    base_engine = engine
-    objective = "threshold" if alpha is None else "energy"
-    u0s = jnp.stack([to_unconstrained(p) for p in starts])
-    # ascent on a coarse version of the engine; Newton below removes the difference
-    us, values, _, _ = ascend(u0s, 0.0 if alpha is None else float(alpha), kappa,
-                              objective=objective, engine=engine.coarse())
-    failures = []
-    for i in np.argsort(np.asarray(values)):
+    params = Params(m["chi"], m["q"], m["x"])
+    why = degeneracy(params) or (engine.check(params) if level else None)
+    if why or not (m["grad_norm"] <= GRAD_TOL and m["hessian_max_eig"] < 0.0):
+        return f"{why or ''} grad_norm={m['grad_norm']:.2e} hessian_max_eig={m['hessian_max_eig']:.2e}"
+    return None
+
+
+def _candidates(level, kappa, engine, starts, objective, alpha):
+    """Polished and measured points (host dicts with their engine), most promising first.
+
+    Level 0 first tries the one-program closed-form solve.  A single start (a
+    nearby solution, ``start=``) is first polished directly by Newton on the
+    engine fitted to it.  Otherwise, or when that fails, every start is
+    ascended at once on a coarse version of the engine, and each
+    non-degenerate result, best ascent value first, is polished by Newton on
+    the engine fitted to it (which removes the coarse engine's error) and
+    measured there.
+    """
+    u0s = np.stack([to_unconstrained(p) for p in starts])
+    if level == 0:
+        batch = np.concatenate([u0s, _LEVEL0_STARTS[:max(0, len(_LEVEL0_STARTS) - len(u0s))]])
+        yield "best start", engine, unpack(np.asarray(solve_closed_form(batch, alpha, kappa, objective=objective)), 0)
+    elif len(starts) == 1:
+        yield "start 0 (Newton only)", *_polished(u0s[0], starts[0], level, kappa, engine, objective, alpha)
+    us, values, _, _ = jax.device_get(ascend(u0s, alpha, kappa, objective=objective, engine=engine.coarse(starts)))
+    for i in np.argsort(values):
         if not np.isfinite(values[i]):
             continue
-        why = degeneracy(from_unconstrained(us[i]))
+        params = from_unconstrained(us[i])
+        why = degeneracy(params)
         if why:
-            failures.append(f"start {i}: {why} after ascent")
+            yield f"start {i}", engine, f"{why} after ascent"
             continue
-        engine = base_engine.fitted(from_unconstrained(us[i])) if level else base_engine
-        a = float(jnp.exp(values[i])) if alpha is None else float(alpha)
-        u, grad, hess, steps = us[i], None, None, 0
-        for _ in range(1 if alpha is not None else 20):
-            u, _, grad, hess, k = newton_polish(u, a, kappa, objective="energy", engine=engine)
-            steps += k
-            if alpha is not None:
-                break
-            # Newton in α with the envelope derivative ∂e/∂α = −G (DESIGN §2)
-            e, g = _energy_and_g(_flat(from_unconstrained(u)), a, kappa, engine=engine, r=level)
-            new = a - (float(e) - 1.0) / (-float(g))
-            converged = abs(new - a) <= 1e-14 * abs(a)
-            a = new
-            if converged:
-                break
-        params = from_unconstrained(u)
-        e, g = _energy_and_g(_flat(params), a, kappa, engine=engine, r=level)
-        gnorm, lam_max = natural_stationarity(u, grad, hess)
-        why = degeneracy(params) or (engine.check(params) if level else None)
-        if why or not (gnorm <= GRAD_TOL and lam_max < 0.0):
-            failures.append(f"start {i}: {why or ''} grad_norm={gnorm:.2e} hessian_max_eig={lam_max:.2e}")
+        yield f"start {i}", *_polished(us[i], params, level, kappa, engine, objective, alpha)
+
+
+def _polished(u, params, level, kappa, engine, objective, alpha):
+    """``(engine used, measurement)``: Newton from ``u`` on ``engine`` fitted to ``params`` (:func:`polish`)."""
+    fitted = engine.fitted(params) if level else engine
+    m = polish(u, alpha, kappa, objective=objective, engine=fitted, refined=fitted.refined() if level else None)
+    return fitted, unpack(np.asarray(m), level)
+
+
+def _solve(level, kappa, engine, starts, alpha=None):
+    """Shared driver: the first candidate that passes :func:`_verdict`, else :class:`ConvergenceError`.
+
+    ``alpha=None`` solves for the threshold (Newton on ``log A``, DESIGN §2:
+    ``α_r = min A``), otherwise maximises ``E_r(alpha, ·)``.
+    """
+    t0 = time.perf_counter()
+    objective = "threshold" if alpha is None else "energy"
+    failures = []
+    for name, used, m in _candidates(level, kappa, engine, starts, objective, 0.0 if alpha is None else float(alpha)):
+        why = m if isinstance(m, str) else _verdict(m, level, used)
+        if why:
+            failures.append(f"{name}: {why}")
             continue
-        return a, float(e), float(g), params, engine, dict(
-            grad_norm=gnorm, hessian_max_eig=lam_max, newton_steps=steps,
-            starts_tried=len(failures) + 1, seconds=time.perf_counter() - t0)
+        diag = dict(grad_norm=m["grad_norm"], hessian_max_eig=m["hessian_max_eig"],
+                    newton_steps=int(m["newton_steps"]), starts_tried=len(failures) + 1,
+                    seconds=time.perf_counter() - t0)
+        return m, used, diag
     raise ConvergenceError(
         f"level {level} (kappa={kappa}): no start reached a verified non-degenerate maximum",
         {"level": level, "kappa": kappa, "starts": len(starts), "failures": failures,
          "engine": engine.describe()})
 
 
-def _quad_error(alpha, params, kappa, engine, g, on_alpha: bool) -> float:
-    refined = engine.refined()
-    r = params.q.shape[0]
-    if r == 0:
-        return 0.0
-    e0, _ = _energy_and_g(_flat(params), alpha, kappa, engine=engine, r=r)
-    e1, _ = _energy_and_g(_flat(params), alpha, kappa, engine=refined, r=r)
-    de = abs(float(e1) - float(e0))
-    return de / abs(g) if on_alpha else de
+def _quad_error(m: dict, on_alpha: bool) -> float:
+    """``|E_refined − E|`` at the solution, divided by ``∂e/∂α = −G`` for a threshold (DESIGN §4)."""
+    de = abs(float(m["alpha"]) * (float(m["g_refined"]) - float(m["g"])))
+    return de / abs(float(m["g"])) if on_alpha else de
 
 
-def _result(level, kappa, engine, alpha, e, g, params, diag, on_alpha) -> Result:
-    from .sensitivity import dalpha_dkappa, denergy
+def _result(level, kappa, engine, m, diag, on_alpha) -> Result:
+    """The :class:`Result` of a verified solve; envelope derivatives from the measured ``G``, ``∂G/∂κ``."""
     info = engine.describe()
-    extra = {}
+    alpha, g, dg = float(m["alpha"]), float(m["g"]), float(m["dg_dkappa"])
     if on_alpha:
-        extra["dalpha_dkappa"] = float(dalpha_dkappa(alpha, params, kappa, engine))
+        extra = {"dalpha_dkappa": -alpha * dg / g}  # dα/dκ = −α (∂G/∂κ)/G
     else:
-        de_da, de_dk = denergy(alpha, params, kappa, engine)
-        extra["denergy_dalpha"], extra["denergy_dkappa"] = float(de_da), float(de_dk)
+        extra = {"denergy_dalpha": -g, "denergy_dkappa": -alpha * dg}
+    params = Params(m["chi"], m["q"], m["x"])
     return Result(
-        alpha=float(alpha), energy=float(e), level=level, kappa=float(kappa),
-        params=params.as_dict(),
+        alpha=alpha, energy=float(m["energy"]), level=level, kappa=float(kappa), params=params.as_dict(),
         diagnostics=Diagnostics(
-            quad_nodes=info.get("nodes", 0), quad_error=_quad_error(alpha, params, kappa, engine, g, on_alpha),
+            quad_nodes=info.get("nodes", 0), quad_error=_quad_error(m, on_alpha),
             engine=info["engine"], grid_spacing=info.get("spacing"), **diag), **extra)
 
 
@@ -193,19 +182,18 @@ def _as_params(start, level) -> Params:
     if isinstance(p, tuple) and not isinstance(p, Params):
         p = {"chi": p[0], "q": p[1], "x": p[2]}
     if isinstance(p, dict):
-        p = Params(jnp.asarray(p["chi"], jnp.float64), jnp.asarray(p["q"], jnp.float64),
-                   jnp.asarray(p["x"], jnp.float64))
+        p = Params(*(np.asarray(p[k], np.float64) for k in ("chi", "q", "x")))
     if np.atleast_1d(p.q).shape[0] != level:
         raise ValueError(f"start is a level-{np.atleast_1d(p.q).shape[0]} point, expected level {level}")
-    return Params(jnp.asarray(p.chi, jnp.float64), jnp.atleast_1d(jnp.asarray(p.q, jnp.float64)),
-                  jnp.atleast_1d(jnp.asarray(p.x, jnp.float64)))
+    return Params(np.asarray(p.chi, np.float64), np.atleast_1d(np.asarray(p.q, np.float64)),
+                  np.atleast_1d(np.asarray(p.x, np.float64)))
 
 
 def _solve_level(level, kappa, alpha, starts, engine=None, nodes=None, spacing=None) -> Result:
     """One level from ``starts``: the threshold (``alpha=None``) or the energy at ``alpha``."""
     eng = make_engine(level, engine, nodes, spacing, kappa)
-    a, e, g, params, used, diag = _solve(level, float(kappa), eng, starts, alpha=alpha)
-    return _result(level, kappa, used, a, e, g, params, diag, on_alpha=alpha is None)
+    m, used, diag = _solve(level, float(kappa), eng, starts, alpha=alpha)
+    return _result(level, kappa, used, m, diag, on_alpha=alpha is None)
 
 
 def _chain(alpha, max_level, kappa, options, resume=None) -> Iterator[Result]:

@@ -112,3 +112,74 @@ def test_coordinates_round_trip_and_degeneracy():
         s = split_level(LEVEL3, where)
         assert s.q.shape == (4,) and degeneracy(s) is None
         assert np.all(np.diff(np.asarray(s.q)) > 0) and np.all(np.diff(np.asarray(s.x)) > 0)
+
+
+def test_sliding_dot_is_a_direct_convolution():
+    """The blocked Toeplitz product equals ``np.convolve`` (valid mode) to rounding, kernel shorter or longer than the output."""
+    from jaxcap.grid import sliding_dot
+    rng = np.random.default_rng(0)
+    for n, size in [(50, 7), (300, 801), (1000, 129)]:
+        padded, kernel = rng.uniform(1e-6, 1.0, n + size - 1), rng.uniform(0.0, 1.0, size)
+        ref = np.convolve(padded, kernel[::-1], mode="valid")
+        np.testing.assert_allclose(np.asarray(sliding_dot(jnp.asarray(padded), jnp.asarray(kernel), n)), ref, rtol=1e-13)
+
+
+LEVEL1 = Params(jnp.asarray(0.06), jnp.asarray([0.75]), jnp.asarray([3.0]))
+
+
+def _threshold_phi(engine):
+    from jaxcap.solver import log_threshold_ratio
+    return lambda v, k: log_threshold_ratio(v, 0.0, k, engine)
+
+
+@jax.jit
+def _threshold_derivatives(u, kappa):
+    """``log A`` at ``LEVEL1`` on a small tensor engine: difference and autodiff derivatives, and ``∇E``,
+    ``∇²E`` at ``α = A(θ)`` from them and directly (one compiled program: eager autodiff is slow)."""
+    from jaxcap.functional import sphere_term
+    from jaxcap.solver import energy_derivatives, value_grad_hessian
+    engine = TensorEngine(16)
+    phi = _threshold_phi(engine)
+    value, grad, hess, dk = value_grad_hessian(phi, u, kappa)
+    alpha = jnp.exp(value)
+    energy = lambda v: energy_functional(alpha, from_unconstrained(v), kappa, engine)
+    s, ds = jax.value_and_grad(lambda v: sphere_term(from_unconstrained(v)))(u)
+    grad_e, hess_e = energy_derivatives("threshold", value, grad, hess, s, ds)
+    _, direct_grad_e, direct_hess_e, _ = value_grad_hessian(lambda v, _: energy(v), u, kappa)
+    return dict(grad=grad, hess=hess, dk=dk, ad_grad=jax.grad(phi)(u, kappa), ad_hess=jax.hessian(phi)(u, kappa),
+                ad_dk=jax.grad(phi, argnums=1)(u, kappa), grad_e=grad_e, hess_e=hess_e,
+                direct_grad_e=direct_grad_e, direct_hess_e=direct_hess_e)
+
+
+def test_difference_hessian_matches_autodiff():
+    d = _threshold_derivatives(jnp.asarray(to_unconstrained(LEVEL1)), 0.1)
+    np.testing.assert_allclose(np.asarray(d["grad"]), np.asarray(d["ad_grad"]), rtol=1e-13)
+    assert float(d["dk"]) == pytest.approx(float(d["ad_dk"]), rel=1e-12)
+    np.testing.assert_allclose(np.asarray(d["hess"]), np.asarray(d["ad_hess"]), atol=1e-9)
+
+
+def test_energy_derivatives_from_the_threshold_objective():
+    """``∇E`` and ``∇²E`` at ``α = A(θ)`` from the derivatives of ``log A`` (exact at any ``θ``, not only at the optimum)."""
+    d = _threshold_derivatives(jnp.asarray(to_unconstrained(LEVEL1)), 0.1)
+    np.testing.assert_allclose(np.asarray(d["grad_e"]), np.asarray(d["direct_grad_e"]), rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(np.asarray(d["hess_e"]), np.asarray(d["direct_hess_e"]), atol=1e-8)
+
+
+def _rough_objective(u):
+    """``t² + t⁴`` (``t = u_0 − 3``), plus, when ``u_1 > 0`` (a label the gradient ignores), a ripple of
+    height 1e−8 and wavelength 1e−9: a stand-in for rounding noise, which keeps that copy's gradient
+    far above any tolerance while its value stops going down."""
+    t = u[0] - 3.0
+    return t**2 + t**4 + jnp.where(u[1] > 0.0, 1e-8 * jnp.sin(1e9 * u[0]), 0.0)
+
+
+def test_lbfgs_batch_stops_when_every_start_converged_or_stalled():
+    from jaxcap.solver import _lbfgs
+    u0s = jnp.asarray([[0.0, -1.0], [0.0, 1.0]])
+    run = lambda stall: jax.vmap(lambda u0: _lbfgs(_rough_objective, u0, 5000, 1e-12, stall))(u0s)
+    u, _, gnorm, evals = run(40)
+    assert float(gnorm[0]) <= 1e-12 and float(gnorm[1]) > 1.0     # one converged, one stalled
+    assert int(evals.max()) < 200
+    assert float(u[0, 0]) == pytest.approx(3.0, abs=1e-6)
+    _, _, _, evals = run(10_000)                                     # without the stall test: runs to maxiter
+    assert int(evals[1]) == 5000
