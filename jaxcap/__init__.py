@@ -14,5 +14,6 @@ __version__ = "0.1.0"
 
 from .result import ConvergenceError, Diagnostics, Result  # noqa: E402
 from .threshold import energy, threshold, threshold_chain  # noqa: E402
+from .sweep import energy_grid, sweep  # noqa: E402  (the name jaxcap.sweep is the function)
 
-__all__ = ["energy", "threshold", "threshold_chain", "Result", "Diagnostics", "ConvergenceError"]
+__all__ = ["energy", "threshold", "threshold_chain", "sweep", "energy_grid", "Result", "Diagnostics", "ConvergenceError"]

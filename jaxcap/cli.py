@@ -130,9 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", metavar="FILE", help="save finished levels here and resume from it")
     p.set_defaults(func=_cmd_frsb)
 
-    from . import bench, finite, sweep
+    from . import bench, finite
+    from .sweep import register as register_sweep  # jaxcap.sweep is also the function sweep()
     finite.register(sub)
-    sweep.register(sub)
+    register_sweep(sub)
     bench.register(sub)
     return parser
 

@@ -1,36 +1,47 @@
-"""Many thresholds in one compiled, vmapped (and sharded) program (issue 8).
+"""Many thresholds (or energies) in one compiled, vmapped and sharded program (issue 8).
 
 The threshold at ``κ`` is ``α_r(κ) = min_θ A(θ, κ)`` with ``A = (1 − S)/(−G)``
 (:mod:`jaxcap.solver`); at the minimiser ``E_r(α_r, θ) = 1`` and ``∇_θ E_r = 0``,
 because ``∇A = 0 ⇔ ∇S = A ∇G``.  A sweep over ``κ_1 … κ_n`` therefore needs no
-Newton in ``α`` at all: per ``κ`` it minimises ``φ(u) = log A(θ(u), κ)`` in the
-unconstrained coordinates ``u`` of :mod:`jaxcap.params`, all ``κ`` at once:
+Newton in ``α``: per ``κ`` it minimises ``φ(u) = log A(θ(u), κ)`` in the
+unconstrained coordinates ``u`` of :mod:`jaxcap.params`, all ``κ`` at once.  An
+energy grid over ``(α_i, κ_j)`` minimises ``φ = −E_r(α_i; θ(u), κ_j)`` the same way.
 
-1. one ordinary :func:`jaxcap.threshold` at the middle ``κ`` gives a verified
-   start ``u*`` (and the engine is fitted to it, its grid widened to cover
-   every ``κ`` of the batch);
-2. optionally a coarse pass: the same Newton iteration on ``m`` equispaced ``κ``
-   of the range from ``u*``, then each component of ``u`` interpolated
-   linearly in ``κ`` to every element (continuation without a Python loop);
+1. one ordinary :func:`jaxcap.threshold` (:func:`jaxcap.energy`) in the middle of
+   the batch gives a verified start ``u*`` (and the engine is fitted to it, its
+   grid widened to cover every ``κ`` of the batch);
+2. a coarse pass (default from 32 points on): the same Newton from ``u*`` at
+   ``m`` Chebyshev points of the ``κ`` range (``m × m`` for an ``α × κ`` grid).
+   ``u(κ)`` is analytic, so the degree-``(m − 1)`` polynomial through them
+   (barycentric formula, weights ``(−1)^j``, halved at the ends) is a start
+   within ``O(ρ^{−m})`` of every element: one or two Newton steps remain.  If a
+   coarse point failed, every element starts from ``u*`` instead;
 3. optionally a few L-BFGS steps (optax, as in :func:`jaxcap.solver.ascend`);
-4. at most ``newton_iters`` saddle-free damped Newton steps on ``φ``
-   (``δu = −V |Λ|⁻¹ Vᵀ ∇φ`` with Armijo backtracking, ``lax.while_loop`` that
-   stops when every element has ``‖∇φ‖ ≤ 1e−13``), keeping the iterate with
-   the smallest ``‖∇φ‖``;
-5. per element: ``α = e^φ``, the gradient norm and the largest Hessian
-   eigenvalue of ``E_r(α, ·)`` in ``(χ, q, x)`` (``∇_θ E = −J⁻ᵀ ∇_u(−E)``,
-   ``∇²_θ E = −J⁻ᵀ ∇²_u(−E) J⁻¹`` at a stationary point, ``J = ∂θ/∂u``) and
-   ``dα/dκ = −α (∂G/∂κ)/G`` (envelope theorem, :mod:`jaxcap.sensitivity`).
+4. the single solve's own Newton (:func:`jaxcap.solver.newton_in_u`: saddle-free,
+   Armijo backtracking, ``lax.while_loop`` that stops per element at
+   ``‖∇φ‖ ≤ 1e−13``, at most ``newton_iters`` iterations, the first of which
+   measures the start) and its own measurement
+   (:func:`jaxcap.solver.measure`): ``α`` (``= e^φ`` for a threshold), ``E``,
+   ``G``, ``∂G/∂κ`` (from ``∂φ/∂κ``, a by-product of the last Hessian), ``G`` on
+   the refined engine, and the gradient norm and
+   largest Hessian eigenvalue of ``E_r(α, ·)`` in ``(χ, q, x)``;
+5. on the host: ``dα/dκ = −α (∂G/∂κ)/G`` or ``(∂e/∂α, ∂e/∂κ) = (−G, −α ∂G/∂κ)``
+   (envelope theorem, :mod:`jaxcap.sensitivity`), the quadrature-error estimate
+   ``α |G_refined − G|`` (divided by ``|G|`` on ``α``), and the verdict.
 
-Steps 2–5 are one ``jit`` of a ``vmap`` over ``κ``; the batch axis is sharded
-over ``jax.devices()`` (``Mesh`` + ``NamedSharding(mesh, P('batch'))``), padded
-to a multiple of the device count by repeating the last ``κ``.  An element is
+Steps 2–4 are one ``jit`` of a ``vmap``; the batch axis is sharded over
+``jax.devices()`` (``Mesh`` + ``NamedSharding(mesh, P('batch'))``), padded to a
+multiple of the device count by repeating the last point.  Under
+``jax.distributed`` the devices are those of every process: each process fills
+and solves its own shards (``jax.make_array_from_callback``) and the results are
+gathered with ``multihost_utils.process_allgather``.  An element is
 ``converged`` when ``‖∇_θ E‖ ≤ 1e−9``, the Hessian is negative definite, the
 point is not degenerate (:func:`jaxcap.params.degeneracy`) and the engine
 resolves it; the others are reported with their diagnostics, never dropped.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -38,129 +49,117 @@ import math
 import os
 import sys
 import time
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from .functional import energy_functional, outer_mean
 from .params import Params, degeneracy, from_unconstrained, to_unconstrained
-from .solver import _lbfgs, log_threshold_ratio
+from .solver import OBJECTIVES, _lbfgs, measure, newton_in_u
 
-__all__ = ["Plan", "plan", "solve_batch", "sweep", "register"]
+__all__ = ["Plan", "plan", "solve_batch", "sweep", "energy_grid", "register"]
 
 GRAD_TOL = 1e-9
+NEWTON_TOL = 1e-13
+#: Coarse-pass points per axis when ``coarse`` is not given, and the batch size from which it runs.
+AUTO_COARSE, AUTO_COARSE_FROM = 8, 32
+#: Elements a device solves at once (``lax.map(..., batch_size=BLOCK)`` inside its share).
+BLOCK = 4
 
 
 class Plan(NamedTuple):
-    """What every chunk of a sweep shares: the level, the (static) engine and the start ``u*``."""
+    """What every chunk of a batch shares: the level, the (static) engine, the start ``u*`` and the objective."""
 
     level: int
     engine: object
     start: Params
+    objective: str = "threshold"
 
 
 # ---------------------------------------------------------------------------------------------
 # the traced program
 
-def _flat(params: Params):
-    return jnp.concatenate([jnp.atleast_1d(params.chi), params.q, params.x])
+def _solve_one(u_start, alpha, kappa, newton_iters, *, engine, refined, objective, ascent_steps):
+    """One element: (L-BFGS,) then the Newton and the measurement of :func:`jaxcap.solver.polish`."""
+    phi = lambda v, k: OBJECTIVES[objective](v, alpha, k, engine)
+    u = u_start
+    if ascent_steps:
+        u, *_ = _lbfgs(lambda v: phi(v, kappa), u, ascent_steps, 1e-12)
+    u, value, grad, hess, dphi_dkappa, steps = newton_in_u(phi, u, kappa, newton_iters, NEWTON_TOL)
+    out = measure(objective, u, value, grad, hess, alpha, kappa, engine, refined, dphi_dkappa)
+    # (χ, q, x) are rebuilt from u on the host: lax.map cannot carry level 0's empty q and x
+    return {key: v for key, v in out.items() if key not in Params._fields} | {"newton_steps": steps}
 
 
-def _newton_step(phi, u, floor_rel=1e-10, min_t=1e-4):
-    """One saddle-free Newton step on ``phi`` with Armijo backtracking; returns ``(u_new, ‖∇φ(u)‖)``."""
-    value, grad = jax.value_and_grad(phi)(u)
-    hess = jax.hessian(phi)(u)
-    lam, vec = jnp.linalg.eigh(0.5 * (hess + hess.T))
-    floor = floor_rel * jnp.max(jnp.abs(lam)) + 1e-300
-    step = -vec @ ((vec.T @ grad) / jnp.maximum(jnp.abs(lam), floor))
-    step = jnp.where(jnp.all(jnp.isfinite(step)), step, jnp.zeros_like(step))
-    slope = grad @ step
-    slack = 1e-14 * (1.0 + jnp.abs(value))  # below the rounding of φ near the optimum
-
-    def short(c):
-        t, trial = c
-        return (t > min_t) & ~(jnp.isfinite(trial) & (trial <= value + 1e-4 * t * slope + slack))
-
-    t, trial = jax.lax.while_loop(short, lambda c: (0.5 * c[0], phi(u + 0.5 * c[0] * step)),
-                                  (1.0, phi(u + step)))
-    accept = jnp.isfinite(trial) & (trial <= value + slack)
-    return jnp.where(accept, u + t * step, u), jnp.linalg.norm(grad)
+def _chebyshev(lo, hi, m: int):
+    """``m`` Chebyshev points of the second kind on ``[lo, hi]`` (the midpoint when ``m = 1``)."""
+    if m == 1:
+        return jnp.reshape(0.5 * (lo + hi), (1,))
+    return 0.5 * (lo + hi) + 0.5 * (hi - lo) * jnp.cos(jnp.pi * jnp.arange(m) / (m - 1))
 
 
-def _newton(phi, u0, iterations, tol=1e-13):
-    """At most ``iterations`` damped Newton steps, stopping once ``‖∇φ‖ ≤ tol``; returns the
-    measured iterate with the smallest ``‖∇φ‖``.  Under ``vmap`` the loop runs until every
-    element has stopped (finished elements keep their point: a step there is rejected or tiny)."""
-    def cond(carry):
-        it, _, _, best_g = carry
-        return (it < iterations) & ~(best_g <= tol)
+def _lagrange_weights(nodes, x):
+    """``ℓ_j(x_i)``, the Lagrange basis at ``x`` for Chebyshev ``nodes`` (barycentric formula).
 
-    def body(carry):
-        it, u, best_u, best_g = carry
-        u_new, g = _newton_step(phi, u)
-        better = jnp.isfinite(g) & (g < best_g)
-        return it + 1, jnp.where(best_g <= tol, u, u_new), jnp.where(better, u, best_u), jnp.where(better, g, best_g)
-
-    init = (jnp.asarray(0, jnp.int32), u0, u0, jnp.asarray(jnp.inf, u0.dtype))
-    _, u, best_u, best_g = jax.lax.while_loop(cond, body, init)
-    g_last = jnp.linalg.norm(jax.grad(phi)(u))
-    return jnp.where(jnp.isfinite(g_last) & (g_last < best_g), u, best_u)
+    ``ℓ_j(x) = (c_j/(x − x_j)) / Σ_k c_k/(x − x_k)`` with ``c_j = (−1)^j``, halved at
+    both ends; ``ℓ_j(x_j) = 1`` exactly at a node.
+    """
+    m = nodes.shape[0]
+    if m == 1:
+        return jnp.ones((x.shape[0], 1), x.dtype)
+    j = jnp.arange(m)
+    c = (-1.0) ** j * jnp.where((j == 0) | (j == m - 1), 0.5, 1.0)
+    diff = x[:, None] - nodes[None, :]
+    hit = diff == 0.0
+    w = c / jnp.where(hit, 1.0, diff)
+    w = jnp.where(jnp.any(hit, axis=1, keepdims=True), hit.astype(x.dtype), w)
+    return w / jnp.sum(w, axis=1, keepdims=True)
 
 
-def _diagnostics(u, kappa, engine):
-    """``α``, ``dα/dκ`` and the stationarity of ``E_r(α, ·)`` in ``(χ, q, x)`` at ``u`` (module docstring, step 5)."""
-    alpha = jnp.exp(log_threshold_ratio(u, 0.0, kappa, engine))
-    neg_e = lambda v: -energy_functional(alpha, from_unconstrained(v), kappa, engine)
-    grad_u, hess_u = jax.grad(neg_e)(u), jax.hessian(neg_e)(u)
-    jac = jax.jacfwd(lambda v: _flat(from_unconstrained(v)))(u)
-    jinv = jnp.linalg.inv(jac)
-    g = -jinv.T @ grad_u
-    h = -jinv.T @ hess_u @ jinv
-    lam_max = jnp.max(jnp.linalg.eigvalsh(0.5 * (h + h.T)))
-    params = from_unconstrained(u)
-    big_g, dg = jax.value_and_grad(lambda k: outer_mean(params, k, engine))(kappa)
-    return dict(alpha=alpha, dalpha_dkappa=-alpha * dg / big_g, grad_norm=jnp.linalg.norm(g),
-                hessian_max_eig=lam_max, chi=params.chi, q=params.q, x=params.x)
+@functools.partial(jax.jit, static_argnames=("engine", "refined", "objective", "coarse", "ascent_steps", "mesh",
+                                             "block"))
+def _program(alphas, kappas, u0, box, newton_iters, *, engine, refined, objective, coarse, ascent_steps, mesh, block):
+    """The whole batch: (coarse pass and interpolated starts,) Newton, measurement.
 
+    ``box = [[α_lo, α_hi], [κ_lo, κ_hi]]`` is the range of the coarse pass, ``coarse``
+    its ``(m_α, m_κ)`` points or ``None``.  Each device of ``mesh`` takes its
+    contiguous share of the batch (``shard_map``) and works through it ``block``
+    elements at a time (``lax.map``): a block's grids stay in cache, where one
+    ``vmap`` over hundreds of elements streams them through memory at every step.
+    """
+    solve = functools.partial(_solve_one, engine=engine, objective=objective, ascent_steps=ascent_steps)
+    starts = jnp.broadcast_to(u0, (kappas.shape[0], u0.shape[0]))
+    if coarse:
+        node_a, node_k = _chebyshev(box[0, 0], box[0, 1], coarse[0]), _chebyshev(box[1, 0], box[1, 1], coarse[1])
+        grid_a, grid_k = (v.ravel() for v in jnp.meshgrid(node_a, node_k, indexing="ij"))
+        ref = jax.vmap(lambda a, k: solve(u0, a, k, newton_iters, refined=None))(grid_a, grid_k)
+        ok = jnp.all(ref["grad_norm"] <= GRAD_TOL)   # False for NaN too
+        fitted = jnp.einsum("ia,ik,akd->id", _lagrange_weights(node_a, alphas), _lagrange_weights(node_k, kappas),
+                            ref["u"].reshape(coarse[0], coarse[1], -1))
+        starts = jnp.where(ok, fitted, starts)
 
-def _interp_starts(kappas, coarse_k, coarse_u):
-    """Each component of ``u`` interpolated linearly in ``κ`` from the coarse pass."""
-    return jax.vmap(lambda col: jnp.interp(kappas, coarse_k, col), in_axes=1, out_axes=1)(coarse_u)
+    def local(u, a, k, iters):
+        return jax.lax.map(lambda x: solve(*x, iters, refined=refined), (u, a, k), batch_size=block)
 
-
-@functools.partial(jax.jit, static_argnames=("engine", "ascent_steps", "coarse"))
-def _program(kappas, u0, bounds, newton_iters, *, engine, ascent_steps, coarse):
-    """The whole batch: (coarse pass, interpolation,) L-BFGS, Newton, diagnostics; vmapped over ``κ``."""
-    def solve_one(u_start, kappa):
-        phi = lambda v: log_threshold_ratio(v, 0.0, kappa, engine)
-        u = u_start
-        if ascent_steps:
-            u, *_ = _lbfgs(phi, u, ascent_steps, 1e-12)
-        return _newton(phi, u, newton_iters)
-
-    if coarse >= 2:
-        coarse_k = jnp.linspace(bounds[0], bounds[1], coarse)
-        coarse_u = jax.vmap(solve_one, in_axes=(None, 0))(u0, coarse_k)
-        starts = _interp_starts(kappas, coarse_k, coarse_u)
-    else:
-        starts = jnp.broadcast_to(u0, (kappas.shape[0], u0.shape[0]))
-    us = jax.vmap(solve_one)(starts, kappas)
-    return jax.vmap(lambda u, k: _diagnostics(u, k, engine))(us, kappas)
+    spec = PartitionSpec("batch")
+    per_device = jax.shard_map(local, mesh=mesh, in_specs=(spec, spec, spec, PartitionSpec()), out_specs=spec,
+                               check_vma=False)
+    return per_device(starts, alphas, kappas, newton_iters)
 
 
 # ---------------------------------------------------------------------------------------------
 # host side
 
-def _check_kappas(kappas) -> np.ndarray:
-    k = np.asarray(kappas, dtype=float)
-    if k.ndim != 1 or k.size == 0:
-        raise ValueError(f"kappas must be a non-empty 1-D sequence, got shape {k.shape}")
-    if not np.all(np.isfinite(k)):
-        raise ValueError("kappas must be finite")
-    return k
+def _check_points(values, name: str, positive: bool = False) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or v.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {v.shape}")
+    if not np.all(np.isfinite(v)) or (positive and not np.all(v > 0)):
+        raise ValueError(f"{name} must be finite{' and > 0' if positive else ''}")
+    return v
 
 
 def _batch_engine(level: int, kappas: np.ndarray, engine, nodes, spacing):
@@ -178,79 +177,133 @@ def _batch_engine(level: int, kappas: np.ndarray, engine, nodes, spacing):
     return lo_eng
 
 
-def plan(level: int, kappas, *, engine: str | None = None, nodes: int | None = None,
+def _agreed(u: np.ndarray) -> np.ndarray:
+    """Process 0's ``u`` on every process, so that all of them compile and run the same program."""
+    if jax.process_count() == 1:
+        return u
+    return np.asarray(multihost_utils.broadcast_one_to_all(u))
+
+
+def plan(level: int, kappas, *, alpha: float | None = None, engine: str | None = None, nodes: int | None = None,
          spacing: float | None = None, start=None) -> Plan:
-    """Solve the middle ``κ`` one at a time (from ``start`` when given) and fit the batch engine to it."""
-    from .threshold import _as_params, _check_common, threshold
-    k = _check_kappas(kappas)
+    """Solve the middle ``κ`` one at a time (from ``start`` when given) and fit the batch engine to it.
+
+    ``alpha=None`` plans thresholds; a number plans energies at that ``α`` (the middle of an energy grid).
+    """
+    from .threshold import _as_params, _check_common, energy, threshold
+    k = _check_points(kappas, "kappas")
     _check_common(level, float(k[0]))
     k0 = float(k[len(k) // 2])
     opts = dict(engine=engine, nodes=nodes, spacing=spacing)
     if start is None:
-        ref = threshold(level, kappa=k0, **opts)
+        ref = threshold(level, kappa=k0, **opts) if alpha is None else energy(alpha, level, kappa=k0, **opts)
         params = _as_params(ref, level)
     else:
         params = _as_params(start, level)
+    if jax.process_count() > 1:
+        params = from_unconstrained(jnp.asarray(_agreed(np.asarray(to_unconstrained(params)))))
     eng = _batch_engine(level, k, engine, nodes, spacing)
     if level:
         eng = eng.fitted(params)
-    return Plan(level, eng, params)
+    return Plan(level, eng, params, "threshold" if alpha is None else "energy")
 
 
 def _mesh(devices) -> Mesh:
     return Mesh(np.asarray(list(devices)), ("batch",))
 
 
-def _element(level, kappa, engine, out: dict, i: int) -> dict:
+def _coarse_shape(coarse: int | None, n: int, box) -> tuple[int, int] | None:
+    """``(m_α, m_κ)`` for the coarse pass: ``coarse`` points along each axis that has a range, or ``None``."""
+    m = (AUTO_COARSE if n >= AUTO_COARSE_FROM else 0) if coarse is None else int(coarse)
+    if m < 0:
+        raise ValueError(f"coarse must be a non-negative integer, got {coarse!r}")
+    shape = tuple(m if hi > lo else 1 for lo, hi in box)
+    return shape if m >= 2 and shape != (1, 1) else None
+
+
+def _sharded(values: np.ndarray, sharding) -> jax.Array:
+    """``values`` as one array over the mesh; each process fills only its own shards."""
+    return jax.make_array_from_callback(values.shape, sharding, lambda index: values[index])
+
+
+def _fetch(out) -> dict:
+    """The program's outputs as NumPy on this host, gathered from every process when there are several."""
+    if jax.process_count() > 1:
+        return multihost_utils.process_allgather(out, tiled=True)
+    return jax.tree_util.tree_map(np.asarray, out)
+
+
+def _element(p: Plan, alpha_in, kappa, out: dict, i: int) -> dict:
     """One element of the batch as a plain dict, with its ``converged`` verdict."""
-    params = Params(np.float64(out["chi"][i]), np.asarray(out["q"][i]), np.asarray(out["x"][i]))
+    params = Params(*(np.asarray(v[i]) for v in out["params"]))
     gnorm, lam = float(out["grad_norm"][i]), float(out["hessian_max_eig"][i])
-    alpha = float(out["alpha"][i])
-    finite = all(np.isfinite(v) for v in (alpha, gnorm, lam, float(params.chi)))
-    why = (degeneracy(params) or (engine.check(params) if level else None)) if finite else "non-finite"
+    alpha, g, dg = float(out["alpha"][i]), float(out["g"][i]), float(out["dg_dkappa"][i])
+    de = abs(alpha * (float(out["g_refined"][i]) - g))
+    finite = all(np.isfinite(v) for v in (alpha, gnorm, lam, g, float(params.chi)))
+    why = (degeneracy(params) or (p.engine.check(params) if p.level else None)) if finite else "non-finite"
     converged = bool(finite and why is None and gnorm <= GRAD_TOL and lam < 0.0)
-    diag = {"grad_norm": gnorm, "hessian_max_eig": lam}
+    diag = {"grad_norm": gnorm, "hessian_max_eig": lam, "newton_steps": int(out["newton_steps"][i]),
+            "quad_error": de / abs(g) if p.objective == "threshold" else de}
     if why:
         diag["reason"] = why
-    return dict(kappa=float(kappa), alpha=alpha, dalpha_dkappa=float(out["dalpha_dkappa"][i]),
-                converged=converged, params=params.as_dict(), diagnostics=diag)
+    if p.objective == "threshold":
+        head = dict(kappa=float(kappa), alpha=alpha, dalpha_dkappa=-alpha * dg / g)
+    else:
+        head = dict(alpha=float(alpha_in), kappa=float(kappa), energy=float(out["energy"][i]),
+                    denergy_dalpha=-g, denergy_dkappa=-alpha * dg)
+    return dict(head, converged=converged, params=params.as_dict(), diagnostics=diag)
 
 
-def solve_batch(p: Plan, kappas, *, bounds=None, devices=None, size: int | None = None,
-                newton_iters: int = 12, ascent_steps: int = 0, coarse: int = 0) -> list[dict]:
-    """The thresholds at ``kappas`` from plan ``p``, in one compiled program sharded over ``devices``.
+def solve_batch(p: Plan, kappas, *, alphas=None, bounds=None, alpha_bounds=None, devices=None,
+                size: int | None = None, newton_iters: int = 12, ascent_steps: int = 0,
+                coarse: int | None = None, block: int = BLOCK) -> list[dict]:
+    """The thresholds (energies at ``alphas``, for an energy plan) at ``kappas`` from plan ``p``,
+    in one compiled program sharded over ``devices``.
 
-    ``size`` pads the batch (repeating the last ``κ``) so that chunks of one sweep
-    share one compiled program; ``bounds`` is the ``κ`` range of the coarse pass
-    (default: this batch's own range).
+    ``size`` pads the batch (repeating the last point) so that chunks of one sweep
+    share one compiled program; ``bounds`` (``alpha_bounds``) is the ``κ`` (``α``)
+    range of the coarse pass (default: this batch's own range); ``coarse`` its
+    points per axis (``None``: :data:`AUTO_COARSE` from :data:`AUTO_COARSE_FROM`
+    points on; ``0``: off); ``block`` how many elements a device solves at once.
     """
-    k = _check_kappas(kappas)
+    k = _check_points(kappas, "kappas")
+    if (alphas is None) != (p.objective == "threshold"):
+        raise ValueError("alphas are given for an energy plan, and only for one")
+    a = np.zeros_like(k) if alphas is None else _check_points(alphas, "alphas", positive=True)
+    if a.shape != k.shape:
+        raise ValueError(f"alphas and kappas differ in length ({a.size} and {k.size})")
+    if int(newton_iters) < 1:  # the first iteration is the measurement of the start
+        raise ValueError(f"newton_iters must be an integer >= 1, got {newton_iters!r}")
     devices = list(devices or jax.devices())
     n = max(len(k), size or 0)
     n = -(-n // len(devices)) * len(devices)
-    padded = np.concatenate([k, np.full(n - len(k), k[-1])])
+    pad = lambda v: np.concatenate([v, np.full(n - len(v), v[-1])])
     sharding = NamedSharding(_mesh(devices), PartitionSpec("batch"))
-    kap = jax.device_put(jnp.asarray(padded), sharding)
-    lo, hi = (float(k.min()), float(k.max())) if bounds is None else map(float, bounds)
-    out = _program(kap, to_unconstrained(p.start), jnp.asarray([lo, hi]), jnp.asarray(int(newton_iters)),
-                   engine=p.engine, ascent_steps=int(ascent_steps), coarse=int(coarse))
-    out = jax.tree_util.tree_map(np.asarray, out)
-    return [_element(p.level, k[i], p.engine, out, i) for i in range(len(k))]
+    box = np.array([(a.min(), a.max()) if alpha_bounds is None else alpha_bounds,
+                    (k.min(), k.max()) if bounds is None else bounds], dtype=float)
+    out = _program(_sharded(pad(a), sharding), _sharded(pad(k), sharding), to_unconstrained(p.start),
+                   jnp.asarray(box), jnp.asarray(int(newton_iters)), engine=p.engine,
+                   refined=p.engine.refined(), objective=p.objective, coarse=_coarse_shape(coarse, n, box),
+                   ascent_steps=int(ascent_steps), mesh=sharding.mesh, block=int(block))
+    out = _fetch(out)
+    out["params"] = jax.tree.map(np.asarray, jax.vmap(from_unconstrained)(out["u"]))
+    return [_element(p, a[i], k[i], out, i) for i in range(len(k))]
 
 
 def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = None,
           spacing: float | None = None, start=None, chunk: int | None = None, devices=None,
-          newton_iters: int = 12, ascent_steps: int = 0, coarse: int = 0,
+          newton_iters: int = 12, ascent_steps: int = 0, coarse: int | None = None,
           progress: Callable[[int, int, list], None] | None = None) -> list[dict]:
     """Level-``level`` thresholds at every ``κ`` of ``kappas``, batched (module docstring).
 
     Returns one dict per ``κ``, in order: ``kappa``, ``alpha``, ``dalpha_dkappa``,
     ``converged``, ``params`` (``chi``, ``q``, ``x``) and ``diagnostics``
-    (``grad_norm``, ``hessian_max_eig``, and ``reason`` when degenerate).
-    ``chunk`` splits the batch into programs of that many ``κ`` (one compilation);
-    ``progress(i, n_chunks, results)`` is called after each chunk.
+    (``grad_norm``, ``hessian_max_eig``, ``newton_steps``, ``quad_error``, and
+    ``reason`` when degenerate or unresolved).  ``chunk`` splits the batch into
+    programs of that many ``κ`` (one compilation); ``progress(i, n_chunks, results)``
+    is called after each chunk.
     """
-    k = _check_kappas(kappas)
+    k = _check_points(kappas, "kappas")
     p = plan(level, k, engine=engine, nodes=nodes, spacing=spacing, start=start)
     size = int(chunk) if chunk else len(k)
     if size < 1:
@@ -264,6 +317,24 @@ def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = 
         if progress:
             progress(i, len(chunks), res)
     return results
+
+
+def energy_grid(alphas, kappas, level: int, *, engine: str | None = None, nodes: int | None = None,
+                spacing: float | None = None, start=None, devices=None, newton_iters: int = 30,
+                coarse: int | None = None) -> list[list[dict]]:
+    """Level-``level`` energies ``e_r(α_i; κ_j)`` on the ``α × κ`` grid, in one program.
+
+    ``result[i][j]`` is the energy at ``(alphas[i], kappas[j])``: ``alpha``,
+    ``kappa``, ``energy``, ``denergy_dalpha``, ``denergy_dkappa``, ``converged``,
+    ``params`` and ``diagnostics`` (as in :func:`sweep`).  The start is one
+    :func:`jaxcap.energy` at the middle ``(α, κ)`` (or ``start``).
+    """
+    a = _check_points(alphas, "alphas", positive=True)
+    k = _check_points(kappas, "kappas")
+    p = plan(level, k, alpha=float(a[len(a) // 2]), engine=engine, nodes=nodes, spacing=spacing, start=start)
+    grid_a, grid_k = (v.ravel() for v in np.meshgrid(a, k, indexing="ij"))
+    flat = solve_batch(p, grid_k, alphas=grid_a, devices=devices, newton_iters=newton_iters, coarse=coarse)
+    return [flat[i * len(k):(i + 1) * len(k)] for i in range(len(a))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,17 +352,19 @@ def _kappa_grid(args) -> np.ndarray:
         raise ValueError(f"--points must be an integer >= 2, got {args.points}")
     if args.kappa_to <= args.kappa_from:
         raise ValueError(f"--kappa-to ({args.kappa_to}) must exceed --kappa-from ({args.kappa_from})")
-    if args.chunk is not None and args.chunk < 1:
-        raise ValueError(f"--chunk must be an integer >= 1, got {args.chunk}")
-    if args.newton_iters < 0:
-        raise ValueError(f"--newton-iters must be a non-negative integer, got {args.newton_iters}")
+    for name in ("chunk", "coarse"):
+        value = getattr(args, name)
+        if value is not None and value < (1 if name == "chunk" else 0):
+            raise ValueError(f"--{name} must be an integer >= {1 if name == 'chunk' else 0}, got {value}")
+    if args.newton_iters < 1:
+        raise ValueError(f"--newton-iters must be an integer >= 1, got {args.newton_iters}")
     if args.level < 0:
         raise ValueError(f"--level must be a non-negative integer, got {args.level}")
     return np.linspace(args.kappa_from, args.kappa_to, args.points)
 
 
 def _checkpoint_key(args, kappas) -> dict:
-    return {"level": args.level, "kappas": [float(k) for k in kappas], "chunk": args.chunk,
+    return {"level": args.level, "kappas": [float(k) for k in kappas], "chunk": args.chunk, "coarse": args.coarse,
             "engine": args.engine, "nodes": args.nodes, "spacing": args.spacing}
 
 
@@ -317,10 +390,13 @@ def run_sweep(args, solve: Callable | None = None, log=None) -> dict:
     """The ``sweep`` subcommand without printing: resumes from and writes ``args.checkpoint``.
 
     Returns ``{"level", "results", "seconds"}``.  ``solve`` is :func:`solve_batch`
-    (a parameter so tests can count the chunks actually computed).
+    (a parameter so tests can count the chunks actually computed).  With several
+    processes every one solves its shards of every chunk, process 0's view of the
+    checkpoint decides which chunks remain, and only process 0 logs and writes it.
     """
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
-    solve = solve or functools.partial(solve_batch, newton_iters=args.newton_iters)
+    writer = jax.process_index() == 0
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True) if writer else None)
+    solve = solve or functools.partial(solve_batch, newton_iters=args.newton_iters, coarse=args.coarse)
     t0 = time.perf_counter()
     kappas = _kappa_grid(args)
     key = _checkpoint_key(args, kappas)
@@ -329,16 +405,18 @@ def run_sweep(args, solve: Callable | None = None, log=None) -> dict:
     start = p.start.as_dict()
     size = args.chunk or len(kappas)
     chunks = [kappas[i:i + size] for i in range(0, len(kappas), size)]
+    todo = _agreed(np.array([i not in done for i in range(len(chunks))]))
     for i, part in enumerate(chunks):
-        if i in done:
+        if not todo[i]:
             log(f"sweep: chunk {i + 1}/{len(chunks)} from checkpoint")
             continue
         t = time.perf_counter()
         done[i] = solve(p, part, bounds=(kappas.min(), kappas.max()), size=size)
         bad = sum(not r["converged"] for r in done[i])
         log(f"sweep: chunk {i + 1}/{len(chunks)}: {len(part)} thresholds in {time.perf_counter() - t:.2f} s"
+            + (f" on {jax.process_count()} processes" if jax.process_count() > 1 else "")
             + (f", {bad} not converged" if bad else ""))
-        if args.checkpoint:
+        if args.checkpoint and writer:
             _save_checkpoint(args.checkpoint, key, start, done)
     results = [r for i in range(len(chunks)) for r in done[i]]
     return {"level": args.level, "results": results, "seconds": time.perf_counter() - t0}
@@ -352,7 +430,7 @@ def _plot(path, results) -> None:
     except ImportError:
         raise ValueError("--plot needs matplotlib: pip install 'jaxcap[plot]'") from None
     ks = np.array([r["kappa"] for r in results])
-    al = np.array([r["alpha"] for r in results])
+    al = np.array([np.nan if r["alpha"] is None else r["alpha"] for r in results])
     ok = np.array([r["converged"] for r in results])
     fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
     ax.plot(ks, al, "-", lw=1)
@@ -367,30 +445,84 @@ def _plot(path, results) -> None:
     plt.close(fig)
 
 
+def _initialize_distributed(args) -> None:
+    """``jax.distributed.initialize`` from ``--coordinator/--num-processes/--process-id``, else from
+    ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID``, else JAX's own cluster
+    detection (Slurm, Open MPI, …)."""
+    def setting(flag, env):
+        value = flag if flag is not None else os.environ.get(env)
+        try:
+            return None if value is None else int(value)
+        except ValueError:
+            raise ValueError(f"{env} must be an integer, got {value!r}") from None
+
+    jax.distributed.initialize(coordinator_address=args.coordinator or os.environ.get("JAX_COORDINATOR_ADDRESS"),
+                               num_processes=setting(args.num_processes, "JAX_NUM_PROCESSES"),
+                               process_id=setting(args.process_id, "JAX_PROCESS_ID"))
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """File descriptor 1 pointed at 2 for the duration (output of C++ libraries included)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _use_every_core(n: int | None) -> None:
+    """One XLA CPU device per core (``jax_num_cpu_devices``, default: the cores this process may use),
+    so that the sharded batch runs on all of them on a CPU backend.  Left alone when
+    ``XLA_FLAGS`` forces a device count, and impossible once JAX has started (inside a
+    Python session that already computed something the devices stay as they are)."""
+    if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+        return
+    n = n or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    if n < 1:
+        raise ValueError(f"--cpu-devices must be an integer >= 1, got {n}")
+    try:
+        jax.config.update("jax_num_cpu_devices", int(n))
+    except RuntimeError:
+        pass
+
+
+def _table(payload, level) -> str:
+    """The sweep as a readable table."""
+    num = lambda v, fmt: format(float("nan") if v is None else v, fmt)
+    lines = [f"level {level}: alpha(kappa), {len(payload['results'])} thresholds in {payload['seconds']:.2f} s",
+             f"{'kappa':>10} {'alpha':>16} {'dalpha/dkappa':>14} {'grad_norm':>9}  ok"]
+    for r in payload["results"]:
+        lines.append(f"{r['kappa']:>10.5f} {num(r['alpha'], '>16.10f')} {num(r['dalpha_dkappa'], '>14.7f')} "
+                     f"{num(r['diagnostics']['grad_norm'], '>9.1e')}  {'yes' if r['converged'] else 'NO'}")
+    return "\n".join(lines)
+
+
 def _cmd_sweep(args) -> int:
-    """Print the sweep (JSON alone on stdout with ``--json``); return 3 when any element did not converge."""
-    payload = run_sweep(args)
+    """Print the sweep (JSON alone on stdout with ``--json``); return 3 when any element did not converge.
+
+    With ``--distributed`` only process 0 prints, plots and writes the checkpoint.
+    """
     from .result import _finite_or_none
-    payload = _finite_or_none(payload)
-    if args.plot:
-        _plot(args.plot, payload["results"])
-    if args.json:
-        print(json.dumps(payload))
-    else:
-        lines = [f"level {args.level}: alpha(kappa), {len(payload['results'])} thresholds in {payload['seconds']:.2f} s",
-                 f"{'kappa':>10} {'alpha':>16} {'dalpha/dkappa':>14} {'grad_norm':>9}  ok"]
-        for r in payload["results"]:
-            lines.append(f"{r['kappa']:>10.5f} {r['alpha'] if r['alpha'] is not None else float('nan'):>16.10f} "
-                         f"{r['dalpha_dkappa'] if r['dalpha_dkappa'] is not None else float('nan'):>14.7f} "
-                         f"{r['diagnostics']['grad_norm'] if r['diagnostics']['grad_norm'] is not None else float('nan'):>9.1e}"
-                         f"  {'yes' if r['converged'] else 'NO'}")
-        print("\n".join(lines))
+    _use_every_core(args.cpu_devices)
+    # Gloo (the CPU collectives) announces each connection on stdout: keep it off the JSON
+    with _stdout_to_stderr() if args.distributed else contextlib.nullcontext():
+        if args.distributed:
+            _initialize_distributed(args)
+        payload = _finite_or_none(run_sweep(args))
     bad = [r["kappa"] for r in payload["results"] if not r["converged"]]
-    if bad:
-        print(f"jaxcap: not converged: {len(bad)} of {len(payload['results'])} thresholds "
-              f"(kappa = {', '.join(f'{k:g}' for k in bad[:8])}{' ...' if len(bad) > 8 else ''})", file=sys.stderr)
-        return EXIT_NOT_CONVERGED
-    return 0
+    if jax.process_index() == 0:
+        if args.plot:
+            _plot(args.plot, payload["results"])
+        print(json.dumps(payload) if args.json else _table(payload, args.level))
+        if bad:
+            print(f"jaxcap: not converged: {len(bad)} of {len(payload['results'])} thresholds "
+                  f"(kappa = {', '.join(f'{k:g}' for k in bad[:8])}{' ...' if len(bad) > 8 else ''})", file=sys.stderr)
+    return EXIT_NOT_CONVERGED if bad else 0
 
 
 def register(subparsers) -> None:
@@ -407,5 +539,17 @@ def register(subparsers) -> None:
     p.add_argument("--engine", choices=["grid", "tensor"], default=None)
     p.add_argument("--spacing", type=float, default=None, help="grid spacing (grid engine)")
     p.add_argument("--nodes", type=int, default=None, help="Gauss-Hermite nodes per level (tensor engine)")
-    p.add_argument("--newton-iters", type=int, default=12, help="Newton steps per threshold (fixed budget)")
+    p.add_argument("--newton-iters", type=int, default=12, help="most Newton steps per threshold")
+    p.add_argument("--coarse", type=int, default=None,
+                   help=f"Chebyshev points of the coarse pass (0: off; default {AUTO_COARSE} from "
+                        f"{AUTO_COARSE_FROM} thresholds per chunk on)")
+    p.add_argument("--cpu-devices", type=int, default=None,
+                   help="XLA devices on a CPU backend, the batch sharded over them (default: one per core)")
+    g = p.add_argument_group("several processes (jax.distributed)")
+    g.add_argument("--distributed", action="store_true",
+                   help="call jax.distributed.initialize(); every process solves its shards, process 0 writes")
+    g.add_argument("--coordinator", metavar="HOST:PORT", default=None,
+                   help="address of process 0 (default: $JAX_COORDINATOR_ADDRESS or cluster detection)")
+    g.add_argument("--num-processes", type=int, default=None, help="default: $JAX_NUM_PROCESSES or cluster detection")
+    g.add_argument("--process-id", type=int, default=None, help="default: $JAX_PROCESS_ID or cluster detection")
     p.set_defaults(func=_cmd_sweep)

@@ -1,8 +1,11 @@
-"""Batched threshold sweeps (jaxcap.sweep): agreement with one-at-a-time solves,
-sharding over several (forced host) devices, the CLI, checkpoints."""
+"""Batched threshold sweeps and energy grids (jaxcap.sweep, jaxcap.energy_grid): agreement
+with one-at-a-time solves, the coarse pass, sharding over several (forced host) devices and
+over two processes (jax.distributed), the CLI, checkpoints, plots."""
 import argparse
+import importlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -11,7 +14,8 @@ import numpy as np
 import pytest
 
 import jaxcap
-from jaxcap import sweep as sw
+
+sw = importlib.import_module("jaxcap.sweep")  # the attribute jaxcap.sweep is the function sweep()
 
 LEVEL1_KAPPAS = [0.01, 0.05, 0.1, 0.15, 0.2]  # one grid engine for all (see GridEngine.around)
 
@@ -55,6 +59,34 @@ def test_chunks_and_padding_give_the_same_answers():
     _agree(parts, [jaxcap.threshold(0, kappa=k) for k in ks])
 
 
+def test_public_names():
+    assert jaxcap.sweep is sw.sweep and jaxcap.energy_grid is sw.energy_grid
+
+
+def test_coarse_pass_starts_every_element_at_its_solution():
+    # 40 points: the automatic coarse pass (8 Chebyshev points) interpolates the starts
+    ks = np.linspace(-0.3, 0.4, 40)
+    results = sw.sweep(0, ks, start={"chi": 0.6, "q": [], "x": []})
+    _agree(results[::13], [jaxcap.threshold(0, kappa=k) for k in ks[::13]])
+    assert max(r["diagnostics"]["newton_steps"] for r in results) <= 2
+    off = sw.sweep(0, ks, start={"chi": 0.6, "q": [], "x": []}, coarse=0)
+    assert max(abs(a["alpha"] - b["alpha"]) for a, b in zip(results, off)) <= 1e-12
+
+
+def test_energy_grid_matches_one_at_a_time():
+    alphas, ks = [5.0, 7.0, 9.0], [-0.1, 0.2]
+    grid = jaxcap.energy_grid(alphas, ks, 0)
+    assert [[(e["alpha"], e["kappa"]) for e in row] for row in grid] == [[(a, k) for k in ks] for a in alphas]
+    for a, row in zip(alphas, grid):
+        for k, e in zip(ks, row):
+            ref = jaxcap.energy(a, 0, kappa=k)
+            assert e["converged"] and e["diagnostics"]["grad_norm"] <= 1e-9, e
+            assert abs(e["energy"] - ref.energy) <= 1e-8 * abs(ref.energy)
+            assert e["denergy_dalpha"] == pytest.approx(ref.denergy_dalpha, rel=1e-8)
+            assert e["denergy_dkappa"] == pytest.approx(ref.denergy_dkappa, rel=1e-8)
+            assert e["params"]["chi"] == pytest.approx(ref.params["chi"], rel=1e-7)
+
+
 def test_not_converged_elements_are_kept():
     # a start far from the maximum and a single Newton step cannot reach ‖∇E‖ ≤ 1e-9
     start = {"chi": 3.0, "q": [], "x": []}
@@ -71,8 +103,8 @@ def test_bad_kappas(kappas):
 
 def test_sharded_over_four_devices_equals_one_device():
     code = textwrap.dedent("""
-        import json, jax, numpy as np
-        from jaxcap import sweep as sw
+        import importlib, json, jax, numpy as np
+        sw = importlib.import_module("jaxcap.sweep")
         assert len(jax.devices()) == 4, jax.devices()
         ks = np.linspace(-0.2, 0.3, 6)   # 6 is padded to 8 on four devices
         p = sw.plan(0, ks, start={"chi": 0.6, "q": [], "x": []})
@@ -113,6 +145,8 @@ def test_cli_json_alone_on_stdout(capsys):
     ["--points", 3, "--kappa-from", 0.5, "--kappa-to", 0.5],
     ["--points", 3, "--kappa-from", "nan", "--kappa-to", 1],
     ["--points", 3, "--kappa-from", 0, "--kappa-to", "inf"],
+    ["--points", 3, "--kappa-from", 0, "--kappa-to", 1, "--newton-iters", 0],
+    ["--points", 3, "--kappa-from", 0, "--kappa-to", 1, "--coarse", -1],
 ])
 def test_cli_bad_input_is_value_error(argv):
     with pytest.raises(ValueError) as exc:
@@ -121,8 +155,9 @@ def test_cli_bad_input_is_value_error(argv):
 
 
 def test_cli_not_converged_returns_3_after_printing(capsys):
-    # no Newton step: only the middle kappa (the solved start) is a verified maximum
-    _, code = _cli(["--level", 0, "--kappa-from", -0.1, "--kappa-to", 0.2, "--points", 4, "--newton-iters", 0, "--json"])
+    # one Newton iteration measures the start and nothing after it: only the middle kappa
+    # (the solved start) is a verified maximum
+    _, code = _cli(["--level", 0, "--kappa-from", -0.1, "--kappa-to", 0.2, "--points", 4, "--newton-iters", 1, "--json"])
     out, err = capsys.readouterr()
     assert code == 3
     flags = [r["converged"] for r in json.loads(out)["results"]]
@@ -151,3 +186,39 @@ def test_checkpoint_resume_skips_finished_chunks(tmp_path, capsys):
     args.points = 9
     with pytest.raises(ValueError, match="different sweep"):
         sw.run_sweep(args)
+
+
+def test_cli_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "alpha.png"
+    _, code = _cli(["--level", 0, "--kappa-from", -0.1, "--kappa-to", 0.2, "--points", 3, "--plot", png])
+    assert code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "alpha(kappa)" in capsys.readouterr().out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_gather_the_single_process_sweep(tmp_path, capsys):
+    argv = ["--level", 0, "--kappa-from", -0.2, "--kappa-to", 0.3, "--points", 5, "--chunk", 3, "--json"]
+    _, code = _cli(argv)
+    single = json.loads(capsys.readouterr().out)["results"]
+    env = dict(os.environ, JAX_PLATFORMS="cpu", JAXCAP_CACHE_DIR="off", JAX_COORDINATOR_ADDRESS=f"127.0.0.1:{_free_port()}",
+               JAX_NUM_PROCESSES="2")
+    ck = tmp_path / "sweep.json"
+    cmd = [sys.executable, "-m", "jaxcap", "sweep", *map(str, argv), "--distributed", "--checkpoint", str(ck)]
+    procs = [subprocess.Popen(cmd + ["--process-id", str(i)], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
+    assert outs[1][0] == ""                                  # only process 0 writes
+    gathered = json.loads(outs[0][0])["results"]             # JSON alone on stdout
+    assert "on 2 processes" in outs[0][1] and "chunk 2/2" in outs[0][1]
+    assert [r["kappa"] for r in gathered] == [r["kappa"] for r in single]
+    for a, b in zip(gathered, single):
+        assert a["converged"] and abs(a["alpha"] - b["alpha"]) <= 1e-12 * b["alpha"]
+        assert abs(a["dalpha_dkappa"] - b["dalpha_dkappa"]) <= 1e-10
+    assert len(json.loads(ck.read_text())["chunks"]) == 2
