@@ -33,7 +33,7 @@ from .functional import energy_functional, outer_mean, sphere_term
 from .params import flat, from_unconstrained
 
 __all__ = ["neg_energy", "log_threshold_ratio", "ascend", "newton_in_u", "measure", "pack", "unpack",
-           "polish", "solve_closed_form", "OBJECTIVES", "MEASURED", "STALL_EVALUATIONS"]
+           "polish", "polish_fast_compile", "solve_closed_form", "OBJECTIVES", "MEASURED", "STALL_EVALUATIONS"]
 
 #: An ascent start whose objective has not decreased for this many evaluations is stalled
 #: (two failed line searches and then some).
@@ -323,14 +323,23 @@ def unpack(vector, level: int) -> dict:
     return out
 
 
-@functools.partial(jax.jit, static_argnames=("objective", "engine", "refined", "steps"))
-def polish(u, alpha, kappa, *, objective, engine, refined=None, steps=30, tol=1e-13):
+def _polish(u, alpha, kappa, *, objective, engine, refined=None, steps=30, tol=1e-13):
     """Newton from ``u`` on ``engine`` (:func:`newton_in_u`), then :func:`measure` there, :func:`pack`-ed;
     one compiled program."""
     phi = lambda v, k: OBJECTIVES[objective](v, alpha, k, engine)
     u, value, grad, hess, dk, steps_taken = newton_in_u(phi, u, kappa, steps, tol)
     return pack(dict(measure(objective, u, value, grad, hess, alpha, kappa, engine, refined, dk),
                      newton_steps=steps_taken))
+
+
+_POLISH_STATIC = ("objective", "engine", "refined", "steps")
+#: XLA options for programs whose compilation, not arithmetic, dominates a cold solve on a CPU:
+#: the backend's optimisation level 0 compiles in about 60 % of the time for a slower run.
+FAST_COMPILE = {"xla_backend_optimization_level": 0}
+polish = jax.jit(_polish, static_argnames=_POLISH_STATIC)
+polish.__doc__ = _polish.__doc__
+polish_fast_compile = jax.jit(_polish, static_argnames=_POLISH_STATIC, compiler_options=FAST_COMPILE)
+polish_fast_compile.__doc__ = _polish.__doc__ + "\nCompiled with :data:`FAST_COMPILE` (levels ≥ 2, where compiling dominates)."
 
 
 @functools.partial(jax.jit, static_argnames=("objective", "steps"))

@@ -1,8 +1,10 @@
 """Public solves: the level-r energy ``e_r(α)`` and the threshold ``α_r`` (DESIGN §2, §4, §5).
 
 Level ``r`` is warm-started from the level-``r−1`` solution by splitting each of
-its intervals in turn (:func:`jaxcap.params.split_level`), all starts ascended
-at once; the best non-degenerate one is polished by Newton and verified
+its intervals in turn (:func:`jaxcap.params.split_level`).  Saddle-free Newton
+from the first starts usually lands on the maximum directly; otherwise all
+starts are ascended at once and the best non-degenerate one is polished by
+Newton.  Either way the point is verified
 (gradient ≈ 0, Hessian negative definite in ``(χ, q, x)``, resolved by the
 engine).  The threshold is the minimum of ``A = (1 − S)/(−G)``: Newton on
 ``log A`` gives ``α_r = A(θ*)`` and ``θ*`` together, and ``e_r(α_r) = 1`` is
@@ -10,6 +12,7 @@ measured, not imposed.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Iterator
 
@@ -18,13 +21,15 @@ import numpy as np
 
 from .params import Params, degeneracy, from_unconstrained, split_level, to_unconstrained
 from .result import ConvergenceError, Diagnostics, Result
-from .solver import ascend, polish, solve_closed_form, unpack
+from .solver import ascend, polish, polish_fast_compile, solve_closed_form, unpack
 from .grid import GridEngine
 from .tensor import TensorEngine
 
 __all__ = ["energy", "threshold", "threshold_chain", "energy_chain", "make_engine"]
 
 GRAD_TOL = 1e-9
+#: Starts of a batch tried by Newton alone (no ascent) before the ascent over all of them.
+DIRECT_TRIES = 2
 
 
 def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
@@ -60,8 +65,8 @@ def _starts(level: int, previous: Params | None) -> list[Params]:
         return [Params(np.exp(u[0]), np.zeros(0), np.zeros(0)) for u in _LEVEL0_STARTS]
     starts = []
     if previous is not None and level >= 2:
-        for where in range(level):
-            for spread in (0.3, 0.8):
+        for spread in (0.3, 0.8):  # the narrow splits first: they are the ones tried by Newton alone
+            for where in range(level):
                 starts.append(split_level(previous, where, spread))
     if level == 1:
         for q0 in (0.5, 0.8, 0.95):
@@ -88,7 +93,9 @@ def _candidates(level, kappa, engine, starts, objective, alpha):
 
     Level 0 first tries the one-program closed-form solve.  A single start (a
     nearby solution, ``start=``) is first polished directly by Newton on the
-    engine fitted to it.  Otherwise, or when that fails, every start is
+    engine fitted to it; so are the first :data:`DIRECT_TRIES` starts of a
+    batch (at levels >= 2 the narrow splits), on one engine fitted to them.
+    Otherwise, or when that fails, every start is
     ascended at once on a coarse version of the engine, and each
     non-degenerate result, best ascent value first, is polished by Newton on
     the engine fitted to it (which removes the coarse engine's error) and
@@ -100,6 +107,14 @@ def _candidates(level, kappa, engine, starts, objective, alpha):
         yield "best start", engine, unpack(np.asarray(solve_closed_form(batch, alpha, kappa, objective=objective)), 0)
     elif len(starts) == 1:
         yield "start 0 (Newton only)", *_polished(u0s[0], starts[0], level, kappa, engine, objective, alpha)
+    elif DIRECT_TRIES > 0:
+        # saddle-free Newton alone usually reaches the maximum from these starts (at levels >= 2 the
+        # split starts sit next to the level-(r−1) solution; the narrow splits come first), on one
+        # engine fitted to the starts tried (one compiled program); the ascent is the fallback
+        fitted = _fitted_to_all(engine, starts[:DIRECT_TRIES])
+        for i in range(min(DIRECT_TRIES, len(starts))):
+            yield f"start {i} (Newton only)", *_polished(u0s[i], starts[i], level, kappa, engine, objective, alpha,
+                                                         fitted)
     us, values, _, _ = jax.device_get(ascend(u0s, alpha, kappa, objective=objective, engine=engine.coarse(starts)))
     for i in np.argsort(values):
         if not np.isfinite(values[i]):
@@ -112,11 +127,37 @@ def _candidates(level, kappa, engine, starts, objective, alpha):
         yield f"start {i}", *_polished(us[i], params, level, kappa, engine, objective, alpha)
 
 
-def _polished(u, params, level, kappa, engine, objective, alpha):
-    """``(engine used, measurement)``: Newton from ``u`` on ``engine`` fitted to ``params`` (:func:`polish`)."""
-    fitted = engine.fitted(params) if level else engine
-    m = polish(u, alpha, kappa, objective=objective, engine=fitted, refined=fitted.refined() if level else None)
-    return fitted, unpack(np.asarray(m), level)
+def _polished(u, params, level, kappa, engine, objective, alpha, fitted=None):
+    """``(engine used, measurement)``: Newton from ``u`` on ``engine`` fitted to ``params`` (:func:`polish`;
+    :func:`polish_fast_compile` from level 2 on),
+    or on ``fitted`` when given.
+
+    When the engine fitted to the polished point is finer or wider than the one used, Newton is
+    repeated from there on that engine: the result is always measured on an engine that resolves it
+    at least as well as :meth:`GridEngine.fitted` asks.
+    """
+    if not level:
+        return engine, unpack(np.asarray(polish(u, alpha, kappa, objective=objective, engine=engine)), level)
+    fitted = fitted or engine.fitted(params)
+    newton = polish_fast_compile if level >= 2 else polish   # past level 1 compiling dominates
+    m = unpack(np.asarray(newton(u, alpha, kappa, objective=objective, engine=fitted, refined=fitted.refined())), level)
+    if isinstance(fitted, GridEngine) and np.all(np.isfinite(m["u"])):
+        need = engine.fitted(Params(m["chi"], m["q"], m["x"]))
+        if need.spacing < fitted.spacing or need.sigma_cap > fitted.sigma_cap:
+            fitted = need
+            m = unpack(np.asarray(newton(m["u"], alpha, kappa, objective=objective, engine=fitted,
+                                         refined=fitted.refined())), level)
+    return fitted, m
+
+
+def _fitted_to_all(engine, starts):
+    """One engine for every start: the finest spacing and the widest kernel that
+    :meth:`GridEngine.fitted` asks for any of them."""
+    if not isinstance(engine, GridEngine):
+        return engine.fitted(starts[0])
+    engines = [engine.fitted(p) for p in starts]
+    return dataclasses.replace(engines[0], spacing=min(e.spacing for e in engines),
+                               sigma_cap=max(e.sigma_cap for e in engines))
 
 
 def _solve(level, kappa, engine, starts, alpha=None):

@@ -82,3 +82,13 @@ def test_extrapolation_recovers_a_known_power_law():
     assert fit["p"] == pytest.approx(2.8, abs=1e-6)
     with pytest.raises(ValueError):
         extrapolate([0, 1, 2], [7.6, 6.7, 6.70])
+
+
+def test_ascent_fallback_reaches_the_same_level_two_solution(chain, monkeypatch):
+    """With no Newton-only tries every split start is ascended first (the fallback path)."""
+    import importlib
+    th = importlib.import_module("jaxcap.threshold")  # the module (jaxcap.threshold is the function)
+    monkeypatch.setattr(th, "DIRECT_TRIES", 0)
+    res = th._solve_level(2, 0.0, None, th._starts(2, th._as_params(chain[1], 1)))
+    assert res.alpha == pytest.approx(chain[2].alpha, abs=1e-9)
+    assert res.diagnostics.grad_norm <= 1e-9 and res.diagnostics.hessian_max_eig < 0
