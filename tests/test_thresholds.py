@@ -73,6 +73,21 @@ def test_frsb_resumes_from_checkpoint_and_extrapolates(chain, tmp_path):
     assert [r.alpha for r in again] == [r.alpha for r in rows] and seconds < 5
 
 
+def test_frsb_and_table_cli_write_plots(chain, tmp_path, cli):
+    """``--plot`` on ``frsb`` (resumed from a finished checkpoint) and on ``table``."""
+    import json
+    from jaxcap.frsb import _save
+    ckpt, frsb_png, table_png = tmp_path / "frsb.json", tmp_path / "frsb.png", tmp_path / "table.png"
+    _save(ckpt, 0.0, chain)
+    out = cli("frsb", "--max-level", "3", "--checkpoint", ckpt, "--json", "--plot", frsb_png)
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert payload["alphas"] == [r.alpha for r in chain] and frsb_png.stat().st_size > 1000
+    out = cli("table", "--max-level", "0", "--plot", table_png)
+    assert out.returncode == 0, out.stderr
+    assert table_png.stat().st_size > 1000
+
+
 def test_extrapolation_recovers_a_known_power_law():
     from jaxcap.frsb import extrapolate
     levels = [1, 2, 3, 4, 5]
