@@ -16,7 +16,7 @@ energy grid over ``(α_i, κ_j)`` minimises ``φ = −E_r(α_i; θ(u), κ_j)`` t
    (barycentric formula, weights ``(−1)^j``, halved at the ends) is a start
    within ``O(ρ^{−m})`` of every element: one or two Newton steps remain.  If a
    coarse point failed, every element starts from ``u*`` instead;
-3. optionally a few L-BFGS steps (optax, as in :func:`jaxcap.solver.ascend`);
+3. optionally a few L-BFGS steps (:func:`jaxcap.solver._lbfgs`, as in :func:`jaxcap.solver.ascend`);
 4. the single solve's own Newton (:func:`jaxcap.solver.newton_in_u`: saddle-free,
    Armijo backtracking, ``lax.while_loop`` that stops per element at
    ``‖∇φ‖ ≤ 1e−13``, at most ``newton_iters`` iterations, the first of which
