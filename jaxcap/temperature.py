@@ -91,6 +91,7 @@ def _overlap_gradient(q, alpha, beta, kappa, spacing):
     return jax.grad(rs_free_entropy)(q, alpha, beta, kappa, spacing)
 
 
+_jit_free_entropy = jax.jit(rs_free_entropy, static_argnums=4)
 _jit_energy = jax.jit(rs_energy, static_argnums=4)
 _jit_replicon = jax.jit(replicon, static_argnums=4)
 
@@ -132,7 +133,7 @@ def rs_state(alpha: float, beta: float, kappa: float = 0.0, spacing: float = DEF
 
 def _solve_state(alpha, beta, kappa, spacing):
     q = _overlap(alpha, beta, kappa, spacing)
-    phi = float(rs_free_entropy(q, alpha, beta, kappa, spacing))
+    phi = float(_jit_free_entropy(q, alpha, beta, kappa, spacing))
     energy = float(_jit_energy(q, alpha, beta, kappa, spacing))
     return {"q": q, "free_entropy": phi, "free_energy": -phi / beta, "energy": energy,
             "entropy": phi + beta * energy, "replicon": float(_jit_replicon(q, alpha, beta, kappa, spacing))}
@@ -167,6 +168,9 @@ def _dat_equations(u, kappa, spacing):
     return jnp.stack([jax.grad(rs_free_entropy)(q, alpha, beta, kappa, spacing),
                       rs_energy(q, alpha, beta, kappa, spacing) - 1.0,
                       replicon(q, alpha, beta, kappa, spacing) - 1.0])
+
+
+_jit_equations = jax.jit(_dat_equations, static_argnums=2)
 
 
 @functools.partial(jax.jit, static_argnums=2)
@@ -208,7 +212,7 @@ def dat_threshold(kappa: float = 0.0, spacing: float = DEFAULT_SPACING, tol: flo
     residual, jac, dkappa = _newton_system(u, kappa, spacing)
     diagnostics = {"residual_stationarity": float(residual[0]), "residual_energy": float(residual[1]),
                    "residual_replicon": float(residual[2]), "newton_steps": steps, "quad_spacing": spacing,
-                   "quad_error": abs(float(jnp.linalg.solve(jac, _dat_equations(u, kappa, 0.5 * spacing))[2])),
+                   "quad_error": abs(float(jnp.linalg.solve(jac, _jit_equations(u, kappa, 0.5 * spacing))[2])),
                    "seconds": time.perf_counter() - t0}
     if not float(jnp.max(jnp.abs(residual))) < tol:
         raise ConvergenceError(f"dAT Newton did not reach |F| < {tol:g} at kappa={kappa}", diagnostics)
