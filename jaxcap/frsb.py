@@ -83,7 +83,7 @@ def frsb_sequence(max_level: int, *, kappa: float = 0.0, checkpoint: str | None 
         done = [r for r in _load(checkpoint) if r.level <= max_level]
         if done and done[0].kappa != kappa:
             raise ValueError(f"checkpoint {checkpoint} is for kappa={done[0].kappa}, not {kappa}")
-    for res in threshold_chain(max_level, kappa=kappa, resume=done[-1] if done else None, **options):
+    for res in threshold_chain(max_level, kappa=kappa, resume=done[-2:], **options):
         done.append(res)
         if checkpoint:
             _save(checkpoint, kappa, done)

@@ -1,26 +1,33 @@
-"""Grid engine: nested expectations level by level on a uniform grid (DESIGN §4).
+"""Grid engine: nested expectations level by level on uniform grids in ``h`` (DESIGN §4).
 
-Every ``f_l`` depends on ``h`` only through ``d = h − κ``, so each lives on one
-static uniform grid ``d_i = lo + iΔ``:
+Every ``f_l`` depends on ``h`` only through ``d = h − κ``.  Level ``l`` lives on
+the uniform grid ``d_i = lo + i Δ_l``; the innermost spacing ``Δ_{r−1}`` is the
+finest and every outer spacing is a power-of-two multiple ``Δ_l = s_l Δ_{r−1}``
+of it (``s_l ≥ s_{l+1}``: the outer levels are smoother, so they need fewer points):
 
 * the innermost level ``f_{r−1}`` is the closed form of :mod:`jaxcap.leaf`
-  evaluated on the grid (exact);
-* each level above it is a discrete Gaussian smoothing (trapezoid rule, kernel
-  truncated at ``cutoff`` standard deviations of the *widest* level the engine
-  admits, ``sigma_cap``), done as a direct convolution of positive terms
-  (:func:`sliding_dot`, a blocked Toeplitz matrix product)
+  evaluated on its grid (exact);
+* each level above it is a discrete Gaussian smoothing (trapezoid rule on the
+  grid of the level below, kernel truncated at ``cutoff`` standard deviations
+  of the level's cover ``level_caps[l]``), done as a direct convolution of
+  positive terms evaluated only at the points of the coarser grid
+  (:func:`sliding_dot` with ``stride = s_l / s_{l+1}``)
 
-      f_l(d_i) = (1/x_l) log Σ_j w_j exp(x_l f_{l+1}(d_i + jΔ)),
-      w_j ∝ exp(−(jΔ)²/(2(q_{l+1} − q_l)))
+      f_l(lo + i Δ_l) = (1/x_l) log Σ_j w_j exp(x_l f_{l+1}(lo + i Δ_l + j Δ_{l+1})),
+      w_j ∝ exp(−(j Δ_{l+1})² / (2(q_{l+1} − q_l)))
 
   so that every value keeps its relative precision (an FFT would not: the terms
   span ``e^{−x_l} … 1``).  Beyond the grid ``f_l`` takes its asymptotes, 0 on the
   left and −1 on the right, which the grid range makes exact to ~1e−19;
 * the outer mean ``G = ∫ f_0(h) N(h; 0, q_0) dh`` is the trapezoid rule on the
-  same grid, with weights ``N(d_i + κ; 0, q_0)``.
+  grid of ``f_0``, with weights ``N(d_i + κ; 0, q_0)``.
 
 The trapezoid rule on smooth Gaussian-weighted integrands converges
-geometrically in ``1/Δ``, so the cost is ``O(r · N · K)`` and linear in the level.
+geometrically in ``1/Δ``: level ``l`` needs :data:`POINTS_PER_WIDTH` points across
+the narrower of its own smoothness scale ``√(1 − q_l)`` and the width
+``√(q_l − q_{l−1})`` of the smoothing that integrates it (``q_{−1} = 0``).  One
+evaluation costs ``O(N_{r−1} + Σ_l N_l K_l)``, linear in the level and, because
+the outer levels are coarse, dominated by the innermost ones.
 """
 from __future__ import annotations
 
@@ -38,11 +45,30 @@ __all__ = ["GridEngine", "snapped_spacing"]
 
 #: Standard deviations of the widest Gaussian covered on either side of a kink.
 TAIL = 9.0
+#: Grid points across the narrowest scale a level's grid must resolve (:meth:`GridEngine.fitted`); at 3
+#: the trapezoid rule is within about 1e−12 of the converged ``α`` (levels 3–7, against 8 points), and
+#: :meth:`GridEngine.check` refuses fewer.
+POINTS_PER_WIDTH = 3.3
 
 
 def snapped_spacing(spacing: float) -> float:
-    """``spacing`` rounded down to ``0.01 · 2^k``: few distinct engines, hence few compiled programs."""
-    return float(np.exp2(np.floor(np.log2(spacing / 0.01)))) * 0.01
+    """``spacing`` rounded down to the ladder ``0.01 · 2^{k/2}``: few distinct engines, hence few
+    compiled programs, and at most a factor ``√2`` finer than asked."""
+    return float(np.exp2(np.floor(2.0 * np.log2(spacing / 0.01) + 1e-9) / 2.0)) * 0.01
+
+
+def _resolved_scales(q) -> np.ndarray:
+    """Per level ``l`` the scale its grid must resolve: ``min(√(1 − q_l), √(q_l − q_{l−1}))``
+    (``q_{−1} = 0``) — the smoothness of ``f_l`` (the leaf smoothed with variance ``1 − q_l``)
+    and the width of the smoothing (or, at ``l = 0``, the outer Gaussian) that integrates it."""
+    q = np.atleast_1d(np.asarray(q, dtype=float))
+    return np.sqrt(np.minimum(1.0 - q, np.diff(np.concatenate([[0.0], q]))))
+
+
+def _cover(sigma: float) -> float:
+    """A kernel cover for a level of width ``sigma``: ``1.3 σ`` rounded up to the ladder
+    ``0.01 · 2^{k/2}``, at most 1."""
+    return float(min(1.0, 0.01 * np.exp2(np.ceil(2.0 * np.log2(max(1.3 * sigma, 1e-3) / 0.01)) / 2.0)))
 
 
 def _narrowest_level(params: Params) -> float:
@@ -51,30 +77,51 @@ def _narrowest_level(params: Params) -> float:
     return float(np.sqrt(np.diff(np.concatenate([q, [1.0]])).min()))
 
 
-def sliding_dot(padded, kernel, n: int):
-    """``out_i = Σ_{j<L} padded_{i+j} kernel_j`` for ``i < n`` (``L = len(kernel)``): a direct convolution.
+def sliding_dot(padded, kernel, n: int, stride: int = 1):
+    """``out_i = Σ_{j<L} padded_{stride·i+j} kernel_j`` for ``i < n`` (``L = len(kernel)``): a direct
+    convolution, evaluated at every ``stride``-th point.
 
     Written as a blocked Toeplitz matrix product: the outputs in blocks of ``B``,
-    each block the window ``padded[bB : bB + W]`` (``W = (m + 1)B ≥ B + L − 1``)
-    times the ``B × W`` matrix ``T_{ij} = kernel_{j−i}`` (zero outside ``0 ≤ j − i < L``),
-    which is the same for every block.  ``T`` comes from tiling the zero-padded
-    kernel (row ``i`` is the tile shifted by ``i``), so it and the windows are
-    reshapes and slices: every derivative (the Hessian's forward-over-reverse
-    included) stays a dense matrix product, which XLA:CPU runs far faster than
-    batched ``lax.conv``.  Every term is a product of positive numbers, so the
-    relative precision of a direct sum is kept (DESIGN §4; an FFT would not).
+    each block the window ``padded[b·stride·B : b·stride·B + W]``
+    (``W ≥ stride(B − 1) + L``) times the ``B × W`` matrix ``T_{ij} = kernel_{j − stride·i}``
+    (zero outside ``0 ≤ j − stride·i < L``), which is the same for every block.
+    ``T`` comes from tiling the kernel, zero-padded to ``W + stride``, and cutting
+    rows of ``W`` (row ``i`` is then the tile shifted by ``stride·i``), so it and the
+    windows are reshapes and slices: every derivative stays a dense matrix
+    product, which XLA:CPU runs far faster than batched ``lax.conv``.  Every term
+    is a product of positive numbers, so the relative precision of a direct sum
+    is kept (DESIGN §4; an FFT would not).  ``padded`` must hold the
+    ``stride·(n − 1) + L`` entries the outputs read.
     """
     size = kernel.shape[0]
-    m = 8  # window = m + 1 blocks: larger m, smaller Toeplitz matrix, more slices
-    block = -(-max(size - 1, 1) // (8 * m)) * 8
+    m = 8  # a window spans about m + 1 blocks: larger m, smaller Toeplitz matrix, more slices
+    block = -(-max(size - 1, 1) // (8 * m * stride)) * 8
+    advance = stride * block
     blocks = -(-n // block)
-    width = (m + 1) * block
-    padded = jnp.concatenate([padded, jnp.zeros((blocks + m) * block - padded.shape[0], padded.dtype)])
-    rows = padded.reshape(blocks + m, block)
-    windows = jnp.concatenate([rows[s:s + blocks] for s in range(m + 1)], axis=1)
-    z = jnp.concatenate([kernel, jnp.zeros(width + 1 - size, kernel.dtype)])
+    spans = -(-max(size - stride, 0) // advance)
+    width = (spans + 1) * advance
+    total = (blocks + spans) * advance
+    padded = jnp.concatenate([padded[:total], jnp.zeros(max(total - padded.shape[0], 0), padded.dtype)])
+    rows = padded.reshape(blocks + spans, advance)
+    windows = jnp.concatenate([rows[s:s + blocks] for s in range(spans + 1)], axis=1)
+    z = jnp.concatenate([kernel, jnp.zeros(width + stride - size, kernel.dtype)])
     toeplitz = jnp.tile(z, block)[:block * width].reshape(block, width)
     return (windows @ toeplitz.T).reshape(-1)[:n]
+
+
+def _pow2_floor(v: float) -> int:
+    return int(2 ** max(0, math.floor(math.log2(v) + 1e-9)))
+
+
+def _ladder(bounds, spacing: float) -> tuple[float, tuple]:
+    """``(Δ_{r−1}, (s_0 … s_{r−2}))`` for the per-level largest spacings ``bounds``
+    (outermost first): the innermost spacing on the :func:`snapped_spacing` ladder, at
+    most ``spacing`` and ``min(bounds)``, and power-of-two strides, non-increasing inward,
+    with ``s_l Δ_{r−1} ≤ bounds_l``."""
+    inner = snapped_spacing(min(spacing, *bounds))
+    strides = np.minimum.accumulate([_pow2_floor(b / inner) for b in bounds])
+    coarser = min(int(strides[-1]), _pow2_floor(spacing * (1 + 1e-9) / inner))  # the innermost grid too,
+    return inner * coarser, tuple(int(v) for v in strides[:-1] // coarser)      # up to ``spacing``
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +133,10 @@ class GridEngine:
     hi: float = TAIL + 2.5
     sigma_cap: float = 1.0
     cutoff: float = 8.0
+    #: Per-level kernel covers (outermost smoothing first), overriding ``sigma_cap`` when given.
+    level_caps: tuple = ()
+    #: Per-level strides ``s_0 … s_{r−2}`` (``Δ_l = s_l · spacing``); all 1 when empty.
+    strides: tuple = ()
     name: str = dataclasses.field(default="grid", init=False)
 
     @classmethod
@@ -99,10 +150,30 @@ class GridEngine:
 
     @property
     def half_width(self) -> int:
-        """Kernel half-width ``K`` in grid points: ``cutoff · sigma_cap / Δ``."""
-        return int(math.ceil(self.cutoff * self.sigma_cap / self.spacing))
+        """Kernel half-width ``K`` in grid points for the widest cover on the finest grid."""
+        return self._half_width(self.sigma_cap, self.spacing)
+
+    def _half_width(self, cap: float, step: float) -> int:
+        return int(math.ceil(self.cutoff * cap / step))
+
+    def _per_level(self, values: tuple, default, smoothings: int, what: str) -> tuple:
+        if not values:
+            return (default,) * smoothings
+        if len(values) != smoothings:
+            raise ValueError(f"engine has {len(values)} level {what}, the point has {smoothings} smoothings")
+        return values
+
+    def caps(self, smoothings: int) -> tuple:
+        """The kernel cover of each of ``smoothings`` levels (outermost first)."""
+        return self._per_level(self.level_caps, self.sigma_cap, smoothings, "covers")
+
+    def spacings(self, levels: int) -> tuple:
+        """``Δ_0 … Δ_{r−1}`` of a level-``levels`` point (outermost first)."""
+        return tuple(s * self.spacing for s in self._per_level(self.strides, 1, levels - 1, "strides")) + (
+            self.spacing,)
 
     def points(self) -> np.ndarray:
+        """The innermost grid."""
         n = int(math.ceil((self.hi - self.lo) / self.spacing)) + 1
         return self.lo + self.spacing * np.arange(n)
 
@@ -110,14 +181,19 @@ class GridEngine:
         chi, q, x = params
         r = q.shape[0]
         d = jnp.asarray(self.points())
-        k = self.half_width
-        offsets = jnp.asarray(self.spacing * np.arange(-k, k + 1))
+        caps, steps = self.caps(r - 1), self.spacings(r)
         f = innermost_level(d, chi, 1.0 - q[r - 1], x[r - 1], 0.0)
         for l in range(r - 2, -1, -1):
+            stride = int(round(steps[l] / steps[l + 1]))
+            k = self._half_width(caps[l], steps[l + 1])
+            offsets = jnp.asarray(steps[l + 1] * np.arange(-k, k + 1))
             kernel = jax.nn.softmax(-0.5 * offsets**2 / (q[l + 1] - q[l]))
-            padded = jnp.concatenate([jnp.ones(k), jnp.exp(x[l] * f), jnp.full(k, jnp.exp(-x[l]))])
-            f = jnp.log(sliding_dot(padded, kernel, d.shape[0])) / x[l]
-        weights = jax.nn.softmax(-0.5 * (d + kappa) ** 2 / q[0])
+            n = -(-f.shape[0] // stride)
+            padded = jnp.concatenate([jnp.ones(k), jnp.exp(x[l] * f),
+                                      jnp.full(k + stride * n - f.shape[0], jnp.exp(-x[l]))])
+            f = jnp.log(sliding_dot(padded, kernel, n, stride)) / x[l]
+        d0 = self.lo + steps[0] * np.arange(f.shape[0])
+        weights = jax.nn.softmax(-0.5 * (jnp.asarray(d0) + kappa) ** 2 / q[0])
         return jnp.sum(weights * f)
 
     def refined(self) -> "GridEngine":
@@ -126,8 +202,8 @@ class GridEngine:
 
     def coarse(self, starts=()) -> "GridEngine":
         """A cheaper engine for the ascent stage: kernels for ``σ ≤ 1`` and the spacing
-        :func:`snapped_spacing` of the narrowest level over ``starts``, between 0.02
-        (or the given spacing if coarser) and 0.04.
+        :func:`snapped_spacing` of a quarter of the narrowest level over ``starts``,
+        between 0.02 and 0.04, on one uniform grid.
 
         The trapezoid rule on the smooth nested levels converges like
         ``exp(−2π²σ²/Δ²)``, so a few points across the narrowest level suffice to
@@ -135,17 +211,34 @@ class GridEngine:
         """
         narrowest = min((_narrowest_level(p) for p in starts), default=0.0)
         spacing = min(max(snapped_spacing(narrowest / 4.0), 0.02), 0.04)
-        return dataclasses.replace(self, spacing=max(self.spacing, spacing), sigma_cap=1.0)
+        return dataclasses.replace(self, spacing=spacing, sigma_cap=1.0, level_caps=(), strides=())
 
     def fitted(self, params: Params) -> "GridEngine":
-        """This engine with kernels cut to the widest level of ``params`` (×1.3 margin) and a
-        spacing that puts at least 4 points across the narrowest level (DESIGN §4)."""
+        """This engine fitted to ``params`` (DESIGN §4): each level's kernel cut to ``1.3×`` its
+        width (:func:`_cover`), and each level's grid with at least :data:`POINTS_PER_WIDTH`
+        points across the scales it must resolve (:func:`_resolved_scales`), the innermost
+        spacing at most this engine's."""
         q = np.atleast_1d(np.asarray(params.q, dtype=float))
-        gaps = np.diff(np.concatenate([q, [1.0]]))
-        widest = float(np.sqrt(gaps[:-1].max())) if q.size > 1 else 0.05
-        spacing = snapped_spacing(min(self.spacing, _narrowest_level(params) / 4.0))
-        cap = float(min(1.0, np.ceil(13.0 * widest) / 10.0))  # 1.3·widest rounded up to 0.1
-        return dataclasses.replace(self, spacing=spacing, sigma_cap=cap)
+        caps = tuple(_cover(w) for w in np.sqrt(np.diff(q)))
+        inner, strides = _ladder(_resolved_scales(q) / POINTS_PER_WIDTH, self.spacing)
+        return dataclasses.replace(self, spacing=inner, strides=strides, level_caps=caps,
+                                   sigma_cap=max(caps, default=_cover(0.05)))
+
+    def covers(self, other: "GridEngine") -> bool:
+        """Whether this engine resolves at least what ``other`` does: every grid as fine, every kernel as wide."""
+        n = max(len(self.level_caps), len(other.level_caps), len(self.strides), len(other.strides))
+        wide = all(a >= b for a, b in zip(self.caps(n), other.caps(n))) if n else self.sigma_cap >= other.sigma_cap
+        fine = all(a <= b * (1 + 1e-9) for a, b in zip(self.spacings(n + 1), other.spacings(n + 1)))
+        return wide and fine
+
+    def joined(self, other: "GridEngine") -> "GridEngine":
+        """The coarsest engine on the ladder that covers both (per level the finer grid and the wider kernel)."""
+        n = max(len(self.level_caps), len(other.level_caps), len(self.strides), len(other.strides))
+        caps = tuple(map(max, self.caps(n), other.caps(n))) if self.level_caps and other.level_caps else ()
+        bounds = np.minimum(self.spacings(n + 1), other.spacings(n + 1)) * (1 + 1e-9)
+        inner, strides = _ladder(bounds, min(self.spacing, other.spacing) * (1 + 1e-9))
+        return dataclasses.replace(self, spacing=inner, strides=strides if n else (), level_caps=caps,
+                                   sigma_cap=max(self.sigma_cap, other.sigma_cap))
 
     def check(self, params: Params) -> str | None:
         """Why ``params`` lie outside what this engine resolves, or ``None``."""
@@ -153,16 +246,21 @@ class GridEngine:
         chi = float(params.chi)
         if q.size == 0:
             return None
-        widest = float(np.sqrt(np.diff(q).max())) if q.size > 1 else 0.0
-        if self.cutoff * widest > self.half_width * self.spacing:
-            return f"kernel cutoff: widest level sigma={widest:.3g} exceeds the kernel cover {self.sigma_cap:.3g}"
-        narrowest = math.sqrt(1.0 - q[-1])
-        if narrowest < 3.0 * self.spacing or (q.size > 1 and np.sqrt(np.diff(q).min()) < 3.0 * self.spacing):
-            return f"narrowest level is under 3 grid spacings (spacing {self.spacing})"
+        widths = np.sqrt(np.diff(q))
+        try:
+            caps, steps = self.caps(widths.size), self.spacings(q.size)
+        except ValueError as err:
+            return str(err)
+        for level, (width, cap) in enumerate(zip(widths, caps)):
+            if self.cutoff * width > self._half_width(cap, steps[level + 1]) * steps[level + 1]:
+                return f"kernel cutoff: level {level} sigma={width:.3g} exceeds the kernel cover {cap:.3g}"
+        for level, (scale, step) in enumerate(zip(_resolved_scales(q), steps)):
+            if scale < 3.0 * step * (1 - 1e-9):
+                return f"level {level}: scale {scale:.3g} is under 3 grid spacings ({step:.4g})"
         if math.sqrt(2.0 * chi) > self.hi - TAIL:
             return f"chi={chi:.3g} puts the leaf's second kink outside the grid"
         return None
 
     def describe(self) -> dict:
         return {"engine": "grid", "spacing": self.spacing, "nodes": len(self.points()),
-                "sigma_cap": self.sigma_cap}
+                "sigma_cap": self.sigma_cap, "level_caps": list(self.level_caps), "strides": list(self.strides)}

@@ -18,7 +18,7 @@ energy grid over ``(α_i, κ_j)`` minimises ``φ = −E_r(α_i; θ(u), κ_j)`` t
    coarse point failed, every element starts from ``u*`` instead;
 3. optionally a few L-BFGS steps (:func:`jaxcap.solver._lbfgs`, as in :func:`jaxcap.solver.ascend`);
 4. the single solve's own Newton (:func:`jaxcap.solver.newton_in_u`: saddle-free,
-   Armijo backtracking, ``lax.while_loop`` that stops per element at
+   Levenberg–Marquardt damped, ``lax.while_loop`` that stops per element at
    ``‖∇φ‖ ≤ 1e−13``, at most ``newton_iters`` iterations, the first of which
    measures the start) and its own measurement
    (:func:`jaxcap.solver.measure`): ``α`` (``= e^φ`` for a threshold), ``E``,

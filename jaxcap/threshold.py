@@ -12,14 +12,14 @@ measured, not imposed.
 """
 from __future__ import annotations
 
-import dataclasses
+import functools
 import time
 from typing import Iterator
 
 import jax
 import numpy as np
 
-from .params import Params, degeneracy, from_unconstrained, split_level, to_unconstrained
+from .params import Params, degeneracy, extrapolated_level, from_unconstrained, split_level, to_unconstrained
 from .result import ConvergenceError, Diagnostics, Result
 from .solver import ascend, polish, polish_fast_compile, solve_closed_form, unpack
 from .grid import GridEngine
@@ -28,13 +28,17 @@ from .tensor import TensorEngine
 __all__ = ["energy", "threshold", "threshold_chain", "energy_chain", "make_engine"]
 
 GRAD_TOL = 1e-9
+#: Largest grid spacing when none is given: each level's grids are then set by the parameters
+#: (:meth:`GridEngine.fitted`).
+MAX_SPACING = 0.04
 #: Starts of a batch tried by Newton alone (no ascent) before the ascent over all of them.
 DIRECT_TRIES = 2
 
 
 def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
                 spacing: float | None = None, kappa: float = 0.0):
-    """The engine for ``level``: ``"grid"`` (default; spacing ``spacing``) or ``"tensor"`` (``nodes`` per level).
+    """The engine for ``level``: ``"grid"`` (default; finest spacing at most ``spacing``, default
+    :data:`MAX_SPACING`) or ``"tensor"`` (``nodes`` per level).
 
     Level 0 has a closed form and ignores the engine.
     """
@@ -50,7 +54,7 @@ def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
                              "leaf evaluations; use the grid engine (--engine grid) or fewer nodes")
         return TensorEngine(nodes=q)
     if name == "grid":
-        return GridEngine.around(kappa, spacing=spacing or 0.01)
+        return GridEngine.around(kappa, spacing=spacing or MAX_SPACING)
     raise ValueError(f"unknown engine {engine!r} (expected 'tensor' or 'grid')")
 
 
@@ -59,11 +63,15 @@ def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
 _LEVEL0_STARTS = np.log(np.asarray([[0.02], [0.1], [0.5], [2.0]]))
 
 
-def _starts(level: int, previous: Params | None) -> list[Params]:
-    """Starting points for level ``level`` (DESIGN §4, warm starts)."""
+def _starts(level: int, previous: Params | None, before: Params | None = None) -> list[Params]:
+    """Starting points for level ``level`` (DESIGN §4, warm starts): from level 3 on, first the
+    extrapolation of the two levels below (:func:`~jaxcap.params.extrapolated_level`), then the
+    splits of each interval of the level below (narrow splits first)."""
     if level == 0:
         return [Params(np.exp(u[0]), np.zeros(0), np.zeros(0)) for u in _LEVEL0_STARTS]
     starts = []
+    if previous is not None and before is not None and level >= 3:
+        starts.append(extrapolated_level(before, previous))
     if previous is not None and level >= 2:
         for spread in (0.3, 0.8):  # the narrow splits first: they are the ones tried by Newton alone
             for where in range(level):
@@ -143,7 +151,7 @@ def _polished(u, params, level, kappa, engine, objective, alpha, fitted=None):
     m = unpack(np.asarray(newton(u, alpha, kappa, objective=objective, engine=fitted, refined=fitted.refined())), level)
     if isinstance(fitted, GridEngine) and np.all(np.isfinite(m["u"])):
         need = engine.fitted(Params(m["chi"], m["q"], m["x"]))
-        if need.spacing < fitted.spacing or need.sigma_cap > fitted.sigma_cap:
+        if not fitted.covers(need):
             fitted = need
             m = unpack(np.asarray(newton(m["u"], alpha, kappa, objective=objective, engine=fitted,
                                          refined=fitted.refined())), level)
@@ -155,9 +163,7 @@ def _fitted_to_all(engine, starts):
     :meth:`GridEngine.fitted` asks for any of them."""
     if not isinstance(engine, GridEngine):
         return engine.fitted(starts[0])
-    engines = [engine.fitted(p) for p in starts]
-    return dataclasses.replace(engines[0], spacing=min(e.spacing for e in engines),
-                               sigma_cap=max(e.sigma_cap for e in engines))
+    return functools.reduce(GridEngine.joined, [engine.fitted(p) for p in starts])
 
 
 def _solve(level, kappa, engine, starts, alpha=None):
@@ -237,21 +243,23 @@ def _solve_level(level, kappa, alpha, starts, engine=None, nodes=None, spacing=N
     return _result(level, kappa, used, m, diag, on_alpha=alpha is None)
 
 
-def _chain(alpha, max_level, kappa, options, resume=None) -> Iterator[Result]:
-    previous = None if resume is None else _as_params(resume, resume.level)
-    first = 0 if resume is None else resume.level + 1
+def _chain(alpha, max_level, kappa, options, resume=()) -> Iterator[Result]:
+    done = [resume] if isinstance(resume, Result) else list(resume or ())
+    known = [_as_params(res, res.level) for res in done[-2:]]
+    first = done[-1].level + 1 if done else 0
     for r in range(first, max_level + 1):
-        res = _solve_level(r, kappa, alpha, _starts(r, previous), **options)
-        previous = _as_params(res, r)
+        before, previous = ([None, None] + known)[-2:]
+        res = _solve_level(r, kappa, alpha, _starts(r, previous, before), **options)
+        known = [*known[-1:], _as_params(res, r)]
         yield res
 
 
-def threshold_chain(max_level: int, *, kappa: float = 0.0, resume: Result | None = None,
-                    **options) -> Iterator[Result]:
-    """Thresholds ``α_0, α_1, …, α_{max_level}``, each warm-started from the one before.
+def threshold_chain(max_level: int, *, kappa: float = 0.0, resume=None, **options) -> Iterator[Result]:
+    """Thresholds ``α_0, α_1, …, α_{max_level}``, each warm-started from the ones before.
 
-    ``resume`` (a finished level-``s`` threshold) skips levels ``0 … s`` and starts
-    level ``s + 1`` from it.  ``options``: ``engine``, ``nodes``, ``spacing``.
+    ``resume`` (a finished level-``s`` threshold, or the finished thresholds of
+    consecutive levels ending at ``s``) skips levels ``0 … s`` and starts level
+    ``s + 1`` from the last two of them.  ``options``: ``engine``, ``nodes``, ``spacing``.
     """
     _check_common(max_level, kappa)
     return _chain(None, max_level, kappa, options, resume)
