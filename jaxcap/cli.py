@@ -67,7 +67,7 @@ def _engine_options(p):
     p.add_argument("--kappa", type=_finite_float, default=0.0, help="threshold kappa of V(u) = 1[u > kappa] (0: injectivity)")
     p.add_argument("--engine", choices=["tensor", "grid"], default=None, help="evaluation engine (default: chosen by level)")
     p.add_argument("--nodes", type=_nodes, default=None, help="Gauss-Hermite nodes per level (tensor engine)")
-    p.add_argument("--spacing", type=_positive_float, default=None, help="grid spacing in h (grid engine, default 0.005)")
+    p.add_argument("--spacing", type=_positive_float, default=None, help="largest grid spacing in h (grid engine; default: set per level from the parameters, at most 0.04)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_rs)
 
     p = sub.add_parser("frsb", help="alpha_r level by level and the r -> infinity (full RSB) extrapolation")
-    p.add_argument("--max-level", type=_level, default=5)
+    p.add_argument("--max-level", type=_level, default=6)
     _engine_options(p)
     p.add_argument("--plot", metavar="FILE", help="write alpha_r against r with the fit (needs matplotlib)")
     p.add_argument("--checkpoint", metavar="FILE", help="save finished levels here and resume from it")

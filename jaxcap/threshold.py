@@ -31,6 +31,9 @@ GRAD_TOL = 1e-9
 #: Largest grid spacing when none is given: each level's grids are then set by the parameters
 #: (:meth:`GridEngine.fitted`).
 MAX_SPACING = 0.04
+#: First level started from the extrapolation of the two below (from levels 1 and 2 it is poor:
+#: the level-1 profile is a constant).
+EXTRAPOLATE_FROM = 4
 #: Starts of a batch tried by Newton alone (no ascent) before the ascent over all of them.
 DIRECT_TRIES = 2
 
@@ -64,13 +67,13 @@ _LEVEL0_STARTS = np.log(np.asarray([[0.02], [0.1], [0.5], [2.0]]))
 
 
 def _starts(level: int, previous: Params | None, before: Params | None = None) -> list[Params]:
-    """Starting points for level ``level`` (DESIGN §4, warm starts): from level 3 on, first the
+    """Starting points for level ``level`` (DESIGN §4, warm starts): from level 4 on, first the
     extrapolation of the two levels below (:func:`~jaxcap.params.extrapolated_level`), then the
     splits of each interval of the level below (narrow splits first)."""
     if level == 0:
         return [Params(np.exp(u[0]), np.zeros(0), np.zeros(0)) for u in _LEVEL0_STARTS]
     starts = []
-    if previous is not None and before is not None and level >= 3:
+    if previous is not None and before is not None and level >= EXTRAPOLATE_FROM:
         starts.append(extrapolated_level(before, previous))
     if previous is not None and level >= 2:
         for spread in (0.3, 0.8):  # the narrow splits first: they are the ones tried by Newton alone
@@ -102,7 +105,8 @@ def _candidates(level, kappa, engine, starts, objective, alpha):
     Level 0 first tries the one-program closed-form solve.  A single start (a
     nearby solution, ``start=``) is first polished directly by Newton on the
     engine fitted to it; so are the first :data:`DIRECT_TRIES` starts of a
-    batch (at levels >= 2 the narrow splits), on one engine fitted to them.
+    batch (from level 4 the extrapolated start, then the narrow splits), on one
+    engine fitted to them and to the other narrow splits.
     Otherwise, or when that fails, every start is
     ascended at once on a coarse version of the engine, and each
     non-degenerate result, best ascent value first, is polished by Newton on
@@ -116,10 +120,12 @@ def _candidates(level, kappa, engine, starts, objective, alpha):
     elif len(starts) == 1:
         yield "start 0 (Newton only)", *_polished(u0s[0], starts[0], level, kappa, engine, objective, alpha)
     elif DIRECT_TRIES > 0:
-        # saddle-free Newton alone usually reaches the maximum from these starts (at levels >= 2 the
-        # split starts sit next to the level-(r−1) solution; the narrow splits come first), on one
-        # engine fitted to the starts tried (one compiled program); the ascent is the fallback
-        fitted = _fitted_to_all(engine, starts[:DIRECT_TRIES])
+        # saddle-free Newton alone usually reaches the maximum from these starts (from level 4 the
+        # extrapolation of the levels below, then the narrow splits), on one engine (one compiled
+        # program) fitted to them; below level 4, to every narrow split: the split of the innermost
+        # interval is about as narrow as the innermost level Newton pulls in (no second engine).
+        # The ascent is the fallback
+        fitted = _fitted_to_all(engine, starts[:DIRECT_TRIES if level >= EXTRAPOLATE_FROM else max(DIRECT_TRIES, level)])
         for i in range(min(DIRECT_TRIES, len(starts))):
             yield f"start {i} (Newton only)", *_polished(u0s[i], starts[i], level, kappa, engine, objective, alpha,
                                                          fitted)

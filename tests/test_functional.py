@@ -122,6 +122,11 @@ def test_sliding_dot_is_a_direct_convolution():
         padded, kernel = rng.uniform(1e-6, 1.0, n + size - 1), rng.uniform(0.0, 1.0, size)
         ref = np.convolve(padded, kernel[::-1], mode="valid")
         np.testing.assert_allclose(np.asarray(sliding_dot(jnp.asarray(padded), jnp.asarray(kernel), n)), ref, rtol=1e-13)
+    for n, size, stride in [(20, 5, 2), (37, 100, 16), (13, 7, 8), (1000, 300, 4)]:
+        padded, kernel = rng.uniform(1e-6, 1.0, stride * (n - 1) + size + 3), rng.uniform(0.0, 1.0, size)
+        ref = np.convolve(padded, kernel[::-1], mode="valid")[::stride][:n]
+        out = np.asarray(sliding_dot(jnp.asarray(padded), jnp.asarray(kernel), n, stride))
+        np.testing.assert_allclose(out, ref, rtol=1e-13)
 
 
 LEVEL1 = Params(jnp.asarray(0.06), jnp.asarray([0.75]), jnp.asarray([3.0]))

@@ -99,6 +99,20 @@ def test_extrapolation_recovers_a_known_power_law():
         extrapolate([0, 1, 2], [7.6, 6.7, 6.70])
 
 
+def test_extrapolation_recovers_a_known_shifted_power_law():
+    """With five or more levels r >= 2 the fit is the shifted law, the left-out-level spread included."""
+    from jaxcap.frsb import MODEL, extrapolate
+    levels = list(range(0, 9))
+    alphas = [6.69805 + 0.14 * (r + 0.7) ** -4.1 for r in levels]
+    fit = extrapolate(levels, alphas)
+    assert fit["model"] == MODEL and fit["fit_levels"] == [2, 3, 4, 5, 6, 7, 8]
+    assert fit["alpha_inf"] == pytest.approx(6.69805, abs=1e-9)
+    # the bar is the distance to the second model (the left-out-level fits are exact here)
+    assert fit["alpha_inf_err"] == pytest.approx(abs(fit["alpha_inf_alternative"] - 6.69805), rel=1e-3)
+    assert fit["alpha_inf_err"] < 5e-6
+    assert fit["p"] == pytest.approx(4.1, abs=1e-5) and fit["s"] == pytest.approx(0.7, abs=1e-5)
+
+
 def test_ascent_fallback_reaches_the_same_level_two_solution(chain, monkeypatch):
     """With no Newton-only tries every split start is ascended first (the fallback path)."""
     import importlib
