@@ -519,7 +519,7 @@ def markdown_table(payload: dict) -> str:
         else:
             a = f"{len(e['kappas'])} values"
             b = f"{len(e.get('baseline_alphas') or [])} values" if e.get("baseline_alphas") else "-"
-            diff = (f"max {e['accuracy']:.1e}" if e.get("accuracy_kind", "").startswith("max")
+            diff = (f"max {e['accuracy']:.1e}" if (e.get("accuracy_kind") or "").startswith("max")
                     else f"quad_error {_fmt(e.get('quad_error'), '.1e')}")
         rows.append(f"| {e['name']} | {_fmt(e['seconds_cold'])} | {warm} | {_fmt(e.get('baseline_seconds'))} | "
                     f"{sx(e.get('speedup_cold'))} | {sx(e.get('speedup_warm'))} | {a} | {b} | {diff} |")

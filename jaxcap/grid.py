@@ -143,9 +143,10 @@ class GridEngine:
     def around(cls, kappa: float, spacing: float = 0.01, sigma_cap: float = 1.0, chi_cap: float = 2.0):
         """An engine whose grid covers the outer Gaussian at ``κ`` and the leaf's kinks (``χ ≤ chi_cap``)."""
         k = float(kappa)
-        # whole-number ends: nearby κ share one engine, hence one compiled program
-        lo = float(math.floor(-TAIL - max(k, 0.0)))
-        hi = float(math.ceil(TAIL + max(-k, 0.0) + math.sqrt(2.0 * chi_cap)))
+        # whole-number ends one unit wider than needed: every κ in (−1, 1) shares one engine, hence
+        # one compiled program (the grid moves only every whole unit of κ)
+        lo = -TAIL - 1.0 - math.floor(max(k, 0.0))
+        hi = TAIL + 1.0 + math.floor(max(-k, 0.0)) + math.ceil(math.sqrt(2.0 * chi_cap))
         return cls(spacing=float(spacing), lo=lo, hi=hi, sigma_cap=float(min(sigma_cap, 1.0)))
 
     @property

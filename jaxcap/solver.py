@@ -32,7 +32,8 @@ import jax.numpy as jnp
 from .functional import energy_functional, outer_mean, sphere_term
 from .params import flat, from_unconstrained
 
-__all__ = ["neg_energy", "log_threshold_ratio", "ascend", "newton_in_u", "measure", "pack", "unpack",
+__all__ = ["neg_energy", "log_threshold_ratio", "ascend", "value_grad_hessian", "value_grad_hessian_autodiff",
+           "newton_in_u", "measure", "pack", "unpack",
            "polish", "polish_fast_compile", "solve_closed_form", "OBJECTIVES", "MEASURED", "STALL_EVALUATIONS"]
 
 #: An ascent start whose objective has not decreased for this many evaluations is stalled
@@ -176,6 +177,17 @@ def value_grad_hessian(phi, u, kappa, step=HESSIAN_STEP):
     return values[0], grads[0], 0.5 * (hess + hess.T), dks[0]
 
 
+def value_grad_hessian_autodiff(phi, u, kappa):
+    """:func:`value_grad_hessian` with the autodiff Hessian (forward over reverse).
+
+    Two to three times cheaper to run than the central differences from level 1
+    to level 7, and two to three times dearer to compile: the batched sweep,
+    which compiles once for hundreds of solves, uses it; the single solves do not.
+    """
+    value, (grad, dk) = jax.value_and_grad(phi, argnums=(0, 1))(u, kappa)
+    return value, grad, jax.hessian(phi)(u, kappa), dk
+
+
 def damped_step(grad, lam, vec, mu):
     """``s = −V (|Λ| + μ)⁻¹ Vᵀ ∇φ`` and the decrease ``−(∇φ·s + ½ sᵀ|H|s)`` the model predicts for it.
 
@@ -195,12 +207,13 @@ def damped_step(grad, lam, vec, mu):
 DAMPING_FLOOR = 1e-4
 
 
-def newton_in_u(phi, u, kappa, steps, tol):
+def newton_in_u(phi, u, kappa, steps, tol, derivatives=value_grad_hessian):
     """Saddle-free Newton on ``φ(·, κ)`` from ``u`` with Levenberg–Marquardt damping.
 
     Each loop iteration measures ``(φ, ∇φ, ∇²φ, ∂φ/∂κ)`` once, at the trial point
-    ``u + s`` (:func:`value_grad_hessian`; one evaluation site, so one copy of
-    the objective in the compiled program), ``s`` from :func:`damped_step` at the
+    ``u + s`` (``derivatives``: :func:`value_grad_hessian` or
+    :func:`value_grad_hessian_autodiff`; one evaluation site, so one copy of the
+    objective in the compiled program), ``s`` from :func:`damped_step` at the
     accepted point ``u``.  The trial is accepted when the actual decrease is at
     least a tenth of the predicted one (less a slack of ``1e−14 (1 + |φ|)``: near
     the optimum the decrease falls below the rounding of ``φ``); the damping
@@ -224,7 +237,7 @@ def newton_in_u(phi, u, kappa, steps, tol):
     def body(carry):
         k, _, u, current, step, predicted, mu, stalled, best = carry
         trial = u + step
-        value, grad, hess, dk = value_grad_hessian(phi, trial, kappa)
+        value, grad, hess, dk = derivatives(phi, trial, kappa)
         gnorm = jnp.linalg.norm(grad)
         slack = 1e-14 * (1.0 + jnp.abs(current[0]))
         accept = (k == 0) | (jnp.isfinite(value) & jnp.all(jnp.isfinite(grad))

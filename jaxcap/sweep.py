@@ -18,11 +18,13 @@ energy grid over ``(α_i, κ_j)`` minimises ``φ = −E_r(α_i; θ(u), κ_j)`` t
    coarse point failed, every element starts from ``u*`` instead;
 3. optionally a few L-BFGS steps (:func:`jaxcap.solver._lbfgs`, as in :func:`jaxcap.solver.ascend`);
 4. the single solve's own Newton (:func:`jaxcap.solver.newton_in_u`: saddle-free,
-   Levenberg–Marquardt damped, ``lax.while_loop`` that stops per element at
+   Levenberg–Marquardt damped, here with the autodiff Hessian
+   (:func:`jaxcap.solver.value_grad_hessian_autodiff`: dearer to compile, but a
+   batch compiles once and runs it hundreds of times), ``lax.while_loop`` that stops per element at
    ``‖∇φ‖ ≤ 1e−13``, at most ``newton_iters`` iterations, the first of which
    measures the start) and its own measurement
    (:func:`jaxcap.solver.measure`): ``α`` (``= e^φ`` for a threshold), ``E``,
-   ``G``, ``∂G/∂κ`` (from ``∂φ/∂κ``, a by-product of the last Hessian), ``G`` on
+   ``G``, ``∂G/∂κ`` (from ``∂φ/∂κ``, a by-product of the last gradient), ``G`` on
    the refined engine, and the gradient norm and
    largest Hessian eigenvalue of ``E_r(α, ·)`` in ``(χ, q, x)``;
 5. on the host: ``dα/dκ = −α (∂G/∂κ)/G`` or ``(∂e/∂α, ∂e/∂κ) = (−G, −α ∂G/∂κ)``
@@ -58,7 +60,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .params import Params, degeneracy, from_unconstrained, to_unconstrained
-from .solver import OBJECTIVES, _lbfgs, measure, newton_in_u
+from .solver import OBJECTIVES, _lbfgs, measure, newton_in_u, value_grad_hessian_autodiff
 
 __all__ = ["Plan", "plan", "solve_batch", "sweep", "energy_grid", "register"]
 
@@ -88,7 +90,8 @@ def _solve_one(u_start, alpha, kappa, newton_iters, *, engine, refined, objectiv
     u = u_start
     if ascent_steps:
         u, *_ = _lbfgs(lambda v: phi(v, kappa), u, ascent_steps, 1e-12)
-    u, value, grad, hess, dphi_dkappa, steps = newton_in_u(phi, u, kappa, newton_iters, NEWTON_TOL)
+    u, value, grad, hess, dphi_dkappa, steps = newton_in_u(phi, u, kappa, newton_iters, NEWTON_TOL,
+                                                           value_grad_hessian_autodiff)
     out = measure(objective, u, value, grad, hess, alpha, kappa, engine, refined, dphi_dkappa)
     # (χ, q, x) are rebuilt from u on the host: lax.map cannot carry level 0's empty q and x
     return {key: v for key, v in out.items() if key not in Params._fields} | {"newton_steps": steps}

@@ -25,12 +25,12 @@ from .solver import ascend, polish, polish_fast_compile, solve_closed_form, unpa
 from .grid import GridEngine
 from .tensor import TensorEngine
 
-__all__ = ["energy", "threshold", "threshold_chain", "energy_chain", "make_engine"]
+__all__ = ["energy", "threshold", "threshold_chain", "make_engine"]
 
 GRAD_TOL = 1e-9
 #: Largest grid spacing when none is given: each level's grids are then set by the parameters
 #: (:meth:`GridEngine.fitted`).
-MAX_SPACING = 0.04
+MAX_SPACING = 0.08
 #: First level started from the extrapolation of the two below (from levels 1 and 2 it is poor:
 #: the level-1 profile is a constant).
 EXTRAPOLATE_FROM = 4
@@ -249,10 +249,15 @@ def _solve_level(level, kappa, alpha, starts, engine=None, nodes=None, spacing=N
     return _result(level, kappa, used, m, diag, on_alpha=alpha is None)
 
 
-def _chain(alpha, max_level, kappa, options, resume=()) -> Iterator[Result]:
+def _chain(alpha, max_level, kappa, options, resume=(), first=0) -> Iterator[Result]:
+    """Levels ``first … max_level`` (after the finished ``resume``), each from the ones before.
+
+    No start depends on level 0 (level 1 starts from a fixed set, :func:`_starts`),
+    so a chain toward one level ``r ≥ 1`` may begin at level 1.
+    """
     done = [resume] if isinstance(resume, Result) else list(resume or ())
     known = [_as_params(res, res.level) for res in done[-2:]]
-    first = done[-1].level + 1 if done else 0
+    first = done[-1].level + 1 if done else first
     for r in range(first, max_level + 1):
         before, previous = ([None, None] + known)[-2:]
         res = _solve_level(r, kappa, alpha, _starts(r, previous, before), **options)
@@ -269,13 +274,6 @@ def threshold_chain(max_level: int, *, kappa: float = 0.0, resume=None, **option
     """
     _check_common(max_level, kappa)
     return _chain(None, max_level, kappa, options, resume)
-
-
-def energy_chain(alpha: float, max_level: int, *, kappa: float = 0.0, **options) -> Iterator[Result]:
-    """Energies ``e_0(α), …, e_{max_level}(α)``, each warm-started from the one before."""
-    _check_common(max_level, kappa)
-    _check_alpha(alpha)
-    return _chain(alpha, max_level, kappa, options)
 
 
 def _with_start(options: dict, start, level) -> dict:
@@ -305,7 +303,8 @@ def threshold(level: int, *, kappa: float = 0.0, start=None, **options) -> Resul
     if start is not None:
         _check_common(level, kappa)
         return _solve_level(level, kappa, None, [_as_params(start, level)], **options)
-    *_, last = threshold_chain(level, kappa=kappa, **options)
+    _check_common(level, kappa)
+    *_, last = _chain(None, level, kappa, options, first=min(level, 1))
     return last
 
 
@@ -321,5 +320,7 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, **option
         _check_common(level, kappa)
         _check_alpha(alpha)
         return _solve_level(level, kappa, alpha, [_as_params(start, level)], **options)
-    *_, last = energy_chain(alpha, level, kappa=kappa, **options)
+    _check_common(level, kappa)
+    _check_alpha(alpha)
+    *_, last = _chain(alpha, level, kappa, options, first=min(level, 1))
     return last
