@@ -10,7 +10,7 @@ Tasks
   ``scipy_baseline.threshold(1, kappa=k)``.
 * ``sweep-L1-batched``: the same ``κ`` values in one compiled, vmapped
   ``jaxcap.sweep(1, kappas)`` against the same SciPy loop.
-* ``frsb-quality``: ``frsb_sequence(5)`` (levels 0–5 and the ``r → ∞`` fit),
+* ``frsb-quality``: ``frsb_sequence(6)`` (levels 0–6 and the ``r → ∞`` fit, as ``jaxcap frsb``),
   the FRSB-quality threshold; ``accuracy`` is the fit's error bar ``alpha_inf_err``
   (no baseline: the SciPy baseline stops at level 2).
 * ``grad-grid-L<r>`` and ``grad-tensor<Q>-L<r>``: one jitted
@@ -112,7 +112,7 @@ def task_list(quick: bool) -> list[Task]:
     tasks.append(Task("sweep-L1-batched", "batched", level=1, kappas=_kappas(4 if quick else 20),
                       repeats=2 if quick else 3, baseline=True))
     if not quick:
-        tasks.append(Task("frsb-quality", "frsb", level=5, repeats=1))
+        tasks.append(Task("frsb-quality", "frsb", level=6, repeats=1))
     for r in range(1, (4 if quick else 6) + 1):
         tasks.append(Task(f"grad-grid-L{r}", "grad", level=r, engine="grid", repeats=3 if quick else 5))
     for q in ((64,) if quick else (32, 64, 128)):

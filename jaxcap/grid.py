@@ -173,10 +173,14 @@ class GridEngine:
         return tuple(s * self.spacing for s in self._per_level(self.strides, 1, levels - 1, "strides")) + (
             self.spacing,)
 
+    @property
+    def nodes(self) -> int:
+        """Points of the innermost grid."""
+        return int(math.ceil((self.hi - self.lo) / self.spacing)) + 1
+
     def points(self) -> np.ndarray:
         """The innermost grid."""
-        n = int(math.ceil((self.hi - self.lo) / self.spacing)) + 1
-        return self.lo + self.spacing * np.arange(n)
+        return self.lo + self.spacing * np.arange(self.nodes)
 
     def outer_mean(self, params: Params, kappa):
         chi, q, x = params
@@ -263,5 +267,5 @@ class GridEngine:
         return None
 
     def describe(self) -> dict:
-        return {"engine": "grid", "spacing": self.spacing, "nodes": len(self.points()),
+        return {"engine": "grid", "spacing": self.spacing, "nodes": self.nodes,
                 "sigma_cap": self.sigma_cap, "level_caps": list(self.level_caps), "strides": list(self.strides)}

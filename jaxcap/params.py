@@ -100,8 +100,9 @@ def split_level(params: Params, where: int, spread: float = 0.3) -> Params:
     Interval ``j`` is ``(q_{j−1}, q_j)`` with ``q_{−1} = 0`` and ``q_r = 1``; it
     carries the breakpoint ``x_{j−1}`` (interval 0 is the plain outer average).
     A new overlap goes inside it (halfway in ``log(1 − q)``; in the innermost interval
-    at ``1 − q = 0.3 (1 − q_{r−1})``, about where the next level puts it; at the
-    middle of interval 0) and its breakpoint is
+    at ``1 − q = (1 − q_{r−1}) (r/(r+1))³``, about where level ``r + 1`` puts its
+    innermost overlap, as measured over levels 1–5; at the middle of interval 0)
+    and its breakpoint is
     split in two, ``spread`` apart on either side in log scale, so that the start
     is not the merged (degenerate) point itself (DESIGN §4, warm starts).
     """
@@ -112,7 +113,7 @@ def split_level(params: Params, where: int, spread: float = 0.3) -> Params:
         raise ValueError(f"split position must be in 0..{r}, got {where}")
     lo = q[where - 1] if where > 0 else 0.0
     hi = q[where] if where < r else 1.0
-    new_q = 1.0 - np.sqrt((1.0 - lo) * (1.0 - hi)) if hi < 1.0 else 1.0 - 0.3 * (1.0 - lo)
+    new_q = 1.0 - np.sqrt((1.0 - lo) * (1.0 - hi)) if hi < 1.0 else 1.0 - (1.0 - lo) * (r / (r + 1.0)) ** 3
     if where == 0:
         new_q = 0.5 * hi
     q_new = sorted(q + [new_q])

@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from .functional import energy_functional, outer_mean, sphere_term
 from .params import flat, from_unconstrained
@@ -66,45 +67,20 @@ class _Search(NamedTuple):
     grad: jax.Array       # ∇φ(u)
     direction: jax.Array  # search direction from u
     t: jax.Array          # trial step length along it
-    s: jax.Array          # memory of steps (newest first), rows of zeros when empty
-    y: jax.Array          # memory of gradient changes
+    memory: optax.OptState  # optax.scale_by_lbfgs state (differences of accepted points and gradients)
     evals: jax.Array
     idle: jax.Array       # evaluations since φ last went below its best
-
-
-def _two_loop(grad, s, y):
-    """``−H∇φ`` by the L-BFGS two-loop recursion (Nocedal & Wright, Alg. 7.4); empty slots are inert.
-
-    Both loops are ``lax.scan``s: one compiled body whatever the memory length.
-    """
-    sy = jnp.sum(s * y, axis=1)
-    rho = jnp.where(sy > 0.0, 1.0 / jnp.where(sy > 0.0, sy, 1.0), 0.0)
-
-    def newest_first(q, row):
-        si, yi, ri = row
-        a = ri * (si @ q)
-        return q - a * yi, a
-
-    q, alphas = jax.lax.scan(newest_first, grad, (s, y, rho))
-    yy = y[0] @ y[0]
-    gamma = jnp.where(rho[0] > 0.0, sy[0] / jnp.where(yy > 0.0, yy, 1.0),
-                      jnp.minimum(1.0, 1.0 / jnp.maximum(jnp.linalg.norm(grad), 1e-300)))
-
-    def oldest_first(r, row):
-        si, yi, ri, a = row
-        return r + si * (a - ri * (yi @ r)), None
-
-    r, _ = jax.lax.scan(oldest_first, gamma * q, (s, y, rho, alphas), reverse=True)
-    return -r
 
 
 def _lbfgs(fun, u0, maxiter, tol, stall=STALL_EVALUATIONS, memory=10):
     """Minimise ``fun`` from ``u0`` by L-BFGS with a backtracking (Armijo) line search.
 
-    Each loop iteration evaluates ``(φ, ∇φ)`` once, at the trial point
-    ``u + t·d``: accepted (sufficient decrease) it becomes the new point and
-    updates the memory, otherwise ``t`` halves.  One evaluation site keeps the
-    compiled program to a single copy of the objective.  Stops when
+    The direction is ``optax.scale_by_lbfgs``'s (two-loop recursion over the
+    last ``memory`` accepted steps); this loop adds what optax's own solver
+    does not: each iteration evaluates ``(φ, ∇φ)`` once, at the trial point
+    ``u + t·d`` — accepted (sufficient decrease) it becomes the new point and
+    feeds the memory, otherwise ``t`` halves — so the compiled program holds a
+    single copy of the objective; and a per-start stop.  Stops when
     ``‖∇‖ ≤ tol``, after ``maxiter`` evaluations, or when ``φ`` has not gone
     below its best value for ``stall`` evaluations in a row (a start stuck at
     rounding level or crawling along a saddle: the Newton polish and the
@@ -112,10 +88,9 @@ def _lbfgs(fun, u0, maxiter, tol, stall=STALL_EVALUATIONS, memory=10):
     its own test, so the batch ends when every start has converged or stalled.
     Returns ``(u, φ(u), ‖∇φ(u)‖, evaluations)``.
     """
-    n = u0.shape[0]
-    zeros = jnp.zeros((memory, n), u0.dtype)
+    lbfgs = optax.scale_by_lbfgs(memory_size=memory)
     inf = jnp.asarray(jnp.inf, u0.dtype)
-    init = _Search(u0, inf, jnp.zeros_like(u0), jnp.zeros_like(u0), jnp.asarray(1.0, u0.dtype), zeros, zeros,
+    init = _Search(u0, inf, jnp.zeros_like(u0), jnp.zeros_like(u0), jnp.asarray(1.0, u0.dtype), lbfgs.init(u0),
                    jnp.asarray(0), jnp.asarray(0))
 
     def cond(st):
@@ -127,20 +102,26 @@ def _lbfgs(fun, u0, maxiter, tol, stall=STALL_EVALUATIONS, memory=10):
         value, grad = jax.value_and_grad(fun)(trial)
         armijo_ok = jnp.isfinite(value) & jnp.all(jnp.isfinite(grad)) & (
             value <= st.value + 1e-4 * st.t * (st.grad @ st.direction))
-        step, change = trial - st.u, grad - st.grad
-        keep = armijo_ok & (step @ change > 1e-12 * jnp.linalg.norm(step) * jnp.linalg.norm(change))
-        s = jnp.where(keep, jnp.concatenate([step[None], st.s[:-1]]), st.s)
-        y = jnp.where(keep, jnp.concatenate([change[None], st.y[:-1]]), st.y)
         u = jnp.where(armijo_ok, trial, st.u)
         value = jnp.where(armijo_ok, value, st.value)
         grad = jnp.where(armijo_ok, grad, st.grad)
-        # a failed line search forgets the memory and falls back to steepest descent
+        # a failed line search forgets the memory and starts again from steepest descent
         lost = ~armijo_ok & (st.t < 2.0 ** -15)
-        s, y = jnp.where(lost, 0.0, s), jnp.where(lost, 0.0, y)
-        direction = jnp.where(armijo_ok | lost, _two_loop(grad, s, y), st.direction)
-        t = jnp.where(armijo_ok | lost, 1.0, 0.5 * st.t)
+        where = lambda c, a, b: jax.tree.map(lambda x, y: jnp.where(c, x, y), a, b)
+        memory = where(lost | (st.evals == 0), lbfgs.init(u), st.memory)
+        scaled, updated = lbfgs.update(grad, memory, u)
+        # a memory holding a pair of negative curvature can point uphill: drop it
+        uphill = ~(scaled @ grad > 0.0)
+        updated = where(uphill, lbfgs.init(u), updated)
+        # with no memory the step is the gradient, shortened to length one at most
+        steepest = uphill | lost | (st.evals == 0)
+        scaled = jnp.where(steepest, grad / jnp.maximum(1.0, jnp.linalg.norm(grad)), scaled)
+        move = armijo_ok | lost
+        memory = where(move, updated, memory)
+        direction = jnp.where(move, -scaled, st.direction)
+        t = jnp.where(move, 1.0, 0.5 * st.t)
         idle = jnp.where(armijo_ok & (value < st.value), 0, st.idle + 1)
-        return _Search(u, value, grad, direction, t, s, y, st.evals + 1, idle)
+        return _Search(u, value, grad, direction, t, memory, st.evals + 1, idle)
 
     st = jax.lax.while_loop(cond, body, init)
     return st.u, st.value, jnp.linalg.norm(st.grad), st.evals

@@ -64,6 +64,7 @@ def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
 #: Level-0 starts in unconstrained coordinates: a ``start=`` batch is padded with them to this
 #: size, so that every level-0 solve runs the same compiled program.
 _LEVEL0_STARTS = np.log(np.asarray([[0.02], [0.1], [0.5], [2.0]]))
+_LEVEL0_PARAMS = [Params(np.exp(u[0]), np.zeros(0), np.zeros(0)) for u in _LEVEL0_STARTS]
 
 
 def _starts(level: int, previous: Params | None, before: Params | None = None) -> list[Params]:
@@ -71,7 +72,7 @@ def _starts(level: int, previous: Params | None, before: Params | None = None) -
     extrapolation of the two levels below (:func:`~jaxcap.params.extrapolated_level`), then the
     splits of each interval of the level below (narrow splits first)."""
     if level == 0:
-        return [Params(np.exp(u[0]), np.zeros(0), np.zeros(0)) for u in _LEVEL0_STARTS]
+        return _LEVEL0_PARAMS
     starts = []
     if previous is not None and before is not None and level >= EXTRAPOLATE_FROM:
         starts.append(extrapolated_level(before, previous))
@@ -113,7 +114,7 @@ def _candidates(level, kappa, engine, starts, objective, alpha):
     the engine fitted to it (which removes the coarse engine's error) and
     measured there.
     """
-    u0s = np.stack([to_unconstrained(p) for p in starts])
+    u0s = _LEVEL0_STARTS if starts is _LEVEL0_PARAMS else np.stack([to_unconstrained(p) for p in starts])
     if level == 0:
         batch = np.concatenate([u0s, _LEVEL0_STARTS[:max(0, len(_LEVEL0_STARTS) - len(u0s))]])
         yield "best start", engine, unpack(np.asarray(solve_closed_form(batch, alpha, kappa, objective=objective)), 0)

@@ -183,7 +183,7 @@ def test_lbfgs_batch_stops_when_every_start_converged_or_stalled():
     u0s = jnp.asarray([[0.0, -1.0], [0.0, 1.0]])
     run = lambda stall: jax.vmap(lambda u0: _lbfgs(_rough_objective, u0, 5000, 1e-12, stall))(u0s)
     u, _, gnorm, evals = run(40)
-    assert float(gnorm[0]) <= 1e-12 and float(gnorm[1]) > 1.0     # one converged, one stalled
+    assert float(gnorm[0]) <= 1e-12 and float(gnorm[1]) > 1e-3    # one converged, one stalled
     assert int(evals.max()) < 200
     assert float(u[0, 0]) == pytest.approx(3.0, abs=1e-6)
     _, _, _, evals = run(10_000)                                     # without the stall test: runs to maxiter
