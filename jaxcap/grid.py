@@ -51,10 +51,16 @@ TAIL = 9.0
 POINTS_PER_WIDTH = 3.3
 
 
+def _rung(value: float, up: bool) -> float:
+    """``value`` rounded down (or ``up``) to the ladder ``0.01 · 2^{k/2}``."""
+    k = 2.0 * math.log2(value / 0.01)
+    return 0.01 * 2.0 ** ((math.ceil(k - 1e-9) if up else math.floor(k + 1e-9)) / 2.0)
+
+
 def snapped_spacing(spacing: float) -> float:
     """``spacing`` rounded down to the ladder ``0.01 · 2^{k/2}``: few distinct engines, hence few
     compiled programs, and at most a factor ``√2`` finer than asked."""
-    return float(np.exp2(np.floor(2.0 * np.log2(spacing / 0.01) + 1e-9) / 2.0)) * 0.01
+    return _rung(spacing, up=False)
 
 
 def _resolved_scales(q) -> np.ndarray:
@@ -68,7 +74,7 @@ def _resolved_scales(q) -> np.ndarray:
 def _cover(sigma: float) -> float:
     """A kernel cover for a level of width ``sigma``: ``1.3 σ`` rounded up to the ladder
     ``0.01 · 2^{k/2}``, at most 1."""
-    return float(min(1.0, 0.01 * np.exp2(np.ceil(2.0 * np.log2(max(1.3 * sigma, 1e-3) / 0.01)) / 2.0)))
+    return min(1.0, _rung(max(1.3 * sigma, 1e-3), up=True))
 
 
 def _narrowest_level(params: Params) -> float:
@@ -224,6 +230,8 @@ class GridEngine:
         points across the scales it must resolve (:func:`_resolved_scales`), the innermost
         spacing at most this engine's."""
         q = np.atleast_1d(np.asarray(params.q, dtype=float))
+        if q.size == 0:
+            return self  # level 0: closed form, no grid
         caps = tuple(_cover(w) for w in np.sqrt(np.diff(q)))
         inner, strides = _ladder(_resolved_scales(q) / POINTS_PER_WIDTH, self.spacing)
         return dataclasses.replace(self, spacing=inner, strides=strides, level_caps=caps,

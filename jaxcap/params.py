@@ -70,21 +70,30 @@ def to_unconstrained(params: Params) -> np.ndarray:
     return np.concatenate([np.log(chi).reshape(1), logits, np.log(dx)])
 
 
-def degeneracy(params: Params, tol: float = 1e-4) -> str | None:
+def degeneracy(params: Params, tol: float = 1e-4, gap_ratio: float = 0.05) -> str | None:
     """Why ``params`` is a merged-level (degenerate) point, or ``None`` if it is not.
 
     Level ``r`` collapses to a lower level when two overlaps merge
     (``q_{l+1} − q_l → 0``, or ``1 − q_{r−1} → 0``), when two breakpoints merge
     (``x_{l+1} − x_l → 0``, relative to ``x_{l+1}``) or when ``x_0 → 0``
     (DESIGN §4).  Such stationary points are never level-``r`` solutions.
+
+    An overlap gap counts as merged when it is below ``gap_ratio`` times the larger
+    of its neighbouring gaps (``q_0`` included): the gaps of a solution shrink
+    geometrically toward ``q = 1`` (each at least 0.1 of its larger neighbour at
+    levels 1–13, the innermost one 1.2e−4 at level 13), so no absolute threshold
+    separates a deep level from a merged one; merged points stop at a few
+    hundredths of their neighbours or below.
     """
     q = np.atleast_1d(np.asarray(params.q, dtype=float))
     x = np.atleast_1d(np.asarray(params.x, dtype=float))
     if q.size == 0:
         return None
-    dq = np.diff(np.concatenate([q, [1.0]]))
-    if dq.min() < tol:
-        return f"overlaps merged (min q gap {dq.min():.2e})"
+    gaps = np.diff(np.concatenate([[0.0], q, [1.0]]))          # q_0, q_1 − q_0, …, 1 − q_{r−1}
+    inner = gaps[1:]
+    ratio = inner / np.maximum(gaps[:-1], np.concatenate([gaps[2:], [0.0]]))
+    if ratio.min() < gap_ratio or inner.min() <= 0.0:
+        return f"overlaps merged (q gap {inner[ratio.argmin()]:.2e}, {ratio.min():.2g} of its neighbour)"
     if x[0] < tol:
         return f"x_0 -> 0 ({x[0]:.2e})"
     if x.size > 1:

@@ -126,7 +126,8 @@ def _candidates(level, kappa, engine, starts, objective, alpha):
         # program) fitted to them; below level 4, to every narrow split: the split of the innermost
         # interval is about as narrow as the innermost level Newton pulls in (no second engine).
         # The ascent is the fallback
-        fitted = _fitted_to_all(engine, starts[:DIRECT_TRIES if level >= EXTRAPOLATE_FROM else max(DIRECT_TRIES, level)])
+        tried = DIRECT_TRIES if level >= EXTRAPOLATE_FROM else max(DIRECT_TRIES, level)
+        fitted = _fitted_to_all(engine, starts[:tried])
         for i in range(min(DIRECT_TRIES, len(starts))):
             yield f"start {i} (Newton only)", *_polished(u0s[i], starts[i], level, kappa, engine, objective, alpha,
                                                          fitted)

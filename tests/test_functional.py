@@ -108,6 +108,11 @@ def test_coordinates_round_trip_and_degeneracy():
     assert degeneracy(LEVEL3) is None
     merged = Params(LEVEL3.chi, jnp.asarray([0.7314, 0.7314 + 1e-7, 0.9931]), LEVEL3.x)
     assert "overlaps merged" in degeneracy(merged)
+    merged_inside = Params(LEVEL3.chi, jnp.asarray([0.7314, 0.9931, 0.9931 + 2e-4]), LEVEL3.x)
+    assert "overlaps merged" in degeneracy(merged_inside)           # 2e-4 next to a gap of 0.26
+    # a deep level: gaps shrinking geometrically (the innermost 1.3e-4) are not a merge
+    deep = 1.0 - 0.28 * 0.6 ** np.arange(16)
+    assert degeneracy(Params(LEVEL3.chi, jnp.asarray(deep), jnp.asarray(2.3 * 1.1 ** np.arange(16)))) is None
     for where in range(4):
         s = split_level(LEVEL3, where)
         assert s.q.shape == (4,) and degeneracy(s) is None
