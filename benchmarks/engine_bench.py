@@ -28,6 +28,7 @@ import jax
 import numpy as np
 
 import jaxcap
+from jaxcap.compilation import jit
 from jaxcap.functional import energy_functional
 from jaxcap.params import Params, extrapolated_level
 from jaxcap.tensor import TensorEngine
@@ -41,7 +42,7 @@ def _params(res) -> Params:
 
 
 def _time(engine, params, repeats: int) -> dict:
-    fun = jax.jit(jax.value_and_grad(lambda p: energy_functional(ALPHA, p, 0.0, engine)))
+    fun = jit(jax.value_and_grad(lambda p: energy_functional(ALPHA, p, 0.0, engine)))
     p = jax.tree.map(jax.numpy.asarray, params)
     t0 = time.perf_counter()
     jax.block_until_ready(fun(p))

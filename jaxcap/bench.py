@@ -47,7 +47,6 @@ import argparse
 import dataclasses
 import importlib.util
 import json
-import math
 import os
 import platform
 import statistics
@@ -193,9 +192,10 @@ def grad_params(level: int):
 
 def _grad_function(task: Task):
     import jax
+    from .compilation import jit
     from .functional import energy_functional
     engine = grad_engine(task)
-    fun = jax.jit(jax.value_and_grad(lambda p: energy_functional(GRAD_ALPHA, p, 0.0, engine)))
+    fun = jit(jax.value_and_grad(lambda p: energy_functional(GRAD_ALPHA, p, 0.0, engine)))
     return fun, grad_params(task.level), engine
 
 

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import time
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from .compilation import jit
 from .functional import rs_outer_mean
 
 __all__ = ["sat_threshold"]
 
 
-@jax.jit
+@jit
 def _log_ratio(log_chi, kappa):
     chi = jnp.exp(log_chi)
     return -jnp.log(2.0 * chi * -rs_outer_mean(chi, kappa))

@@ -23,13 +23,13 @@ objective: compilation, not arithmetic, dominates a cold solve on a CPU.
 """
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
+from .compilation import jit
 from .functional import energy_functional, outer_mean, sphere_term
 from .params import flat, from_unconstrained
 
@@ -127,7 +127,7 @@ def _lbfgs(fun, u0, maxiter, tol, stall=STALL_EVALUATIONS, memory=10):
     return st.u, st.value, jnp.linalg.norm(st.grad), st.evals
 
 
-@functools.partial(jax.jit, static_argnames=("objective", "engine", "maxiter", "stall"))
+@jit(static_argnames=("objective", "engine", "maxiter", "stall"))
 def ascend(u0s, alpha, kappa, *, objective, engine, maxiter=400, tol=1e-6, stall=STALL_EVALUATIONS):
     """L-BFGS from each row of ``u0s`` (vmapped); returns ``(u, value, grad_norm, evaluations)`` per start."""
     fun = OBJECTIVES[objective]
@@ -345,16 +345,13 @@ def _polish(u, alpha, kappa, *, objective, engine, refined=None, steps=30, tol=1
 
 
 _POLISH_STATIC = ("objective", "engine", "refined", "steps")
-#: XLA options for programs whose compilation, not arithmetic, dominates a cold solve on a CPU:
-#: the backend's optimisation level 0 compiles in about 60 % of the time for a slower run.
-FAST_COMPILE = {"xla_backend_optimization_level": 0}
-polish = jax.jit(_polish, static_argnames=_POLISH_STATIC)
-polish.__doc__ = _polish.__doc__
-polish_fast_compile = jax.jit(_polish, static_argnames=_POLISH_STATIC, compiler_options=FAST_COMPILE)
-polish_fast_compile.__doc__ = _polish.__doc__ + "\nCompiled with :data:`FAST_COMPILE` (levels ≥ 2, where compiling dominates)."
+polish = jit(_polish, static_argnames=_POLISH_STATIC)
+polish_fast_compile = jit(_polish, static_argnames=_POLISH_STATIC, fast_compile=True)
+polish_fast_compile.__doc__ = _polish.__doc__ + (
+    "\nCompiled with :data:`~jaxcap.compilation.FAST_COMPILE` (levels ≥ 2, where compiling dominates).")
 
 
-@functools.partial(jax.jit, static_argnames=("objective", "steps"))
+@jit(static_argnames=("objective", "steps"))
 def solve_closed_form(u0s, alpha, kappa, *, objective, steps=40, tol=1e-13):
     """Level 0 in one program: Newton from every start (vmapped), the best one measured.
 

@@ -59,6 +59,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from .compilation import jit
 from .params import Params, degeneracy, from_unconstrained, to_unconstrained
 from .solver import OBJECTIVES, _lbfgs, measure, newton_in_u, value_grad_hessian_autodiff
 
@@ -122,8 +123,7 @@ def _lagrange_weights(nodes, x):
     return w / jnp.sum(w, axis=1, keepdims=True)
 
 
-@functools.partial(jax.jit, static_argnames=("engine", "refined", "objective", "coarse", "ascent_steps", "mesh",
-                                             "block"))
+@jit(static_argnames=("engine", "refined", "objective", "coarse", "ascent_steps", "mesh", "block"))
 def _program(alphas, kappas, u0, box, newton_iters, *, engine, refined, objective, coarse, ascent_steps, mesh, block):
     """The whole batch: (coarse pass and interpolated starts,) Newton, measurement.
 

@@ -34,7 +34,6 @@ grows, ``∂²_ω ln Z`` becomes a spike of width ``≈ √(1 − q)/√(2β)`` 
 """
 from __future__ import annotations
 
-import functools
 import time
 
 import jax
@@ -43,6 +42,7 @@ import numpy as np
 from jax.scipy.special import log_ndtr, ndtr
 from scipy.optimize import brentq
 
+from .compilation import jit
 from .result import ConvergenceError
 
 __all__ = ["log_partition", "rs_free_entropy", "rs_energy", "replicon", "rs_state", "dat_threshold"]
@@ -86,14 +86,14 @@ def replicon(q, alpha, beta, kappa=0.0, spacing=DEFAULT_SPACING):
     return alpha * (1.0 - q) ** 2 * curvature
 
 
-@functools.partial(jax.jit, static_argnums=4)
+@jit(static_argnums=4)
 def _overlap_gradient(q, alpha, beta, kappa, spacing):
     return jax.grad(rs_free_entropy)(q, alpha, beta, kappa, spacing)
 
 
-_jit_free_entropy = jax.jit(rs_free_entropy, static_argnums=4)
-_jit_energy = jax.jit(rs_energy, static_argnums=4)
-_jit_replicon = jax.jit(replicon, static_argnums=4)
+_jit_free_entropy = jit(rs_free_entropy, static_argnums=4)
+_jit_energy = jit(rs_energy, static_argnums=4)
+_jit_replicon = jit(replicon, static_argnums=4)
 
 
 def _overlap(alpha, beta, kappa, spacing):
@@ -170,10 +170,10 @@ def _dat_equations(u, kappa, spacing):
                       replicon(q, alpha, beta, kappa, spacing) - 1.0])
 
 
-_jit_equations = jax.jit(_dat_equations, static_argnums=2)
+_jit_equations = jit(_dat_equations, static_argnums=2)
 
 
-@functools.partial(jax.jit, static_argnums=2)
+@jit(static_argnums=2)
 def _newton_system(u, kappa, spacing):
     """Residual, Jacobian in ``(q, β, α)`` and ``∂F/∂κ`` of :func:`_dat_equations`."""
     return (_dat_equations(u, kappa, spacing), jax.jacfwd(_dat_equations)(u, kappa, spacing),

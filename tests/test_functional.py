@@ -193,3 +193,19 @@ def test_lbfgs_batch_stops_when_every_start_converged_or_stalled():
     assert float(u[0, 0]) == pytest.approx(3.0, abs=1e-6)
     _, _, _, evals = run(10_000)                                     # without the stall test: runs to maxiter
     assert int(evals[1]) == 5000
+
+
+def test_compiled_programs_use_the_cpu_options_this_xla_knows():
+    from jaxcap import compilation
+    assert not compilation._known("xla_no_such_option", 0)
+    options = compilation.compiler_options()
+    if jax.default_backend() == "cpu" and compilation._known("xla_cpu_use_fusion_emitters", False):
+        assert options == compilation.CPU_OPTIONS
+    assert compilation.compiler_options(fast_compile=True).items() >= options.items()
+
+    @compilation.jit(static_argnames="power")
+    def f(v, power):
+        return v ** power
+
+    assert float(f(3.0, power=2)) == 9.0 and float(jax.grad(f)(3.0, 2)) == 6.0
+    assert float(f.lower(3.0, power=3).compile()(3.0)) == 27.0

@@ -1,0 +1,70 @@
+"""How jaxcap's programs are compiled: ``jax.jit`` with XLA options picked per backend.
+
+On a CPU, compiling — not arithmetic — dominates a cold solve (a level-1
+threshold runs in 10 ms and compiles in seconds).  XLA:CPU's fusion emitters
+(the MLIR code generator for fused loops) roughly double the compile time of
+jaxcap's programs and do not make them faster, so on a CPU every program is
+compiled with :data:`CPU_OPTIONS` (measured: ``jaxcap frsb`` cold 47 s → 24 s
+on 2 cores, ``benchmarks/run_bench.py``).  The options are picked at a
+program's first call, not at import (which would initialise the backend), and
+only those this XLA knows are passed: XLA refuses an unknown option, and
+options come and go between releases.
+"""
+from __future__ import annotations
+
+import functools
+
+import jax
+
+__all__ = ["CPU_OPTIONS", "FAST_COMPILE", "compiler_options", "jit"]
+
+#: XLA:CPU options for every jaxcap program: the classic loop emitter, which compiles in
+#: about half the time of the fusion emitters for the same run time.
+CPU_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
+#: Added for programs whose compilation, not arithmetic, dominates a cold solve (any backend):
+#: the backend's optimisation level 0 compiles in about 60 % of the time for a slower run.
+FAST_COMPILE = {"xla_backend_optimization_level": 0}
+
+
+@functools.cache
+def _known(name: str, value) -> bool:
+    """Whether this XLA accepts the compile option ``name`` (a trivial program compiled with it)."""
+    try:
+        jax.jit(lambda v: v + 1.0, compiler_options={name: value}).lower(0.0).compile()
+    except Exception:  # XlaRuntimeError: "No such compile option"
+        return False
+    return True
+
+
+@functools.cache
+def compiler_options(fast_compile: bool = False) -> dict:
+    """The XLA options of a jaxcap program on the default backend: :data:`CPU_OPTIONS` on a CPU,
+    plus :data:`FAST_COMPILE` when ``fast_compile``; those this XLA does not know are left out."""
+    wanted = dict(CPU_OPTIONS) if jax.default_backend() == "cpu" else {}
+    wanted.update(FAST_COMPILE if fast_compile else {})
+    return {name: value for name, value in wanted.items() if _known(name, value)}
+
+
+def jit(fun=None, *, fast_compile: bool = False, **jit_kwargs):
+    """``jax.jit(fun, **jit_kwargs)`` compiled with :func:`compiler_options`; also a decorator
+    (``@jit`` or ``@jit(static_argnames=…)``).
+
+    The ``jax.jit`` object is built at the first call, once the backend is known.
+    Called on traced values (inside ``jax.grad``, ``vmap`` or another ``jit``) it is a
+    plain nested ``jax.jit``: XLA options belong to the outermost program.
+    """
+    if fun is None:
+        return functools.partial(jit, fast_compile=fast_compile, **jit_kwargs)
+    nested = jax.jit(fun, **jit_kwargs)
+
+    @functools.cache
+    def top_level():
+        return jax.jit(fun, compiler_options=compiler_options(fast_compile), **jit_kwargs)
+
+    @functools.wraps(fun)
+    def call(*args, **kwargs):
+        traced = any(isinstance(v, jax.core.Tracer) for v in jax.tree.leaves((args, kwargs)))
+        return (nested if traced else top_level())(*args, **kwargs)
+
+    call.lower = lambda *args, **kwargs: top_level().lower(*args, **kwargs)
+    return call
