@@ -69,7 +69,7 @@ GRAD_TOL = 1e-9
 NEWTON_TOL = 1e-13
 #: Coarse-pass points per axis when ``coarse`` is not given, and the batch size from which it runs.
 AUTO_COARSE, AUTO_COARSE_FROM = 8, 32
-#: Elements a device solves at once (``lax.map(..., batch_size=BLOCK)`` inside its share).
+#: Elements a device solves at once (one step of the ``lax.scan`` through its share).
 BLOCK = 4
 
 
@@ -123,34 +123,64 @@ def _lagrange_weights(nodes, x):
     return w / jnp.sum(w, axis=1, keepdims=True)
 
 
+def _coarse_grid(box, coarse):
+    """The coarse pass's ``(α, κ)`` points (``m_α × m_κ`` Chebyshev nodes, α-major) and its nodes per axis."""
+    node_a, node_k = _chebyshev(box[0, 0], box[0, 1], coarse[0]), _chebyshev(box[1, 0], box[1, 1], coarse[1])
+    grid_a, grid_k = (v.ravel() for v in jnp.meshgrid(node_a, node_k, indexing="ij"))
+    return grid_a, grid_k, node_a, node_k
+
+
 @jit(static_argnames=("engine", "refined", "objective", "coarse", "ascent_steps", "mesh", "block"))
 def _program(alphas, kappas, u0, box, newton_iters, *, engine, refined, objective, coarse, ascent_steps, mesh, block):
     """The whole batch: (coarse pass and interpolated starts,) Newton, measurement.
 
     ``box = [[α_lo, α_hi], [κ_lo, κ_hi]]`` is the range of the coarse pass, ``coarse``
     its ``(m_α, m_κ)`` points or ``None``.  Each device of ``mesh`` takes its
-    contiguous share of the batch (``shard_map``) and works through it ``block``
-    elements at a time (``lax.map``): a block's grids stay in cache, where one
-    ``vmap`` over hundreds of elements streams them through memory at every step.
+    contiguous share of the batch (``shard_map``; a multiple of ``block``) and works
+    through it ``block`` elements at a time in a ``lax.scan`` (a block's grids stay in
+    cache, where one ``vmap`` over hundreds of elements streams them through memory at
+    every step).  The coarse points are the first blocks of the same scan, started
+    from ``u0``; the scan carries their solutions, and every later block starts from
+    their interpolation.  The program therefore holds one copy of the solve: compiling
+    it, not running it, is most of a cold sweep on a CPU.
     """
-    solve = functools.partial(_solve_one, engine=engine, objective=objective, ascent_steps=ascent_steps)
-    starts = jnp.broadcast_to(u0, (kappas.shape[0], u0.shape[0]))
+    solve = jax.vmap(functools.partial(_solve_one, engine=engine, refined=refined, objective=objective,
+                                       ascent_steps=ascent_steps), in_axes=(0, 0, 0, None))
     if coarse:
-        node_a, node_k = _chebyshev(box[0, 0], box[0, 1], coarse[0]), _chebyshev(box[1, 0], box[1, 1], coarse[1])
-        grid_a, grid_k = (v.ravel() for v in jnp.meshgrid(node_a, node_k, indexing="ij"))
-        ref = jax.vmap(lambda a, k: solve(u0, a, k, newton_iters, refined=None))(grid_a, grid_k)
-        ok = jnp.all(ref["grad_norm"] <= GRAD_TOL)   # False for NaN too
-        fitted = jnp.einsum("ia,ik,akd->id", _lagrange_weights(node_a, alphas), _lagrange_weights(node_k, kappas),
-                            ref["u"].reshape(coarse[0], coarse[1], -1))
-        starts = jnp.where(ok, fitted, starts)
+        grid_a, grid_k, node_a, node_k = _coarse_grid(box, coarse)
+    else:
+        grid_a = grid_k = jnp.zeros(0, alphas.dtype)
+    first = -(-grid_a.shape[0] // block)                                  # coarse blocks
+    pad = lambda v: jnp.concatenate([v, jnp.full(first * block - v.shape[0], v[-1])]) if first else v
 
-    def local(u, a, k, iters):
-        return jax.lax.map(lambda x: solve(*x, iters, refined=refined), (u, a, k), batch_size=block)
+    def local(a, k, iters):
+        points = [jnp.concatenate([pad(g), v]).reshape(-1, block) for g, v in ((grid_a, a), (grid_k, k))]
+
+        def body(done, blk):
+            i, ba, bk = blk
+            starts = jnp.broadcast_to(u0, (block, u0.shape[0]))
+            if coarse:
+                # one failed coarse point (grad norm above tolerance, or NaN) sends every element back to u0
+                ok = jnp.all(done[1][:grid_a.shape[0]] <= GRAD_TOL)
+                fitted = jnp.einsum("ia,ik,akd->id", _lagrange_weights(node_a, ba), _lagrange_weights(node_k, bk),
+                                    done[0][:grid_a.shape[0]].reshape(coarse[0], coarse[1], -1))
+                starts = jnp.where((i >= first) & ok, fitted, starts)
+            out = solve(starts, ba, bk, iters)
+            if coarse:
+                row = jnp.minimum(i, first - 1) * block
+                new = (jax.lax.dynamic_update_slice(done[0], out["u"], (row, 0)),
+                       jax.lax.dynamic_update_slice(done[1], out["grad_norm"], (row,)))
+                done = jax.tree.map(lambda n, o: jnp.where(i < first, n, o), new, done)
+            return done, out
+
+        done = (jnp.zeros((first * block, u0.shape[0]), u0.dtype), jnp.full(first * block, jnp.inf, u0.dtype))
+        _, out = jax.lax.scan(body, done, (jnp.arange(points[0].shape[0]), *points))
+        return jax.tree.map(lambda v: v.reshape(-1, *v.shape[2:])[first * block:], out)
 
     spec = PartitionSpec("batch")
-    per_device = jax.shard_map(local, mesh=mesh, in_specs=(spec, spec, spec, PartitionSpec()), out_specs=spec,
+    per_device = jax.shard_map(local, mesh=mesh, in_specs=(spec, spec, PartitionSpec()), out_specs=spec,
                                check_vma=False)
-    return per_device(starts, alphas, kappas, newton_iters)
+    return per_device(alphas, kappas, newton_iters)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,11 +305,13 @@ def solve_batch(p: Plan, kappas, *, alphas=None, bounds=None, alpha_bounds=None,
     a = np.zeros_like(k) if alphas is None else _check_points(alphas, "alphas", positive=True)
     if a.shape != k.shape:
         raise ValueError(f"alphas and kappas differ in length ({a.size} and {k.size})")
+    if int(block) < 1:
+        raise ValueError(f"block must be a positive integer, got {block!r}")
     if int(newton_iters) < 1:  # the first iteration is the measurement of the start
         raise ValueError(f"newton_iters must be an integer >= 1, got {newton_iters!r}")
     devices = list(devices or jax.devices())
     n = max(len(k), size or 0)
-    n = -(-n // len(devices)) * len(devices)
+    n = -(-n // (len(devices) * block)) * len(devices) * block   # every device's share a multiple of block
     pad = lambda v: np.concatenate([v, np.full(n - len(v), v[-1])])
     sharding = NamedSharding(_mesh(devices), PartitionSpec("batch"))
     box = np.array([(a.min(), a.max()) if alpha_bounds is None else alpha_bounds,

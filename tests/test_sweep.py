@@ -71,6 +71,14 @@ def test_coarse_pass_starts_every_element_at_its_solution():
     assert max(r["diagnostics"]["newton_steps"] for r in results) <= 2
     off = sw.sweep(0, ks, start={"chi": 0.6, "q": [], "x": []}, coarse=0)
     assert max(abs(a["alpha"] - b["alpha"]) for a, b in zip(results, off)) <= 1e-12
+    # an α × κ grid: a 4 × 4 coarse pass, in the same scan as the grid itself
+    grid = jaxcap.energy_grid([5.0, 6.0, 8.0], [-0.2, 0.1, 0.3], 0, coarse=4)
+    plain = jaxcap.energy_grid([5.0, 6.0, 8.0], [-0.2, 0.1, 0.3], 0, coarse=0)
+    steps = lambda g: sum(e["diagnostics"]["newton_steps"] for row in g for e in row)
+    assert steps(grid) < 0.7 * steps(plain)
+    for row, ref in zip(grid, plain):
+        for e, f in zip(row, ref):
+            assert e["converged"] and abs(e["energy"] - f["energy"]) <= 1e-12 * abs(f["energy"]), e
 
 
 def test_energy_grid_matches_one_at_a_time():
