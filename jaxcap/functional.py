@@ -43,8 +43,10 @@ def rs_outer_mean(chi, kappa):
     a = jnp.sqrt(2.0 * chi)
     b, c = kappa, kappa + a
     phi = lambda t: _INV_SQRT_2PI * jnp.exp(-0.5 * t**2)
-    cdf = ndtr(jnp.stack(jnp.broadcast_arrays(c, b, -c)))  # one stacked call: one copy when compiled
-    middle = (1.0 + kappa**2) * (cdf[0] - cdf[1]) + (kappa - a) * phi(c) - kappa * phi(b)
+    cdf = ndtr(jnp.stack(jnp.broadcast_arrays(c, b, -c, -b)))  # one stacked call: one copy when compiled
+    # Φ(c) − Φ(b) as Φ(−b) − Φ(−c) in the upper tail (b > 0), where both Φ round to 1
+    between = jnp.where(b > 0.0, cdf[3] - cdf[2], cdf[0] - cdf[1])
+    middle = (1.0 + kappa**2) * between + (kappa - a) * phi(c) - kappa * phi(b)
     return -middle / (2.0 * chi) - cdf[2]
 
 

@@ -118,6 +118,7 @@ def _candidates(level, kappa, engine, starts, objective, alpha):
     if level == 0:
         batch = np.concatenate([u0s, _LEVEL0_STARTS[:max(0, len(_LEVEL0_STARTS) - len(u0s))]])
         yield "best start", engine, unpack(np.asarray(solve_closed_form(batch, alpha, kappa, objective=objective)), 0)
+        return  # four Newton starts on the closed form: there is nothing for an ascent to add
     elif len(starts) == 1:
         yield "start 0 (Newton only)", *_polished(u0s[0], starts[0], level, kappa, engine, objective, alpha)
     elif DIRECT_TRIES > 0:

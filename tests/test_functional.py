@@ -6,6 +6,7 @@ import pytest
 from scipy.integrate import quad
 from scipy.stats import norm
 
+import jaxcap
 from jaxcap.functional import energy_functional, rs_outer_mean, sphere_term
 from jaxcap.grid import GridEngine
 from jaxcap.leaf import innermost_log_mgf, leaf_moreau
@@ -56,6 +57,17 @@ def test_rs_closed_form_against_quad(chi, kappa):
     a = np.sqrt(2 * chi)
     ref = sum(quad(f, lo, hi, epsabs=1e-15)[0] for lo, hi in [(-np.inf, kappa), (kappa, kappa + a), (kappa + a, np.inf)])
     assert float(rs_outer_mean(chi, kappa)) == pytest.approx(ref, abs=1e-13)
+
+
+@pytest.mark.parametrize("kappa", [3.0, 5.0, 8.0])
+def test_rs_closed_form_keeps_its_relative_precision_in_the_upper_tail(kappa):
+    # G is of order Φ(−κ): 1e−3 … 1e−16; Φ(κ + a) − Φ(κ) rounds away unless taken as Φ(−κ) − Φ(−κ − a)
+    chi = 0.2
+    f = lambda z: norm.pdf(z) * float(leaf_moreau(z, chi, kappa))
+    a = np.sqrt(2 * chi)
+    ref = quad(f, kappa, kappa + a, epsabs=0.0, epsrel=1e-13)[0] - norm.sf(kappa + a)
+    assert float(rs_outer_mean(chi, kappa)) == pytest.approx(ref, rel=1e-9)
+    assert jaxcap.threshold(0, kappa=kappa).diagnostics.grad_norm <= 1e-9
 
 
 def test_rs_is_the_merged_limit_of_level_one():
