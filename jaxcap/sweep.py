@@ -94,7 +94,7 @@ def _solve_one(u_start, alpha, kappa, newton_iters, *, engine, refined, objectiv
     u, value, grad, hess, dphi_dkappa, steps = newton_in_u(phi, u, kappa, newton_iters, NEWTON_TOL,
                                                            value_grad_hessian_autodiff)
     out = measure(objective, u, value, grad, hess, alpha, kappa, engine, refined, dphi_dkappa)
-    # (χ, q, x) are rebuilt from u on the host: lax.map cannot carry level 0's empty q and x
+    # (χ, q, x) are rebuilt from u on the host: the scan cannot carry level 0's empty q and x
     return {key: v for key, v in out.items() if key not in Params._fields} | {"newton_steps": steps}
 
 
