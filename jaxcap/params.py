@@ -70,7 +70,7 @@ def to_unconstrained(params: Params) -> np.ndarray:
     return np.concatenate([np.log(chi).reshape(1), logits, np.log(dx)])
 
 
-def degeneracy(params: Params, tol: float = 1e-4, gap_ratio: float = 0.05) -> str | None:
+def degeneracy(params: Params, tol: float = 1e-4, gap_ratio: float = 0.05, gap_floor: float = 1e-3) -> str | None:
     """Why ``params`` is a merged-level (degenerate) point, or ``None`` if it is not.
 
     Level ``r`` collapses to a lower level when two overlaps merge
@@ -78,12 +78,14 @@ def degeneracy(params: Params, tol: float = 1e-4, gap_ratio: float = 0.05) -> st
     (``x_{l+1} − x_l → 0``, relative to ``x_{l+1}``) or when ``x_0 → 0``
     (DESIGN §4).  Such stationary points are never level-``r`` solutions.
 
-    An overlap gap counts as merged when it is below ``gap_ratio`` times the larger
-    of its neighbouring gaps (``q_0`` included): the gaps of a solution shrink
-    geometrically toward ``q = 1`` (each at least 0.1 of its larger neighbour at
-    levels 1–13, the innermost one 1.2e−4 at level 13), so no absolute threshold
-    separates a deep level from a merged one; merged points stop at a few
-    hundredths of their neighbours or below.
+    An overlap gap counts as merged when it is both small (below ``gap_floor``) and
+    below ``gap_ratio`` times the larger of its neighbouring gaps (``q_0``
+    included).  Neither test alone separates the cases met: the gaps of a deep
+    level shrink geometrically toward ``q = 1`` (each at least 0.1 of its larger
+    neighbour at levels 1–30, the innermost one 1.2e−4 at level 13 and 1e−5 at
+    level 30), while at large ``κ`` a genuine level-2 maximum has an innermost gap
+    of 0.011 beside one of 0.95 (``κ = 3``); a merged point found by Newton sits
+    at a gap far below both bounds.
     """
     q = np.atleast_1d(np.asarray(params.q, dtype=float))
     x = np.atleast_1d(np.asarray(params.x, dtype=float))
@@ -92,8 +94,10 @@ def degeneracy(params: Params, tol: float = 1e-4, gap_ratio: float = 0.05) -> st
     gaps = np.diff(np.concatenate([[0.0], q, [1.0]]))          # q_0, q_1 − q_0, …, 1 − q_{r−1}
     inner = gaps[1:]
     ratio = inner / np.maximum(gaps[:-1], np.concatenate([gaps[2:], [0.0]]))
-    if ratio.min() < gap_ratio or inner.min() <= 0.0:
-        return f"overlaps merged (q gap {inner[ratio.argmin()]:.2e}, {ratio.min():.2g} of its neighbour)"
+    merged = (ratio < gap_ratio) & (inner < gap_floor)
+    if merged.any() or inner.min() <= 0.0:
+        at = int(np.argmin(np.where(merged, ratio, np.inf))) if merged.any() else int(inner.argmin())
+        return f"overlaps merged (q gap {inner[at]:.2e}, {ratio[at]:.2g} of its neighbour)"
     if x[0] < tol:
         return f"x_0 -> 0 ({x[0]:.2e})"
     if x.size > 1:

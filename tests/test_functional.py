@@ -125,6 +125,8 @@ def test_coordinates_round_trip_and_degeneracy():
     # a deep level: gaps shrinking geometrically (the innermost 1.3e-4) are not a merge
     deep = 1.0 - 0.28 * 0.6 ** np.arange(16)
     assert degeneracy(Params(LEVEL3.chi, jnp.asarray(deep), jnp.asarray(2.3 * 1.1 ** np.arange(16)))) is None
+    # the level-2 maximum at κ = 3: an innermost gap of 0.011 beside one of 0.95 is not a merge
+    assert degeneracy(Params(0.00288, jnp.asarray([0.036772, 0.988850]), jnp.asarray([1.2066, 3.3481]))) is None
     for where in range(4):
         s = split_level(LEVEL3, where)
         assert s.q.shape == (4,) and degeneracy(s) is None
