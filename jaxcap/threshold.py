@@ -319,11 +319,25 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, **option
     if _is_traced(alpha, kappa):
         from .sensitivity import traced_result
         return traced_result("energy", level, alpha, kappa, _with_start(options, start, level))
-    if start is not None:
-        _check_common(level, kappa)
-        _check_alpha(alpha)
-        return _solve_level(level, kappa, alpha, [_as_params(start, level)], **options)
     _check_common(level, kappa)
     _check_alpha(alpha)
-    *_, last = _chain(alpha, level, kappa, options, first=min(level, 1))
-    return last
+    try:
+        if start is not None:
+            return _solve_level(level, kappa, alpha, [_as_params(start, level)], **options)
+        *_, last = _chain(alpha, level, kappa, options, first=min(level, 1))
+        return last
+    except ConvergenceError as err:
+        raise _zero_energy_phase(err, alpha, kappa) from None
+
+
+def _zero_energy_phase(err: ConvergenceError, alpha, kappa) -> ConvergenceError:
+    """``err``, explained when ``α ≤ α_sat(κ)`` (:func:`jaxcap.capacity.sat_threshold`): there every
+    level's energy is 0, the supremum of ``E_r`` approached as ``χ → ∞``, with no finite maximiser."""
+    from .capacity import sat_threshold
+    sat = sat_threshold(float(kappa))["alpha"]
+    if float(alpha) > sat:
+        return err
+    return ConvergenceError(
+        f"alpha = {float(alpha):g} is at or below the zero-energy boundary alpha_sat(kappa={float(kappa):g}) = "
+        f"{sat:.10g} (jaxcap sat): e_r(alpha) = 0 there at every level, approached as chi -> infinity, "
+        "with no finite maximiser", dict(err.diagnostics, alpha_sat=sat, zero_energy_phase=True))

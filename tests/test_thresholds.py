@@ -121,3 +121,11 @@ def test_ascent_fallback_reaches_the_same_level_two_solution(chain, monkeypatch)
     res = th._solve_level(2, 0.0, None, th._starts(2, th._as_params(chain[1], 1)))
     assert res.alpha == pytest.approx(chain[2].alpha, abs=1e-9)
     assert res.diagnostics.grad_norm <= 1e-9 and res.diagnostics.hessian_max_eig < 0
+
+
+def test_energy_below_the_zero_energy_boundary_says_so():
+    """Below alpha_sat (2 at kappa = 0) e_r = 0 is a supremum at chi -> infinity: no finite maximum to return."""
+    with pytest.raises(jaxcap.ConvergenceError, match="zero-energy boundary") as info:
+        jaxcap.energy(1.0, 1)
+    assert info.value.diagnostics["alpha_sat"] == pytest.approx(2.0, rel=1e-8)
+
