@@ -46,6 +46,16 @@ def test_level1_matches_one_at_a_time(level1):
     assert [r["kappa"] for r in results] == LEVEL1_KAPPAS
 
 
+def test_difference_hessians_give_the_same_level1_sweep(level1):
+    """``hessian="difference"`` (the single solve's central differences; faster to compile) = the autodiff default."""
+    refs, results = level1
+    diff = sw.sweep(1, LEVEL1_KAPPAS, start=refs[2], hessian="difference")
+    _agree(diff, refs)
+    assert max(abs(a["alpha"] - b["alpha"]) for a, b in zip(diff, results)) <= 1e-12 * refs[0].alpha
+    with pytest.raises(ValueError, match="hessian"):
+        sw.sweep(0, [0.0], hessian="exact")
+
+
 def test_level0_matches_one_at_a_time_and_reports_every_element():
     ks = list(np.linspace(-0.3, 0.4, 4))
     results = sw.sweep(0, ks)
@@ -138,7 +148,8 @@ def _cli(argv):
 
 
 def test_cli_json_alone_on_stdout(capsys):
-    _, code = _cli(["--level", 0, "--kappa-from", -0.1, "--kappa-to", 0.2, "--points", 4, "--json"])
+    _, code = _cli(["--level", 0, "--kappa-from", -0.1, "--kappa-to", 0.2, "--points", 4, "--json",
+                    "--hessian", "difference"])
     out, err = capsys.readouterr()
     assert code == 0
     payload = json.loads(out)
