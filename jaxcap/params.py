@@ -81,8 +81,8 @@ def degeneracy(params: Params, tol: float = 1e-4, gap_ratio: float = 0.05, gap_f
     An overlap gap counts as merged when it is both small (below ``gap_floor``) and
     below ``gap_ratio`` times the larger of its neighbouring gaps (``q_0``
     included).  Neither test alone separates the cases met: the gaps of a deep
-    level shrink geometrically toward ``q = 1`` (each at least 0.1 of its larger
-    neighbour at levels 1–30, the innermost one 1.2e−4 at level 13 and 1e−5 at
+    level shrink geometrically toward ``q = 1`` (each at least 0.087 of its larger
+    neighbour at levels 1–30, the innermost one 1.2e−4 at level 13 and 1.4e−5 at
     level 30), while at large ``κ`` a genuine level-2 maximum has an innermost gap
     of 0.011 beside one of 0.95 (``κ = 3``); a merged point found by Newton sits
     at a gap far below both bounds.
