@@ -6,11 +6,8 @@ import pytest
 
 import jaxcap  # noqa: F401  (enables float64)
 
-# Published reference values (DESIGN §3), kappa = 0.
-RS_ALPHA = 7.647695
-ONE_RSB_ALPHA = 6.7156968
-FRSB_ALPHA = 6.6980
-DAT_ALPHA = 5.3238  # RS stability (de Almeida–Thouless) on the energy-1 line
+# Published reference values, kappa = 0 (their sources: jaxcap/references.py).
+from jaxcap.references import DAT_ALPHA, FRSB_ALPHA, ONE_RSB_ALPHA, RS_ALPHA  # noqa: E402,F401
 
 
 def run_cli(*args, timeout=600):
