@@ -1,0 +1,93 @@
+"""The documentation cannot drift from the code.
+
+* Every ``docs/theory.md#anchor`` cited under ``jaxcap/`` exists as ``{#anchor}`` in docs/theory.md.
+* docs/guide/cli.md has a ``## <name>`` section for every subcommand of ``jaxcap.cli.build_parser()``;
+  every option of that subcommand appears in its section, and every ``--option`` a section names
+  exists in the parser (in that subcommand for a subcommand's section, in some subcommand otherwise).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pytest
+
+from jaxcap.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+THEORY = ROOT / "docs" / "theory.md"
+CLI_PAGE = ROOT / "docs" / "guide" / "cli.md"
+
+CITED = re.compile(r"docs/theory\.md#([A-Za-z0-9_-]+)")
+ANCHOR = re.compile(r"\{#([A-Za-z0-9_-]+)\}")
+OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9]*(?:-[a-z0-9]+)*)")
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    found = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found.update(action.choices)
+    return found
+
+
+def _documented_options(sub: argparse.ArgumentParser) -> set[str]:
+    """The option strings a user is told about: all but ``--help`` and options hidden with SUPPRESS."""
+    return {opt for action in sub._actions
+            if not isinstance(action, argparse._HelpAction) and action.help is not argparse.SUPPRESS
+            for opt in action.option_strings}
+
+
+def _all_options(sub: argparse.ArgumentParser) -> set[str]:
+    return {opt for action in sub._actions for opt in action.option_strings}
+
+
+def _sections(text: str) -> dict[str, str]:
+    """``## heading`` -> the text up to the next ``## `` heading (code blocks included)."""
+    parts = re.split(r"^## +(.+?)\s*$", text, flags=re.M)
+    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+def test_cited_theory_anchors_exist():
+    anchors = set(ANCHOR.findall(THEORY.read_text()))
+    cited = {}
+    for path in sorted((ROOT / "jaxcap").rglob("*.py")):
+        for anchor in CITED.findall(path.read_text()):
+            cited.setdefault(anchor, path.relative_to(ROOT).as_posix())
+    missing = {a: where for a, where in cited.items() if a not in anchors}
+    assert not missing, f"docs/theory.md lacks the anchors cited in: {missing}"
+
+
+def test_theory_has_the_shared_anchors():
+    anchors = set(ANCHOR.findall(THEORY.read_text()))
+    shared = {"question", "functional", "leaf", "threshold", "derivatives", "engines", "solver",
+              "dictionary", "frsb", "zero-energy", "temperature", "finite-size"}
+    assert shared <= anchors, sorted(shared - anchors)
+
+
+def test_every_subcommand_and_option_is_documented():
+    sections = _sections(CLI_PAGE.read_text())
+    for name, sub in _subcommands().items():
+        assert name in sections, f"docs/guide/cli.md has no '## {name}' section"
+        named = set(OPTION.findall(sections[name]))
+        missing = _documented_options(sub) - named
+        assert not missing, f"'## {name}' does not mention {sorted(missing)}"
+
+
+def test_every_documented_option_exists():
+    subcommands = _subcommands()
+    anywhere = set().union(*(_all_options(sub) for sub in subcommands.values()))
+    for heading, body in _sections(CLI_PAGE.read_text()).items():
+        known = _all_options(subcommands[heading]) if heading in subcommands else anywhere
+        unknown = set(OPTION.findall(body)) - known
+        assert not unknown, f"'## {heading}' names options the parser does not have: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("`--kappa K` and --kappa-from, not x--y or ---z", {"--kappa", "--kappa-from"}),
+    ("--max-level, (--json)", {"--max-level", "--json"}),
+])
+def test_option_pattern(text, expected):
+    assert set(OPTION.findall(text)) == expected
