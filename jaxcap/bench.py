@@ -29,8 +29,7 @@ Timings
   its untimed warm-up), ``repeats`` timed runs; the median is
   ``seconds_warm`` and ``warm_spread`` is ``[min, max]``.  For ``grad-*``
   tasks it is the median time of one evaluation over several timed batches.
-* **baseline**: the SciPy baseline (``benchmarks/baselines/scipy_baseline.py``,
-  found next to the package; absent from an installed wheel) run in the
+* **baseline**: the SciPy baseline (:mod:`jaxcap.scipy_baseline`) run in the
   benchmarking process right after the jaxcap task, so both see about the
   same machine load.  It compiles nothing, so cold = warm for it:
   ``baseline_seconds`` is the median of ``baseline_repeats`` runs.
@@ -43,30 +42,22 @@ largest over the sweep), else jaxcap's own ``quad_error`` estimate.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import importlib.util
 import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from .result import _finite_or_none
+__all__ = ["Task", "run_suite", "select", "task_list"]
 
-__all__ = ["register", "run_bench_cli", "run_suite", "task_list", "markdown_table", "main"]
-
-#: The line prefix under which a cold child process reports its timings on stdout.
-_MARKER = "JAXCAP_BENCH_RESULT "
 #: Parameters at which the ``grad-*`` tasks evaluate ``E_r`` (a typical point near the threshold).
 GRAD_ALPHA = 6.7
 GRAD_CHI = 0.05
-
-EXIT_TASK_FAILED = 1
-EXIT_NOT_CONVERGED = 3
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,7 +112,7 @@ def task_list(quick: bool) -> list[Task]:
     return tasks
 
 
-def _select(tasks: list[Task], names: str | None) -> list[Task]:
+def select(tasks: list[Task], names: str | None) -> list[Task]:
     """Tasks whose name equals, or starts with, one of the comma-separated ``names``."""
     if not names:
         return tasks
@@ -254,15 +245,15 @@ def _measure(task: Task, min_batch: float, progress=None) -> dict:
     return out
 
 
-def _child_main(t_start: float, spec_text: str) -> None:
-    """Entry point of a fresh child process: measure the tasks of ``spec_text``, print the timings."""
+def _child_main(t_start: float, spec_text: str, out_path: str) -> None:
+    """Entry point of a fresh child process: measure the tasks of ``spec_text``, write the timings to ``out_path``."""
     import jax
     import jax.numpy as jnp
     import jaxcap  # noqa: F401  (float64)
     jnp.zeros(1).block_until_ready()           # backend start-up, timed with the import
     import_seconds = time.perf_counter() - t_start
     spec = json.loads(spec_text)
-    say = lambda s: print(s, file=sys.stderr, flush=True)
+    say = lambda s: sys.stderr.write(s + "\n")
     out = []
     for t in spec["tasks"]:
         task = Task(**{k: tuple(v) if k == "kappas" else v for k, v in t.items()})
@@ -272,12 +263,12 @@ def _child_main(t_start: float, spec_text: str) -> None:
             out.append({"name": task.name, "error": f"not converged: {exc}"})
         except Exception as exc:  # noqa: BLE001  (reported per task; the others go on)
             out.append({"name": task.name, "error": f"{type(exc).__name__}: {exc}"})
-    print(_MARKER + json.dumps({"import_seconds": import_seconds, "backend": jax.default_backend(),
-                                "tasks": out}), flush=True)
+    with open(out_path, "w") as fh:
+        json.dump({"import_seconds": import_seconds, "backend": jax.default_backend(), "tasks": out}, fh)
 
 
 _CHILD_CODE = ("import sys, time; t0 = time.perf_counter(); import jaxcap.bench as b; "
-               "b._child_main(t0, sys.argv[1])")
+               "b._child_main(t0, sys.argv[1], sys.argv[2])")
 
 
 def _fresh(tasks: list[Task], min_batch: float, timeout: float = 7200.0) -> dict:
@@ -287,15 +278,17 @@ def _fresh(tasks: list[Task], min_batch: float, timeout: float = 7200.0) -> dict
     pkg_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = pkg_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     spec = json.dumps({"min_batch": min_batch, "tasks": [t.spec() for t in tasks]})
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _CHILD_CODE, spec],
-                          stdout=subprocess.PIPE, stderr=None, text=True, env=env, timeout=timeout)
-    wall = time.perf_counter() - t0
-    lines = [l for l in proc.stdout.splitlines() if l.startswith(_MARKER)]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"fresh-process run of {', '.join(t.name for t in tasks)} failed "
-                           f"(exit code {proc.returncode}; its stderr is above)")
-    payload = json.loads(lines[-1][len(_MARKER):])
+    with tempfile.TemporaryDirectory(prefix="jaxcap-bench-") as folder:
+        out_path = os.path.join(folder, "timings.json")
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", _CHILD_CODE, spec, out_path],
+                              stdout=subprocess.DEVNULL, stderr=None, env=env, timeout=timeout)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0 or not os.path.exists(out_path):
+            raise RuntimeError(f"fresh-process run of {', '.join(t.name for t in tasks)} failed "
+                               f"(exit code {proc.returncode}; its stderr is above)")
+        with open(out_path) as fh:
+            payload = json.load(fh)
     return {d["name"]: dict(d, import_seconds=payload["import_seconds"], process_seconds=wall)
             for d in payload["tasks"]}
 
@@ -307,24 +300,6 @@ def _stats(samples: list[float]) -> tuple[float, list[float]]:
 # --------------------------------------------------------------------------------------------
 # The SciPy baseline
 # --------------------------------------------------------------------------------------------
-
-def benchmarks_dir() -> Path | None:
-    """``benchmarks/`` next to the package (a source checkout), or ``None``."""
-    path = Path(__file__).resolve().parent.parent / "benchmarks"
-    return path if path.is_dir() else None
-
-
-def load_baseline():
-    """The module ``benchmarks/baselines/scipy_baseline.py``, or ``None`` where it is not shipped."""
-    root = benchmarks_dir()
-    path = root / "baselines" / "scipy_baseline.py" if root else None
-    if path is None or not path.is_file():
-        return None
-    spec = importlib.util.spec_from_file_location("jaxcap_bench_scipy_baseline", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def _baseline(task: Task, sb) -> dict:
     times, alphas, errors = [], None, []
@@ -380,8 +355,9 @@ def _sources_sha1() -> str:
     """A hash of the package's sources (``jaxcap/*.py``): what the timings measured."""
     import hashlib
     h = hashlib.sha1()
-    for f in sorted(Path(__file__).resolve().parent.glob("*.py")):
-        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    root = Path(__file__).resolve().parent
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -428,16 +404,20 @@ def _entry(task: Task, run: dict | None, base: dict | None, error: str | None) -
     return e
 
 
-def run_suite(quick: bool = False, names: str | None = None, progress=None, baseline: bool = True) -> dict:
-    """Run the benchmark suite and return its JSON-ready payload."""
+def run_suite(quick: bool = False, names: str | None = None, progress=None, baseline: bool = True,
+              finished=None) -> dict:
+    """Run the benchmark suite and return its payload (non-finite numbers may remain).
+
+    ``progress(line)`` receives progress lines, ``finished(index, count, entry, seconds)`` each task's entry.
+    """
     import jax
     import jaxcap
 
     say = progress or (lambda s: None)
-    tasks = _select(task_list(quick), names)
-    sb = load_baseline() if baseline else None
-    if sb is None and any(t.baseline for t in tasks):
-        say("bench: SciPy baseline not found (benchmarks/baselines/ is not next to the package): no speedups")
+    tasks = select(task_list(quick), names)
+    sb = None
+    if baseline:
+        from . import scipy_baseline as sb
     t_suite = time.perf_counter()
     machine = _machine()
     git_start, src_start = _git(), _sources_sha1()
@@ -470,177 +450,12 @@ def run_suite(quick: bool = False, names: str | None = None, progress=None, base
             error = f"{type(exc).__name__}: {exc}"
         entry = _entry(task, run, base, error)
         results.append(entry)
-        say(f"[{i}/{len(tasks)}] {task.name}: {_summary(entry)}  ({time.perf_counter() - t_task:.0f} s)")
+        if finished:
+            finished(i, len(tasks), entry, time.perf_counter() - t_task)
     machine["load_average_end"] = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
-    return _finite_or_none({
+    return {
         "version": jaxcap.__version__, "jax_version": jax.__version__, "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()], "machine": machine, "source": _provenance(git_start, src_start),
-        "quick": bool(quick), "baseline": "benchmarks/baselines/scipy_baseline.py" if sb else None,
+        "quick": bool(quick), "baseline": "jaxcap.scipy_baseline" if sb else None,
         "total_seconds": time.perf_counter() - t_suite, "tasks": results,
-    })
-
-
-def _fmt(v, spec=".3g"):
-    return "-" if v is None else format(v, spec)
-
-
-def _summary(e: dict) -> str:
-    if e.get("error"):
-        return f"FAILED: {e['error']}"
-    s = f"cold {_fmt(e['seconds_cold'])} s, warm {_fmt(e['seconds_warm'])} s"
-    if e["kind"] == "grad":
-        s += f" ({_fmt(e.get('evals_per_second'), '.4g')} evals/s)"
-    if e.get("baseline_seconds") is not None:
-        s += (f", baseline {_fmt(e['baseline_seconds'])} s, speedup cold {_fmt(e['speedup_cold'])}x "
-              f"warm {_fmt(e['speedup_warm'])}x")
-    if e.get("accuracy") is not None:
-        s += f", accuracy {e['accuracy']:.1e} ({e['accuracy_kind']})"
-    return s
-
-
-def markdown_table(payload: dict) -> str:
-    """The side-by-side table (threshold and sweep tasks) and the throughput table, in Markdown."""
-    rows = ["| task | jaxcap cold (s) | jaxcap warm (s) [min–max] | SciPy baseline (s) | speedup cold | "
-            "speedup warm | α jaxcap | α baseline | difference / accuracy |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for e in payload["tasks"]:
-        if e["kind"] == "grad":
-            continue
-        if e.get("error"):
-            rows.append(f"| {e['name']} | failed: {e['error']} |||||||||")
-            continue
-        spread = e["warm_spread"] or [None, None]
-        warm = f"{_fmt(e['seconds_warm'])} [{_fmt(spread[0])}–{_fmt(spread[1])}]"
-        sx = lambda v: "-" if v is None else f"{v:.3g}×"
-        if e["kind"] in ("threshold", "frsb"):
-            a, b = _fmt(e.get("alpha"), ".9f"), _fmt(e.get("baseline_alpha"), ".9f")
-            diff = (f"{e['alpha_difference']:+.1e}" if e.get("alpha_difference") is not None
-                    else f"{e['accuracy_kind']} {_fmt(e.get('accuracy'), '.1e')}")
-        else:
-            a = f"{len(e['kappas'])} values"
-            b = f"{len(e.get('baseline_alphas') or [])} values" if e.get("baseline_alphas") else "-"
-            diff = (f"max {e['accuracy']:.1e}" if (e.get("accuracy_kind") or "").startswith("max")
-                    else f"quad_error {_fmt(e.get('quad_error'), '.1e')}")
-        rows.append(f"| {e['name']} | {_fmt(e['seconds_cold'])} | {warm} | {_fmt(e.get('baseline_seconds'))} | "
-                    f"{sx(e.get('speedup_cold'))} | {sx(e.get('speedup_warm'))} | {a} | {b} | {diff} |")
-    grads = [e for e in payload["tasks"] if e["kind"] == "grad" and not e.get("error")]
-    if grads:
-        rows += ["", "| value_and_grad of E_r | level | cold: compile + 1st eval (s) | warm (ms / eval) [min–max] "
-                 "| evals / s |", "|---|---:|---:|---:|---:|"]
-        for e in grads:
-            eng = (f"grid (spacing {e['grid_spacing']:g}, {e['nodes']} points)" if e["engine"] == "grid"
-                   else f"tensor, {e['nodes']} nodes ({e['leaf_evaluations']:.3g} leaf evals)")
-            sp = e["warm_spread"]
-            rows.append(f"| {eng} | {e['level']} | {_fmt(e['seconds_cold'])} | {e['seconds_warm'] * 1e3:.3g} "
-                        f"[{sp[0] * 1e3:.3g}–{sp[1] * 1e3:.3g}] | {e['evals_per_second']:.4g} |")
-    return "\n".join(rows)
-
-
-def plot_costs(payload: dict, path: Path) -> Path | None:
-    """Cost of one value-and-gradient against the level, per engine (PNG), where matplotlib imports."""
-    grads = [e for e in payload["tasks"] if e["kind"] == "grad" and not e.get("error")]
-    if not grads:
-        return None
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    series = {}
-    for e in grads:
-        label = "grid (spacing %g)" % e["grid_spacing"] if e["engine"] == "grid" else f"tensor, Q = {e['nodes']}"
-        series.setdefault(label, []).append((e["level"], e["seconds_warm"] * 1e3, e["warm_spread"]))
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, pts in series.items():
-        pts.sort()
-        lv = [p[0] for p in pts]
-        ms = [p[1] for p in pts]
-        lo = [p[1] - p[2][0] * 1e3 for p in pts]
-        hi = [p[2][1] * 1e3 - p[1] for p in pts]
-        ax.errorbar(lv, ms, yerr=[lo, hi], marker="o", capsize=3, label=label)
-    ax.set_yscale("log")
-    ax.set_xlabel("level r")
-    ax.set_ylabel("ms per value_and_grad of E_r (warm)")
-    ax.set_title(f"jaxcap cost against level ({payload['backend']}, {payload['machine'].get('cpus_usable')} CPUs)")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------------------------
-
-def default_out(backend: str, quick: bool) -> Path | None:
-    root = benchmarks_dir()
-    return root / "results" / f"{backend}-{'quick' if quick else 'full'}.json" if root else None
-
-
-def register(subparsers) -> argparse.ArgumentParser:
-    """Add the ``bench`` subcommand to ``subparsers`` (sets ``func=run_bench_cli``)."""
-    p = subparsers.add_parser(
-        "bench", help="benchmarks: cold/warm timings and speedups against the SciPy baseline",
-        description="Time jaxcap cold (fresh process, JIT compile included) and warm, side by side with "
-                    "the conventional SciPy baseline; write the results as JSON.")
-    p.add_argument("--quick", action="store_true",
-                   help="a short suite (< 3 min on 2 idle cores): no level 3, no level-2 baseline, a 4-point sweep")
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--out", metavar="FILE", default=None,
-                   help="write the JSON here (default: benchmarks/results/<backend>-<quick|full>.json in a "
-                        "source checkout, else nowhere); a cost-against-level PNG goes next to it")
-    p.add_argument("--tasks", default=None, help=argparse.SUPPRESS)       # comma-separated names or prefixes
-    p.add_argument("--no-baseline", action="store_true", help=argparse.SUPPRESS)
-    p.set_defaults(func=run_bench_cli)
-    return p
-
-
-def run_bench_cli(args) -> int:
-    """Run ``jaxcap bench``: progress on stderr, the JSON (``--json``) or a table on stdout."""
-    tasks = getattr(args, "tasks", None)
-    _select(task_list(args.quick), tasks)          # bad names: ValueError (exit 2) before any work
-    say = lambda s: print(s, file=sys.stderr, flush=True)
-    payload = run_suite(quick=args.quick, names=tasks, progress=say,
-                        baseline=not getattr(args, "no_baseline", False))
-    out = Path(args.out) if args.out else (None if tasks else default_out(payload["backend"], args.quick))
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        png = plot_costs(payload, out.with_name(out.stem + "-grad-cost.png"))
-        if png is not None:
-            payload["plot"] = png.name
-        out.write_text(json.dumps(payload, indent=1) + "\n")
-        say(f"bench: wrote {out}" + (f" and {png}" if png else ""))
-    say(f"bench: {payload['total_seconds']:.0f} s in all")
-    if args.json:
-        print(json.dumps(payload))
-    else:
-        print(markdown_table(payload))
-    failed = [e for e in payload["tasks"] if e.get("error")]
-    if failed:
-        say("bench: failed: " + "; ".join(f"{e['name']}: {e['error']}" for e in failed))
-        return EXIT_NOT_CONVERGED if all(e["error"].startswith("not converged") for e in failed) else EXIT_TASK_FAILED
-    return 0
-
-
-def main(argv=None) -> int:
-    """``python -m jaxcap.bench [--quick] [--json] [--out FILE]`` (the same as ``jaxcap bench``)."""
-    parser = argparse.ArgumentParser(prog="jaxcap")
-    sub = parser.add_subparsers(dest="command")
-    register(sub)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] != "bench":
-        argv = ["bench", *argv]
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except ValueError as exc:
-        print(f"jaxcap: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    }

@@ -52,10 +52,8 @@ criterion).  It is *not* the same for degenerate W; see :func:`is_injective`.
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import itertools
-import json
 import math
 import os
 import sys
@@ -718,12 +716,8 @@ def _level0_energy(alpha: float, kappa: float = 0.0) -> float:
 
 
 # --------------------------------------------------------------------------
-# CLI: jaxcap finite
+# the experiment of ``jaxcap finite``
 # --------------------------------------------------------------------------
-
-class _BadInput(Exception):
-    pass
-
 
 def wilson_interval(k: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion (scipy.stats.binomtest)."""
@@ -742,80 +736,56 @@ def _trial(n, m, seed, ai, t, method):
     return min_active(W, method=method).value
 
 
-def _parse_int(name, text, lo):
-    try:
-        v = int(str(text).strip())
-    except (TypeError, ValueError):
-        raise _BadInput(f"{name} must be an integer, got {text!r}") from None
-    if v < lo:
-        raise _BadInput(f"{name} must be >= {lo}, got {v}")
-    return v
+METHODS = ("auto", "enumerate", "milp")
 
 
-def _parse_alphas(text):
-    if text is None or not str(text).strip():
-        raise _BadInput("--alphas is required (comma-separated, e.g. 4,6,8)")
-    out = []
-    for part in str(text).split(","):
-        try:
-            a = float(part.strip())
-        except ValueError:
-            raise _BadInput(f"cannot parse alpha {part.strip()!r} in --alphas {text!r}") from None
-        if not math.isfinite(a) or a <= 0:
-            raise _BadInput(f"alpha must be a finite number > 0, got {part.strip()!r}")
-        out.append(a)
-    return out
-
-
-def _validate(args):
-    if getattr(args, "n", None) is None:
-        raise _BadInput("--n is required")
-    if getattr(args, "trials", None) is None:
-        raise _BadInput("--trials is required")
-    n = _parse_int("--n", args.n, 1)
-    alphas = _parse_alphas(args.alphas)
-    trials = _parse_int("--trials", args.trials, 1)
-    seed = _parse_int("--seed", args.seed, 0)
-    workers = _parse_int("--workers", args.workers, 1)
-    ms = [int(round(a * n)) for a in alphas]
-    for a, m in zip(alphas, ms):
+def layer_sizes(n: int, alphas, trials: int = 1, method: str = "auto") -> list[int]:
+    """``m = round(alpha n)`` per alpha, after checking the experiment (``ValueError`` with a one-line reason)."""
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    if isinstance(trials, bool) or int(trials) != trials or trials < 1:
+        raise ValueError(f"trials must be an integer >= 1, got {trials!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    ms = []
+    for a in alphas:
+        if not (math.isfinite(a) and a > 0):
+            raise ValueError(f"alpha must be a finite number > 0, got {a!r}")
+        m = int(round(a * n))
         if m < 1:
-            raise _BadInput(f"m = round(alpha*n) = {m} < 1 for alpha = {a}, n = {n}")
-    method = args.method
-    if method not in ("auto", "enumerate", "milp"):
-        raise _BadInput(f"--method must be auto, enumerate or milp, got {method!r}")
-    return n, alphas, ms, trials, seed, workers, method
+            raise ValueError(f"m = round(alpha*n) = {m} < 1 for alpha = {a}, n = {n}")
+        ms.append(m)
+    if not ms:
+        raise ValueError("alphas must not be empty")
+    return ms
 
 
-def run_finite(n, alphas, trials, seed=0, method="auto", workers=1, progress=True) -> dict:
+def run_finite(n, alphas, trials, seed=0, method="auto", workers=1, progress=None) -> dict:
     """Empirical P(injective) and min_active/n for T Gaussian W per alpha.
 
     Each trial draws W in R^{m x n}, m = round(alpha n), from
     ``trial_rng(seed, alpha_index, trial)`` and computes min_active exactly;
     injective means min_active >= n (general position holds a.s.).  The
-    interval is the 95% Wilson score interval.
+    interval is the 95% Wilson score interval.  ``progress(done, total)`` is
+    called after every trial.
     """
     t0 = time.perf_counter()
-    ms = [int(round(a * n)) for a in alphas]
+    ms = layer_sizes(n, alphas, trials, method)
     jobs = [(n, m, seed, ai, t, method) for ai, m in enumerate(ms) for t in range(trials)]
-    from tqdm import tqdm
-    bar = tqdm(total=len(jobs), desc=f"finite n={n}", file=sys.stderr, disable=not progress)
     values = []
-    try:
-        if workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-            with ProcessPoolExecutor(max_workers=workers,
-                                     mp_context=multiprocessing.get_context("spawn")) as ex:
-                for v in ex.map(_trial, *zip(*jobs), chunksize=max(1, len(jobs) // (8 * workers))):
-                    values.append(v)
-                    bar.update()
-        else:
-            for job in jobs:
-                values.append(_trial(*job))
-                bar.update()
-    finally:
-        bar.close()
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as ex:
+            for v in ex.map(_trial, *zip(*jobs), chunksize=max(1, len(jobs) // (8 * workers))):
+                values.append(v)
+                if progress:
+                    progress(len(values), len(jobs))
+    else:
+        for job in jobs:
+            values.append(_trial(*job))
+            if progress:
+                progress(len(values), len(jobs))
     results = []
     for ai, (a, m) in enumerate(zip(alphas, ms)):
         v = values[ai * trials:(ai + 1) * trials]
@@ -825,101 +795,3 @@ def run_finite(n, alphas, trials, seed=0, method="auto", workers=1, progress=Tru
                         "mean_min_active_over_n": float(np.mean(v)) / n, "min_active": [int(x) for x in v]})
     return {"n": n, "trials": trials, "seed": seed, "method": method, "confidence": 0.95,
             "ci_method": "wilson", "results": results, "seconds": time.perf_counter() - t0}
-
-
-def format_table(out: dict) -> str:
-    """Readable table of a ``run_finite`` result."""
-    lines = [f"n = {out['n']}, trials = {out['trials']}, seed = {out['seed']} "
-             f"(P(injective) with 95% Wilson interval; injective iff min_active >= n)",
-             f"{'alpha':>8} {'m':>5} {'P(inj)':>8} {'95% CI':>17} {'mean min_active/n':>18}"]
-    for r in out["results"]:
-        lines.append(f"{r['alpha']:8.4g} {r['m']:5d} {r['p_injective']:8.3f} "
-                     f"[{r['ci'][0]:.3f}, {r['ci'][1]:.3f}] {r['mean_min_active_over_n']:18.4f}")
-    lines.append(f"({out['seconds']:.1f} s)")
-    return "\n".join(lines)
-
-
-def plot_finite(out: dict, path: str) -> None:
-    """P(injective) vs alpha with Wilson intervals, and the asymptotic thresholds."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    a = np.array([r["alpha"] for r in out["results"]])
-    p = np.array([r["p_injective"] for r in out["results"]])
-    lo = np.array([r["ci"][0] for r in out["results"]])
-    hi = np.array([r["ci"][1] for r in out["results"]])
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.errorbar(a, p, yerr=[p - lo, hi - p], fmt="o-", capsize=3, label=f"n = {out['n']}, {out['trials']} trials")
-    # published asymptotic thresholds (DESIGN §3, Maillard et al.)
-    for x, name, style in [(7.647695, "RS = plain RDT", ":"), (6.715697, "1RSB", "--"), (6.6980, "FRSB", "-")]:
-        ax.axvline(x, color="gray", ls=style, lw=1, label=f"{name} {x:g}")
-    ax.set_xlabel(r"$\alpha = m/n$")
-    ax.set_ylabel("P(injective)")
-    ax.set_ylim(-0.03, 1.03)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
-def run_finite_cli(args: argparse.Namespace) -> int:
-    """``jaxcap finite``: returns 0, or 2 (one line on stderr) for bad input."""
-    try:
-        n, alphas, ms, trials, seed, workers, method = _validate(args)
-        if args.plot:
-            try:
-                import matplotlib  # noqa: F401
-            except ImportError:
-                raise _BadInput("--plot needs matplotlib (pip install matplotlib)") from None
-    except _BadInput as exc:
-        print(f"jaxcap: error: {exc}", file=sys.stderr)
-        return 2
-    out = run_finite(n, alphas, trials, seed=seed, method=method, workers=workers)
-    if args.plot:
-        plot_finite(out, args.plot)
-    if args.json:
-        print(json.dumps(out))
-    else:
-        print(format_table(out))
-    return 0
-
-
-def _add_arguments(p: argparse.ArgumentParser) -> None:
-    # Values are parsed in run_finite_cli, so bad input gives one line and exit code 2.
-    p.add_argument("--n", default=None, help="input dimension n (small: exact methods)")
-    p.add_argument("--alphas", default=None, help="comma-separated alphas, m = round(alpha*n)")
-    p.add_argument("--trials", default=None, help="Gaussian W per alpha")
-    p.add_argument("--seed", default="0", help="base seed (default 0)")
-    p.add_argument("--workers", default="1", help="processes (default 1)")
-    p.add_argument("--method", default="auto", help="auto | enumerate | milp (default auto)")
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--plot", default=None, metavar="FILE", help="write P(injective) vs alpha (needs matplotlib)")
-
-
-def register(subparsers) -> argparse.ArgumentParser:
-    """Add the ``finite`` subcommand to an argparse subparsers object."""
-    p = subparsers.add_parser(
-        "finite", help="finite-size check: exact P(injective) of Gaussian W at small n",
-        description="Exact min_active and P(injective) for Gaussian W at small n (jaxcap.finite).")
-    _add_arguments(p)
-    p.set_defaults(func=run_finite_cli)
-    return p
-
-
-def main(argv=None) -> int:
-    """``python -m jaxcap.finite --n ... --alphas ... --trials ...``"""
-    class _P(argparse.ArgumentParser):
-        def error(self, message):
-            raise _BadInput(message)
-    p = _P(prog="jaxcap finite", description="Exact P(injective) for Gaussian W at small n.")
-    _add_arguments(p)
-    try:
-        args = p.parse_args(argv)
-    except _BadInput as exc:
-        print(f"jaxcap: error: {exc}", file=sys.stderr)
-        return 2
-    return run_finite_cli(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,15 +21,14 @@ with the same levels, ``α_∞ + C r^{−p} (1 + D/r)`` (a model-choice estimate
 """
 from __future__ import annotations
 
-import json
-import os
 import time
 import warnings
 
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
-from .result import Diagnostics, Result
+from . import checkpoint as ckpt
+from .result import Result
 from .threshold import threshold_chain
 
 __all__ = ["frsb_sequence", "extrapolate"]
@@ -98,32 +97,36 @@ def extrapolate(levels, alphas) -> dict:
     return fit
 
 
-def _load(path) -> list[Result]:
-    with open(path) as fh:
-        rows = json.load(fh)["levels"]
-    return [Result(**{**row, "diagnostics": Diagnostics(**row["diagnostics"])}) for row in rows]
-
-
-def _save(path, kappa, rows) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump({"kappa": kappa, "levels": [r.to_dict() for r in rows]}, fh)
-    os.replace(tmp, path)
+def checkpoint_key(kappa: float, engine=None, nodes=None, spacing=None) -> dict:
+    """Everything that affects the thresholds a ``frsb`` checkpoint holds."""
+    return {"kappa": float(kappa), "engine": engine, "nodes": nodes, "spacing": spacing}
 
 
 def frsb_sequence(max_level: int, *, kappa: float = 0.0, checkpoint: str | None = None,
-                  progress=None, **options) -> tuple[list[Result], dict, float]:
-    """Thresholds ``α_0 … α_max_level`` and the extrapolation; resumable from ``checkpoint``."""
+                  progress=None, on_write_error=None, **options) -> tuple[list[Result], dict, float]:
+    """Thresholds ``α_0 … α_max_level`` and the extrapolation; resumable from ``checkpoint``.
+
+    ``checkpoint`` (a path) receives every finished level (:mod:`jaxcap.checkpoint`); a rerun
+    with the same ``kappa`` and ``options`` (``engine``, ``nodes``, ``spacing``) resumes after
+    the last one, a file from other options is refused (``CheckpointError``, a ``ValueError``).
+    ``progress(result)`` is called after each level; ``on_write_error(exc)``, when given, is
+    called for a checkpoint write that failed (``OSError``) and the run goes on, else it raises.
+    """
     t0 = time.perf_counter()
     done: list[Result] = []
-    if checkpoint and os.path.exists(checkpoint):
-        done = [r for r in _load(checkpoint) if r.level <= max_level]
-        if done and done[0].kappa != kappa:
-            raise ValueError(f"checkpoint {checkpoint} is for kappa={done[0].kappa}, not {kappa}")
+    key = checkpoint_key(kappa, **options)
+    if checkpoint:
+        ckpt.check_writable(checkpoint, "checkpoint")
+        done = [r for r in ckpt.read_levels(checkpoint, key) if r.level <= max_level]
     for res in threshold_chain(max_level, kappa=kappa, resume=done[-2:], **options):
         done.append(res)
         if checkpoint:
-            _save(checkpoint, kappa, done)
+            try:
+                ckpt.write_levels(checkpoint, key, done)
+            except OSError as exc:
+                if on_write_error is None:
+                    raise
+                on_write_error(exc)
         if progress:
             progress(res)
     fit = extrapolate([r.level for r in done], [r.alpha for r in done])

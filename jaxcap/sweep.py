@@ -1,4 +1,4 @@
-"""Many thresholds (or energies) in one compiled, vmapped and sharded program (issue 8).
+"""Many thresholds (or energies) in one compiled, vmapped and sharded program.
 
 The threshold at ``κ`` is ``α_r(κ) = min_θ A(θ, κ)`` with ``A = (1 − S)/(−G)``
 (:mod:`jaxcap.solver`); at the minimiser ``E_r(α_r, θ) = 1`` and ``∇_θ E_r = 0``,
@@ -43,14 +43,8 @@ resolves it; the others are reported with their diagnostics, never dropped.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
-import json
-import math
-import os
-import sys
-import time
 from typing import Callable, NamedTuple
 
 import jax
@@ -63,7 +57,7 @@ from .compilation import jit
 from .params import Params, degeneracy, from_unconstrained, to_unconstrained
 from .solver import OBJECTIVES, _lbfgs, measure, newton_in_u, value_grad_hessian, value_grad_hessian_autodiff
 
-__all__ = ["Plan", "plan", "solve_batch", "sweep", "energy_grid", "register"]
+__all__ = ["Plan", "plan", "solve_batch", "sweep", "energy_grid"]
 
 GRAD_TOL = 1e-9
 NEWTON_TOL = 1e-13
@@ -379,224 +373,3 @@ def energy_grid(alphas, kappas, level: int, *, engine: str | None = None, nodes:
     flat = solve_batch(p, grid_k, alphas=grid_a, devices=devices, newton_iters=newton_iters, coarse=coarse,
                        hessian=hessian)
     return [flat[i * len(k):(i + 1) * len(k)] for i in range(len(a))]
-
-
-# ---------------------------------------------------------------------------------------------
-# command line: ``jaxcap sweep``
-
-EXIT_NOT_CONVERGED = 3
-
-
-def _kappa_grid(args) -> np.ndarray:
-    """The ``κ`` grid of the command line, or ``ValueError`` with a one-line reason."""
-    for name in ("kappa_from", "kappa_to"):
-        if not math.isfinite(getattr(args, name)):
-            raise ValueError(f"--{name.replace('_', '-')} must be finite, got {getattr(args, name)!r}")
-    if args.points < 2:
-        raise ValueError(f"--points must be an integer >= 2, got {args.points}")
-    if args.kappa_to <= args.kappa_from:
-        raise ValueError(f"--kappa-to ({args.kappa_to}) must exceed --kappa-from ({args.kappa_from})")
-    for name in ("chunk", "coarse"):
-        value = getattr(args, name)
-        if value is not None and value < (1 if name == "chunk" else 0):
-            raise ValueError(f"--{name} must be an integer >= {1 if name == 'chunk' else 0}, got {value}")
-    if args.newton_iters < 1:
-        raise ValueError(f"--newton-iters must be an integer >= 1, got {args.newton_iters}")
-    if args.level < 0:
-        raise ValueError(f"--level must be a non-negative integer, got {args.level}")
-    return np.linspace(args.kappa_from, args.kappa_to, args.points)
-
-
-def _checkpoint_key(args, kappas) -> dict:
-    return {"level": args.level, "kappas": [float(k) for k in kappas], "chunk": args.chunk, "coarse": args.coarse,
-            "engine": args.engine, "nodes": args.nodes, "spacing": args.spacing}
-
-
-def _load_checkpoint(path, key) -> tuple[dict | None, dict]:
-    """``(start params, {chunk index: results})`` from ``path``; empty when there is no file."""
-    if not path or not os.path.exists(path):
-        return None, {}
-    with open(path) as fh:
-        data = json.load(fh)
-    if data.get("key") != key:
-        raise ValueError(f"checkpoint {path} belongs to a different sweep (level, kappas, chunk or engine differ)")
-    return data.get("start"), {int(i): r for i, r in data.get("chunks", {}).items()}
-
-
-def _save_checkpoint(path, key, start: dict, done: dict) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as fh:
-        json.dump({"key": key, "start": start, "chunks": {str(i): r for i, r in sorted(done.items())}}, fh)
-    os.replace(tmp, path)  # atomic: an interrupted write never corrupts the checkpoint
-
-
-def run_sweep(args, solve: Callable | None = None, log=None) -> dict:
-    """The ``sweep`` subcommand without printing: resumes from and writes ``args.checkpoint``.
-
-    Returns ``{"level", "results", "seconds"}``.  ``solve`` is :func:`solve_batch`
-    (a parameter so tests can count the chunks actually computed).  With several
-    processes every one solves its shards of every chunk, process 0's view of the
-    checkpoint decides which chunks remain, and only process 0 logs and writes it.
-    """
-    writer = jax.process_index() == 0
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True) if writer else None)
-    solve = solve or functools.partial(solve_batch, newton_iters=args.newton_iters, coarse=args.coarse,
-                                       hessian=args.hessian)
-    t0 = time.perf_counter()
-    kappas = _kappa_grid(args)
-    key = _checkpoint_key(args, kappas)
-    start, done = _load_checkpoint(args.checkpoint, key)
-    p = plan(args.level, kappas, engine=args.engine, nodes=args.nodes, spacing=args.spacing, start=start)
-    start = p.start.as_dict()
-    size = args.chunk or len(kappas)
-    chunks = [kappas[i:i + size] for i in range(0, len(kappas), size)]
-    todo = _agreed(np.array([i not in done for i in range(len(chunks))]))
-    for i, part in enumerate(chunks):
-        if not todo[i]:
-            log(f"sweep: chunk {i + 1}/{len(chunks)} from checkpoint")
-            continue
-        t = time.perf_counter()
-        done[i] = solve(p, part, bounds=(kappas.min(), kappas.max()), size=size)
-        bad = sum(not r["converged"] for r in done[i])
-        log(f"sweep: chunk {i + 1}/{len(chunks)}: {len(part)} thresholds in {time.perf_counter() - t:.2f} s"
-            + (f" on {jax.process_count()} processes" if jax.process_count() > 1 else "")
-            + (f", {bad} not converged" if bad else ""))
-        if args.checkpoint and writer:
-            _save_checkpoint(args.checkpoint, key, start, done)
-    results = [r for i in range(len(chunks)) for r in done[i]]
-    return {"level": args.level, "results": results, "seconds": time.perf_counter() - t0}
-
-
-def _plot(path, results) -> None:
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ValueError("--plot needs matplotlib: pip install 'jaxcap[plot]'") from None
-    ks = np.array([r["kappa"] for r in results])
-    al = np.array([np.nan if r["alpha"] is None else r["alpha"] for r in results])
-    ok = np.array([r["converged"] for r in results])
-    fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
-    ax.plot(ks, al, "-", lw=1)
-    ax.plot(ks[ok], al[ok], "o", ms=3, label="converged")
-    if (~ok).any():
-        ax.plot(ks[~ok], al[~ok], "rx", ms=5, label="not converged")
-    ax.set_xlabel("kappa")
-    ax.set_ylabel("alpha")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def _initialize_distributed(args) -> None:
-    """``jax.distributed.initialize`` from ``--coordinator/--num-processes/--process-id``, else from
-    ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID``, else JAX's own cluster
-    detection (Slurm, Open MPI, …)."""
-    def setting(flag, env):
-        value = flag if flag is not None else os.environ.get(env)
-        try:
-            return None if value is None else int(value)
-        except ValueError:
-            raise ValueError(f"{env} must be an integer, got {value!r}") from None
-
-    jax.distributed.initialize(coordinator_address=args.coordinator or os.environ.get("JAX_COORDINATOR_ADDRESS"),
-                               num_processes=setting(args.num_processes, "JAX_NUM_PROCESSES"),
-                               process_id=setting(args.process_id, "JAX_PROCESS_ID"))
-
-
-@contextlib.contextmanager
-def _stdout_to_stderr():
-    """File descriptor 1 pointed at 2 for the duration (output of C++ libraries included)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _use_every_core(n: int | None) -> None:
-    """One XLA CPU device per core (``jax_num_cpu_devices``, default: the cores this process may use),
-    so that the sharded batch runs on all of them on a CPU backend.  Left alone when
-    ``XLA_FLAGS`` forces a device count, and impossible once JAX has started (inside a
-    Python session that already computed something the devices stay as they are)."""
-    if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
-        return
-    n = n or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-    if n < 1:
-        raise ValueError(f"--cpu-devices must be an integer >= 1, got {n}")
-    try:
-        jax.config.update("jax_num_cpu_devices", int(n))
-    except RuntimeError:
-        pass
-
-
-def _table(payload, level) -> str:
-    """The sweep as a readable table."""
-    num = lambda v, fmt: format(float("nan") if v is None else v, fmt)
-    lines = [f"level {level}: alpha(kappa), {len(payload['results'])} thresholds in {payload['seconds']:.2f} s",
-             f"{'kappa':>10} {'alpha':>16} {'dalpha/dkappa':>14} {'grad_norm':>9}  ok"]
-    for r in payload["results"]:
-        lines.append(f"{r['kappa']:>10.5f} {num(r['alpha'], '>16.10f')} {num(r['dalpha_dkappa'], '>14.7f')} "
-                     f"{num(r['diagnostics']['grad_norm'], '>9.1e')}  {'yes' if r['converged'] else 'NO'}")
-    return "\n".join(lines)
-
-
-def _cmd_sweep(args) -> int:
-    """Print the sweep (JSON alone on stdout with ``--json``); return 3 when any element did not converge.
-
-    With ``--distributed`` only process 0 prints, plots and writes the checkpoint.
-    """
-    from .result import _finite_or_none
-    _use_every_core(args.cpu_devices)
-    # Gloo (the CPU collectives) announces each connection on stdout: keep it off the JSON
-    with _stdout_to_stderr() if args.distributed else contextlib.nullcontext():
-        if args.distributed:
-            _initialize_distributed(args)
-        payload = _finite_or_none(run_sweep(args))
-    bad = [r["kappa"] for r in payload["results"] if not r["converged"]]
-    if jax.process_index() == 0:
-        if args.plot:
-            _plot(args.plot, payload["results"])
-        print(json.dumps(payload) if args.json else _table(payload, args.level))
-        if bad:
-            print(f"jaxcap: not converged: {len(bad)} of {len(payload['results'])} thresholds "
-                  f"(kappa = {', '.join(f'{k:g}' for k in bad[:8])}{' ...' if len(bad) > 8 else ''})", file=sys.stderr)
-    return EXIT_NOT_CONVERGED if bad else 0
-
-
-def register(subparsers) -> None:
-    """Add ``jaxcap sweep`` to the CLI's subparsers (exit codes: 0, 2 via ``ValueError``, 3 returned)."""
-    p = subparsers.add_parser("sweep", help="many thresholds alpha_R(kappa) in one batched, sharded program")
-    p.add_argument("--level", type=int, required=True)
-    p.add_argument("--kappa-from", type=float, required=True)
-    p.add_argument("--kappa-to", type=float, required=True)
-    p.add_argument("--points", type=int, required=True)
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--plot", metavar="FILE", help="write alpha against kappa (needs matplotlib)")
-    p.add_argument("--checkpoint", metavar="FILE", help="save finished chunks here; a rerun resumes from it")
-    p.add_argument("--chunk", type=int, default=None, help="thresholds per compiled batch (default: all)")
-    p.add_argument("--engine", choices=["grid", "tensor"], default=None)
-    p.add_argument("--spacing", type=float, default=None, help="grid spacing (grid engine)")
-    p.add_argument("--nodes", type=int, default=None, help="Gauss-Hermite nodes per level (tensor engine)")
-    p.add_argument("--newton-iters", type=int, default=12, help="most Newton steps per threshold")
-    p.add_argument("--hessian", choices=sorted(HESSIANS), default="autodiff",
-                   help="Newton's Hessians: autodiff (runs faster) or difference (compiles faster: one-off sweeps)")
-    p.add_argument("--coarse", type=int, default=None,
-                   help=f"Chebyshev points of the coarse pass (0: off; default {AUTO_COARSE} from "
-                        f"{AUTO_COARSE_FROM} thresholds per chunk on)")
-    p.add_argument("--cpu-devices", type=int, default=None,
-                   help="XLA devices on a CPU backend, the batch sharded over them (default: one per core)")
-    g = p.add_argument_group("several processes (jax.distributed)")
-    g.add_argument("--distributed", action="store_true",
-                   help="call jax.distributed.initialize(); every process solves its shards, process 0 writes")
-    g.add_argument("--coordinator", metavar="HOST:PORT", default=None,
-                   help="address of process 0 (default: $JAX_COORDINATOR_ADDRESS or cluster detection)")
-    g.add_argument("--num-processes", type=int, default=None, help="default: $JAX_NUM_PROCESSES or cluster detection")
-    g.add_argument("--process-id", type=int, default=None, help="default: $JAX_PROCESS_ID or cluster detection")
-    p.set_defaults(func=_cmd_sweep)

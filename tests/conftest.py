@@ -1,22 +1,39 @@
-import os
-import subprocess
-import sys
+import json
 
 import pytest
 
 import jaxcap  # noqa: F401  (enables float64)
+from jaxcap.cli import main
 
 # Published reference values, kappa = 0 (their sources: jaxcap/references.py).
 from jaxcap.references import DAT_ALPHA, FRSB_ALPHA, ONE_RSB_ALPHA, RS_ALPHA  # noqa: E402,F401
 
 
-def run_cli(*args, timeout=600):
-    """Run ``python -m jaxcap ARGS`` and return the CompletedProcess."""
-    env = dict(os.environ, JAXCAP_CACHE_DIR="off")
-    return subprocess.run([sys.executable, "-m", "jaxcap", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, env=env)
+class Run:
+    """One ``jaxcap`` run: its exit code, stdout and stderr."""
+
+    def __init__(self, code, out, err):
+        self.code, self.out, self.err = code, out, err
+
+    def json(self):
+        return json.loads(self.out)
+
+    def lines(self):
+        return [l for l in self.err.splitlines() if l.strip()]
+
+    def __repr__(self):
+        return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
 
 
-@pytest.fixture(scope="session")
-def cli():
-    return run_cli
+@pytest.fixture
+def jaxcap_cli(capfd, monkeypatch):
+    """``jaxcap_cli(*argv)``: run ``main`` in this process (no compilation cache) and return a :class:`Run`
+    (stdout and stderr captured at the file descriptors: output of C libraries included)."""
+    monkeypatch.setenv("JAXCAP_CACHE_DIR", "off")
+
+    def run(*argv, dry_run=False):
+        capfd.readouterr()
+        code = main([str(a) for a in argv], dry_run=dry_run)
+        out, err = capfd.readouterr()
+        return Run(code, out, err)
+    return run

@@ -1,20 +1,13 @@
 """Tests of jaxcap.finite: exact min_active (two independent methods), the
 injectivity criterion, the plain-RDT (Gordon) Monte Carlo of level 0, and
-the ``finite`` CLI."""
-import argparse
+the finite-size experiment."""
 import itertools
-import json
 import math
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from jaxcap import finite as F
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def relu(v):
@@ -257,129 +250,3 @@ def test_gordon_curve_reproducible_and_validated():
     assert [p.n for p in a] == [20, 40] and [p.m for p in a] == [100, 200]
     with pytest.raises(ValueError):
         F.gordon_curve(5.0, [20], 1)
-
-
-# ------------------------------------------------------------------- CLI
-
-def run(argv):
-    p = argparse.ArgumentParser()
-    sub = p.add_subparsers(dest="cmd")
-    F.register(sub)
-    args = p.parse_args(["finite", *argv])
-    return args.func(args)
-
-
-def test_cli_json(capfd):
-    rc = run(["--n", "3", "--alphas", "2,4,6", "--trials", "6", "--seed", "5", "--json", "--method", "milp"])
-    out, err = capfd.readouterr()
-    assert rc == 0
-    data = json.loads(out)  # stdout holds the JSON object alone (no HiGHS chatter)
-    assert data["n"] == 3 and data["trials"] == 6 and data["seed"] == 5 and data["seconds"] >= 0
-    assert [r["alpha"] for r in data["results"]] == [2.0, 4.0, 6.0]
-    assert [r["m"] for r in data["results"]] == [6, 12, 18]
-    for ai, r in enumerate(data["results"]):
-        assert len(r["min_active"]) == 6
-        k = sum(v >= 3 for v in r["min_active"])
-        assert r["p_injective"] == k / 6
-        lo, hi = r["ci"]
-        assert 0 <= lo <= r["p_injective"] <= hi <= 1 and hi - lo > 0.1
-        assert (lo, hi) == pytest.approx(F.wilson_interval(k, 6))
-        assert r["mean_min_active_over_n"] == pytest.approx(np.mean(r["min_active"]) / 3)
-        # reproducible from (seed, alpha index, trial), recomputed by the other method
-        for t, v in enumerate(r["min_active"]):
-            W = F.trial_rng(5, ai, t).standard_normal((r["m"], 3))
-            assert F.min_active_enumerate(W).value == v
-
-
-def test_cli_table_and_reproducible(capsys):
-    assert run(["--n", "2", "--alphas", "3,5", "--trials", "4"]) == 0
-    out1 = capsys.readouterr().out
-    assert "alpha" in out1 and "P(inj)" in out1
-    assert run(["--n", "2", "--alphas", "3,5", "--trials", "4", "--json"]) == 0
-    d1 = json.loads(capsys.readouterr().out)
-    assert run(["--n", "2", "--alphas", "3,5", "--trials", "4", "--json"]) == 0
-    d2 = json.loads(capsys.readouterr().out)
-    assert [r["min_active"] for r in d1["results"]] == [r["min_active"] for r in d2["results"]]
-
-
-@pytest.mark.parametrize("argv,needle", [
-    (["--n", "0", "--alphas", "3", "--trials", "2"], "--n"),
-    (["--n", "x", "--alphas", "3", "--trials", "2"], "--n"),
-    (["--n", "3", "--alphas", "3,abc", "--trials", "2"], "alpha"),
-    (["--n", "3", "--alphas", "", "--trials", "2"], "alphas"),
-    (["--n", "3", "--alphas", "3,-1", "--trials", "2"], "alpha"),
-    (["--n", "3", "--alphas", "0", "--trials", "2"], "alpha"),
-    (["--n", "3", "--alphas", "nan", "--trials", "2"], "alpha"),
-    (["--n", "3", "--alphas", "3", "--trials", "0"], "--trials"),
-    (["--n", "1", "--alphas", "0.4", "--trials", "2"], "m ="),
-    (["--n", "3", "--alphas", "3", "--trials", "2", "--seed", "-1"], "--seed"),
-    (["--n", "3", "--alphas", "3", "--trials", "2", "--method", "x"], "--method"),
-    (["--alphas", "3", "--trials", "2"], "--n"),
-])
-def test_cli_bad_input(capsys, argv, needle):
-    rc = run(argv)
-    out, err = capsys.readouterr()
-    assert rc == 2 and out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("jaxcap: error:") and needle in lines[0]
-
-
-def test_cli_plot(tmp_path, capsys):
-    pytest.importorskip("matplotlib")
-    f = tmp_path / "p.png"
-    assert run(["--n", "2", "--alphas", "2,4", "--trials", "3", "--plot", str(f)]) == 0
-    assert f.exists() and f.stat().st_size > 1000
-
-
-def test_cli_workers_same_result(capsys):
-    argv = ["--n", "2", "--alphas", "3,4", "--trials", "3", "--json"]
-    assert run(argv) == 0
-    d1 = json.loads(capsys.readouterr().out)
-    assert run(argv + ["--workers", "2"]) == 0
-    d2 = json.loads(capsys.readouterr().out)
-    assert d1["results"] == d2["results"]
-
-
-def _subprocess(args):
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300, cwd=REPO,
-                          env=dict(os.environ, JAXCAP_CACHE_DIR="off"))
-
-
-def test_module_entry_point():
-    r = _subprocess(["-m", "jaxcap.finite", "--n", "2", "--alphas", "3,6", "--trials", "2", "--json"])
-    assert r.returncode == 0, r.stderr
-    assert [x["m"] for x in json.loads(r.stdout)["results"]] == [6, 12]
-    r = _subprocess(["-m", "jaxcap.finite", "--n", "2", "--alphas", "3", "--trials", "2", "--bogus"])
-    assert r.returncode == 2 and r.stdout == "" and r.stderr.startswith("jaxcap: error:")
-
-
-def _main_cli_registers_finite():
-    if not os.path.exists(os.path.join(REPO, "jaxcap", "cli.py")):
-        return False
-    try:
-        from jaxcap import cli
-    except Exception:
-        return False
-    build = getattr(cli, "build_parser", None)
-    if build is None:
-        return False
-    try:
-        parser = build()
-    except Exception:
-        return False
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction) and "finite" in action.choices:
-            return True
-    return False
-
-
-def test_python_m_jaxcap_finite():
-    if not _main_cli_registers_finite():
-        pytest.skip("jaxcap.cli does not register the finite subcommand (yet)")
-    r = _subprocess(["-m", "jaxcap", "finite", "--n", "2", "--alphas", "3,6", "--trials", "2", "--json"])
-    assert r.returncode == 0, r.stderr
-    data = json.loads(r.stdout)
-    assert data["n"] == 2 and [x["m"] for x in data["results"]] == [6, 12]
-    r = _subprocess(["-m", "jaxcap", "finite", "--n", "0", "--alphas", "3", "--trials", "2"])
-    assert r.returncode == 2 and r.stdout == ""
-    assert r.stderr.strip().startswith("jaxcap: error:") and len(r.stderr.strip().splitlines()) == 1

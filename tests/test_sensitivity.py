@@ -1,5 +1,4 @@
 """Implicit derivatives (envelope theorem) against central finite differences; the SAT boundary."""
-import json
 
 import jax
 import numpy as np
@@ -51,33 +50,3 @@ def test_gradient_works_under_jit():
 def test_sat_boundary_is_gardner_capacity(kappa):
     second_moment = quad(lambda z: (z - kappa) ** 2 * norm.pdf(z), kappa, np.inf, epsabs=1e-14)[0]
     assert sat_threshold(kappa)["alpha"] == pytest.approx(1.0 / second_moment, rel=1e-10)
-
-
-def test_sat_cli(cli):
-    out = cli("sat", "--kappa", "-0.5", "--json")
-    assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["alpha"] == pytest.approx(0.9612050528, rel=1e-9)
-
-
-def test_curve_cli_continuation_and_plot(cli, tmp_path):
-    png = tmp_path / "curve.png"
-    out = cli("curve", "--level", "0", "--kappa-from", "-0.2", "--kappa-to", "0.2", "--points", "5",
-              "--json", "--plot", png)
-    assert out.returncode == 0, out.stderr
-    pts = json.loads(out.stdout)["points"]
-    assert len(pts) == 5 and png.stat().st_size > 1000
-    alphas = [p["alpha"] for p in pts]
-    slopes = [p["dalpha_dkappa"] for p in pts]
-    assert np.all(np.diff(alphas) > 0) and np.all(np.array(slopes) > 0)
-    # the tabulated slopes integrate to the tabulated change (trapezoid, spacing 0.1)
-    assert np.trapezoid(slopes, dx=0.1) == pytest.approx(alphas[-1] - alphas[0], rel=1e-2)
-    assert pts[2]["alpha"] == pytest.approx(7.647695, abs=2e-6)
-
-
-def test_threshold_json_reports_dalpha_dkappa(cli):
-    out = cli("threshold", "--level", "0", "--kappa", "0.1", "--json")
-    assert out.returncode == 0, out.stderr
-    payload = json.loads(out.stdout)
-    for key in ("alpha", "energy", "level", "kappa", "params", "diagnostics", "dalpha_dkappa"):
-        assert key in payload
-    assert payload["dalpha_dkappa"] > 0

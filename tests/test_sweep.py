@@ -1,11 +1,9 @@
 """Batched threshold sweeps and energy grids (jaxcap.sweep, jaxcap.energy_grid): agreement
 with one-at-a-time solves, the coarse pass, sharding over several (forced host) devices and
-over two processes (jax.distributed), the CLI, checkpoints, plots."""
-import argparse
+over two processes (jax.distributed)."""
 import importlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -137,107 +135,3 @@ def test_sharded_over_four_devices_equals_one_device():
     assert len(rows) == 6
     for a1, a4, d1, d4 in rows:
         assert abs(a1 - a4) <= 1e-10 and abs(d1 - d4) <= 1e-10
-
-
-def _cli(argv):
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command", required=True)
-    sw.register(sub)
-    args = parser.parse_args(["sweep", *map(str, argv)])
-    return args, args.func(args)
-
-
-def test_cli_json_alone_on_stdout(capsys):
-    _, code = _cli(["--level", 0, "--kappa-from", -0.1, "--kappa-to", 0.2, "--points", 4, "--json",
-                    "--hessian", "difference"])
-    out, err = capsys.readouterr()
-    assert code == 0
-    payload = json.loads(out)
-    assert set(payload) == {"level", "results", "seconds"} and payload["level"] == 0
-    assert [r["kappa"] for r in payload["results"]] == pytest.approx([-0.1, 0.0, 0.1, 0.2])
-    assert set(payload["results"][0]) >= {"kappa", "alpha", "dalpha_dkappa", "converged", "diagnostics", "params"}
-    assert "chunk 1/1" in err
-
-
-@pytest.mark.parametrize("argv", [
-    ["--points", 1, "--kappa-from", 0, "--kappa-to", 1],
-    ["--points", 3, "--kappa-from", 0.5, "--kappa-to", 0.5],
-    ["--points", 3, "--kappa-from", "nan", "--kappa-to", 1],
-    ["--points", 3, "--kappa-from", 0, "--kappa-to", "inf"],
-    ["--points", 3, "--kappa-from", 0, "--kappa-to", 1, "--newton-iters", 0],
-    ["--points", 3, "--kappa-from", 0, "--kappa-to", 1, "--coarse", -1],
-])
-def test_cli_bad_input_is_value_error(argv):
-    with pytest.raises(ValueError) as exc:
-        _cli(["--level", 0, *argv])
-    assert "\n" not in str(exc.value)
-
-
-def test_cli_not_converged_returns_3_after_printing(capsys):
-    # one Newton iteration measures the start and nothing after it: only the middle kappa
-    # (the solved start) is a verified maximum
-    _, code = _cli(["--level", 0, "--kappa-from", -0.1, "--kappa-to", 0.2, "--points", 4, "--newton-iters", 1, "--json"])
-    out, err = capsys.readouterr()
-    assert code == 3
-    flags = [r["converged"] for r in json.loads(out)["results"]]
-    assert flags == [False, False, True, False] and "not converged: 3 of 4" in err
-
-
-def test_checkpoint_resume_skips_finished_chunks(tmp_path, capsys):
-    ck = tmp_path / "sweep.json"
-    argv = ["--level", 0, "--kappa-from", -0.2, "--kappa-to", 0.2, "--points", 7, "--chunk", 4,
-            "--checkpoint", ck, "--json"]
-    _, code = _cli(argv)
-    first = json.loads(capsys.readouterr().out)
-    assert code == 0 and ck.exists()
-    # drop the last chunk from the file, as if the run had been interrupted there
-    data = json.loads(ck.read_text())
-    del data["chunks"]["1"]
-    ck.write_text(json.dumps(data))
-    calls = []
-    parser = argparse.ArgumentParser()
-    sw.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["sweep", *map(str, argv)])
-    payload = sw.run_sweep(args, solve=lambda *a, **k: calls.append(a[1]) or sw.solve_batch(*a, **k))
-    assert len(calls) == 1 and list(calls[0]) == pytest.approx(list(np.linspace(-0.2, 0.2, 7)[4:]))
-    assert [r["alpha"] for r in payload["results"]] == pytest.approx([r["alpha"] for r in first["results"]], rel=1e-12)
-    # a checkpoint of another sweep is refused
-    args.points = 9
-    with pytest.raises(ValueError, match="different sweep"):
-        sw.run_sweep(args)
-
-
-def test_cli_plot(tmp_path, capsys):
-    pytest.importorskip("matplotlib")
-    png = tmp_path / "alpha.png"
-    _, code = _cli(["--level", 0, "--kappa-from", -0.1, "--kappa-to", 0.2, "--points", 3, "--plot", png])
-    assert code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "alpha(kappa)" in capsys.readouterr().out
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_two_processes_gather_the_single_process_sweep(tmp_path, capsys):
-    argv = ["--level", 0, "--kappa-from", -0.2, "--kappa-to", 0.3, "--points", 5, "--chunk", 3, "--json"]
-    _, code = _cli(argv)
-    single = json.loads(capsys.readouterr().out)["results"]
-    env = dict(os.environ, JAX_PLATFORMS="cpu", JAXCAP_CACHE_DIR="off", JAX_COORDINATOR_ADDRESS=f"127.0.0.1:{_free_port()}",
-               JAX_NUM_PROCESSES="2")
-    ck = tmp_path / "sweep.json"
-    cmd = [sys.executable, "-m", "jaxcap", "sweep", *map(str, argv), "--distributed", "--checkpoint", str(ck)]
-    procs = [subprocess.Popen(cmd + ["--process-id", str(i)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for i in range(2)]
-    outs = [p.communicate(timeout=180) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
-    assert outs[1][0] == ""                                  # only process 0 writes
-    gathered = json.loads(outs[0][0])["results"]             # JSON alone on stdout
-    assert "on 2 processes" in outs[0][1] and "chunk 2/2" in outs[0][1]
-    assert [r["kappa"] for r in gathered] == [r["kappa"] for r in single]
-    for a, b in zip(gathered, single):
-        assert a["converged"] and abs(a["alpha"] - b["alpha"]) <= 1e-12 * b["alpha"]
-        assert abs(a["dalpha_dkappa"] - b["dalpha_dkappa"]) <= 1e-10
-    assert len(json.loads(ck.read_text())["chunks"]) == 2

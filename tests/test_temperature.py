@@ -1,5 +1,4 @@
 """Finite temperature: RS free entropy, energy, replicon and the dAT line (jaxcap.temperature)."""
-import json
 import math
 
 import numpy as np
@@ -90,11 +89,3 @@ def test_free_entropy_is_stationary_in_q():
     phi = lambda q: float(rs_free_entropy(q, 4.0, 3.0))
     assert abs(phi(s["q"] + eps) + phi(s["q"] - eps) - 2 * phi(s["q"])) > 0  # a curved function …
     assert abs(phi(s["q"] + eps) - phi(s["q"] - eps)) / (2 * eps) < 1e-8    # … with zero slope at q*
-
-
-def test_dat_cli_json(cli):
-    out = cli("dat", "--json")
-    assert out.returncode == 0, out.stderr
-    payload = json.loads(out.stdout)
-    assert abs(payload["alpha"] - DAT_ALPHA) <= 1e-4
-    assert np.isfinite(payload["dalpha_dkappa"])

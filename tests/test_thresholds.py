@@ -60,9 +60,10 @@ def test_tensor_engine_agrees_with_grid_engine(chain):
 
 def test_frsb_resumes_from_checkpoint_and_extrapolates(chain, tmp_path):
     """An interrupted run (levels 0–2 saved) resumes at level 3 without redoing 0–2."""
-    from jaxcap.frsb import _save, frsb_sequence
+    from jaxcap.checkpoint import write_levels
+    from jaxcap.frsb import checkpoint_key, frsb_sequence
     ckpt = tmp_path / "frsb.json"
-    _save(ckpt, 0.0, chain[:3])
+    write_levels(ckpt, checkpoint_key(0.0), chain[:3])
     rows, fit, _ = frsb_sequence(3, checkpoint=str(ckpt))
     assert [r.level for r in rows] == [0, 1, 2, 3]
     assert [r.diagnostics.seconds for r in rows[:3]] == [r.diagnostics.seconds for r in chain[:3]]
@@ -73,18 +74,20 @@ def test_frsb_resumes_from_checkpoint_and_extrapolates(chain, tmp_path):
     assert [r.alpha for r in again] == [r.alpha for r in rows] and seconds < 5
 
 
-def test_frsb_and_table_cli_write_plots(chain, tmp_path, cli):
-    """``--plot`` on ``frsb`` (resumed from a finished checkpoint) and on ``table``."""
-    import json
-    from jaxcap.frsb import _save
+def test_frsb_and_table_cli_write_plots(chain, tmp_path, jaxcap_cli):
+    """``--plot`` on ``frsb`` (resumed from a finished checkpoint) and on ``table``; a checkpoint
+    computed with another ``--spacing`` is refused."""
+    from jaxcap.checkpoint import write_levels
+    from jaxcap.frsb import checkpoint_key
     ckpt, frsb_png, table_png = tmp_path / "frsb.json", tmp_path / "frsb.png", tmp_path / "table.png"
-    _save(ckpt, 0.0, chain)
-    out = cli("frsb", "--max-level", "3", "--checkpoint", ckpt, "--json", "--plot", frsb_png)
-    assert out.returncode == 0, out.stderr
-    payload = json.loads(out.stdout)
-    assert payload["alphas"] == [r.alpha for r in chain] and frsb_png.stat().st_size > 1000
-    out = cli("table", "--max-level", "0", "--plot", table_png)
-    assert out.returncode == 0, out.stderr
+    write_levels(ckpt, checkpoint_key(0.0), chain)
+    run = jaxcap_cli("frsb", "--max-level", "3", "--checkpoint", ckpt, "--json", "--plot", frsb_png)
+    assert run.code == 0, run
+    assert run.json()["alphas"] == [r.alpha for r in chain] and frsb_png.stat().st_size > 1000
+    run = jaxcap_cli("frsb", "--max-level", "3", "--checkpoint", ckpt, "--spacing", "0.01")
+    assert run.code == 2 and str(ckpt) in run.err and "spacing" in run.err and len(run.lines()) == 1, run
+    run = jaxcap_cli("table", "--max-level", "0", "--plot", table_png)
+    assert run.code == 0, run
     assert table_png.stat().st_size > 1000
 
 

@@ -473,7 +473,7 @@ _ALPHA_GUESS = {0: 7.65, 1: 6.72, 2: 6.70}
 
 
 def threshold(level, kappa=0.0, tol=1e-9, epsabs=1e-10, alpha0=None, start=None,
-              method="newton", verbose=False):
+              method="newton", progress=None):
     """alpha_level with max E_level = 1.
 
     ``method="newton"`` (default): ``scipy.optimize.root_scalar`` Newton with
@@ -518,10 +518,9 @@ def threshold(level, kappa=0.0, tol=1e-9, epsabs=1e-10, alpha0=None, start=None,
                 state["H"] = np.asarray(res["diagnostics"]["hessian"])
         state["last"] = res
         trace.append((alpha, res["energy"]))
-        if verbose:
-            print(f"  level {level}: alpha={alpha:.12f}  E={res['energy']:.13f}  "
-                  f"({res['seconds']:.2f} s, {res['diagnostics'].get('nfev', '-')} E evals)",
-                  flush=True)
+        if progress:
+            progress(f"  level {level}: alpha={alpha:.12f}  E={res['energy']:.13f}  "
+                     f"({res['seconds']:.2f} s, {res['diagnostics'].get('nfev', '-')} E evals)")
         return res
 
     if method == "newton":
@@ -574,7 +573,7 @@ def threshold(level, kappa=0.0, tol=1e-9, epsabs=1e-10, alpha0=None, start=None,
                 diagnostics=diag)
 
 
-def _rs_closed_form_mean_f0(chi, kappa=0.0):
+def rs_closed_form_mean_f0(chi, kappa=0.0):
     """Self-check only: E_z f_0(z) at level 0 in closed form (erf)."""
     a = math.sqrt(2 * chi)
     def I2(u):
@@ -583,52 +582,3 @@ def _rs_closed_form_mean_f0(chi, kappa=0.0):
         return (kappa * kappa + 1) * _Phi(u) - (u - 2 * kappa) * _phi(u)
     mid = I2(kappa + a) - I2(kappa)
     return -mid / (2 * chi) - _Phi(-(kappa + a))
-
-
-if __name__ == "__main__":
-    import sys
-
-    published = {0: 7.647695, 1: 6.715697}
-    results = {}
-    for lvl in (0, 1, 2):
-        print(f"level {lvl}: solving for the threshold ...", flush=True)
-        res = threshold(lvl, verbose=True)
-        results[lvl] = res
-        p = res["params"]
-        d = res["diagnostics"]
-        print(f"level {lvl}: alpha = {res['alpha']:.9f}  E = {res['energy']:.12f}  "
-              f"time {res['seconds']:.2f} s  ({len(res['evaluations'])} alpha evaluations)")
-        print(f"   chi = {p['chi']:.8f}  q = {[round(v, 8) for v in p['q']]}  "
-              f"x = {[round(v, 8) for v in p['x']]}")
-        print(f"   grad_norm = {d['grad_norm']:.2e}  hessian_max_eig = {d['hessian_max_eig']:.3e}"
-              f"  alpha quad error ~ {d['alpha_quad_error']:.1e}")
-        if lvl == 2:
-            print(f"   E_1 at alpha_2 = {d['level1_energy_at_alpha']:.12f} "
-                  f"(gain {d['gain_over_level1']:.3e})  gaps = {d.get('gaps')}")
-        if lvl in published:
-            print(f"   published {published[lvl]}  diff {res['alpha'] - published[lvl]:+.2e}")
-        print(f"   note: {accuracy_note(lvl)}", flush=True)
-
-    # checks
-    ok = True
-    chi0 = results[0]["params"]["chi"]
-    cf = _rs_closed_form_mean_f0(chi0)
-    qd = functional(results[0]["alpha"], 0, chi0)[1]
-    print(f"level-0 quad vs erf closed form of E f_0: {qd:.15f} vs {cf:.15f} ({qd - cf:+.1e})")
-    ok &= abs(qd - cf) < 1e-10
-    ok &= abs(results[0]["alpha"] - 7.647695) <= 2e-6
-    ok &= abs(results[1]["alpha"] - 6.715697) <= 5e-6
-    ok &= 6.6980 < results[2]["alpha"] < 6.715697
-    ok &= results[2]["diagnostics"]["gain_over_level1"] > 0
-    ok &= results[2]["diagnostics"]["non_degenerate"]
-    ok &= all(results[l]["diagnostics"]["hessian_max_eig"] < 0 for l in (0, 1, 2))
-    print()
-    print("level   alpha_r        chi         q                         x                         seconds")
-    for lvl in (0, 1, 2):
-        r = results[lvl]
-        p = r["params"]
-        print(f"{lvl:>5}   {r['alpha']:.9f}  {p['chi']:.8f}  "
-              f"{str([round(v, 6) for v in p['q']]):<24}  {str([round(v, 5) for v in p['x']]):<24}  "
-              f"{r['seconds']:8.2f}")
-    print("SELF-CHECK", "PASSED" if ok else "FAILED")
-    sys.exit(0 if ok else 1)

@@ -1,0 +1,82 @@
+"""The ``jaxcap`` parser and :func:`main`: parse, check, compute, and map every outcome to an exit code."""
+from __future__ import annotations
+
+import os
+import sys
+
+from . import bench, commands, finite, sweep
+from .errors import (EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NOT_CONVERGED, EXIT_OK,
+                     EXIT_WRITE_FAILED, BadInput)
+from .options import Parser
+from .output import dumps, say
+
+
+def build_parser() -> Parser:
+    """The ``jaxcap`` argument parser (every subcommand); errors raise :class:`BadInput`."""
+    parser = Parser(prog="jaxcap", description="Injectivity thresholds of random ReLU layers (fl RDT / r-step RSB).")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    commands.register(sub)
+    sweep.register(sub)
+    finite.register(sub)
+    bench.register(sub)
+    return parser
+
+
+def _enable_compilation_cache() -> None:
+    """Reuse compiled XLA programs across runs (a per-user cache directory; ``JAXCAP_CACHE_DIR=off`` disables it)."""
+    import jax
+    path = os.environ.get("JAXCAP_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "jaxcap", "xla"))
+    if path.lower() in ("", "0", "off", "none"):
+        return
+    try:
+        os.makedirs(path, exist_ok=True)
+        jax.config.update("jax_compilation_cache_dir", path)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    except OSError:
+        pass
+
+
+def _line(exc: BaseException) -> str:
+    """The first line of an exception's message (the type's name when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def main(argv=None, *, dry_run: bool = False) -> int:
+    """Run ``jaxcap ARGV`` and return its exit code (:mod:`jaxcap.cli.errors`).
+
+    ``dry_run=True`` parses and checks everything (values, output paths, matplotlib)
+    and returns without computing: 0 or 2.
+    """
+    from ..result import ConvergenceError
+    args = None
+    try:
+        args = build_parser().parse_args(argv)
+        args.check(args)
+        if dry_run:
+            return EXIT_OK
+        _enable_compilation_cache()
+        return args.run(args)
+    except (BadInput, ValueError, TypeError) as exc:
+        say(f"jaxcap: error: {_line(exc)}")
+        return EXIT_BAD_INPUT
+    except ConvergenceError as exc:
+        diag = {"converged": False, "error": str(exc), "diagnostics": exc.diagnostics}
+        say(f"jaxcap: not converged: {_line(exc)}")
+        say(dumps(diag))
+        if getattr(args, "json", False):
+            print(dumps(diag), flush=True)
+        return EXIT_NOT_CONVERGED
+    except SystemExit as exc:   # --help: argparse printed it and exits
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except KeyboardInterrupt:
+        say("jaxcap: interrupted (finished checkpoint entries are kept)")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # stdout closed early (e.g. piped into head): nothing more can be printed there
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), sys.stdout.fileno())
+        return EXIT_WRITE_FAILED
+    except Exception as exc:  # noqa: BLE001  the last resort: one line, never a traceback
+        say(f"jaxcap: internal error: {type(exc).__name__}: {_line(exc)}")
+        return EXIT_INTERNAL

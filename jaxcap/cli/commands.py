@@ -1,0 +1,186 @@
+"""The single-solve commands: ``threshold``, ``energy``, ``table``, ``frsb``, ``sat``, ``dat``, ``rs``.
+
+Each command is a pair: ``check(args)`` validates everything (values, output paths) before any
+computation and raises :class:`~jaxcap.cli.errors.BadInput`; ``run(args)`` computes, prints,
+writes, and returns the exit code.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from ..result import ConvergenceError
+from . import options as opt
+from . import plotting
+from .errors import EXIT_NOT_CONVERGED, EXIT_OK, EXIT_WRITE_FAILED, BadInput
+from .output import dumps, emit, levels_table, result_text, say
+
+
+def register(sub) -> None:
+    """Add the single-solve commands to the ``jaxcap`` subparsers."""
+    p = sub.add_parser("threshold", help="the level-R threshold alpha_R where the ground-state energy reaches 1")
+    p.add_argument("--level", type=opt.level, required=True)
+    opt.add_engine_options(p)
+    p.set_defaults(run=threshold, check=no_outputs)
+
+    p = sub.add_parser("energy", help="the level-R ground-state energy e_R(alpha)")
+    p.add_argument("--alpha", type=opt.positive_float, required=True)
+    p.add_argument("--level", type=opt.level, required=True)
+    opt.add_engine_options(p)
+    p.set_defaults(run=energy, check=no_outputs)
+
+    p = sub.add_parser("table", help="the main job: the injectivity threshold level by level, with timings")
+    p.add_argument("--max-level", type=opt.level, default=3)
+    opt.add_engine_options(p)
+    p.add_argument("--plot", metavar="FILE", help="write alpha_r against r (needs matplotlib)")
+    p.set_defaults(run=table, check=check_plot)
+
+    p = sub.add_parser("frsb", help="alpha_r level by level and the r -> infinity (full RSB) extrapolation")
+    p.add_argument("--max-level", type=opt.level, default=6)
+    opt.add_engine_options(p)
+    p.add_argument("--plot", metavar="FILE", help="write alpha_r against r with the fit (needs matplotlib)")
+    p.add_argument("--checkpoint", metavar="FILE", help="save finished levels here and resume from it")
+    p.set_defaults(run=frsb, check=check_frsb)
+
+    p = sub.add_parser("sat", help="the zero-energy boundary (Gardner capacity for kappa <= 0)")
+    p.add_argument("--kappa", type=opt.finite_float, required=True)
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(run=sat, check=no_outputs)
+
+    p = sub.add_parser("dat", help="the RS-stability (de Almeida-Thouless) threshold on the energy-1 line")
+    p.add_argument("--kappa", type=opt.finite_float, default=0.0)
+    p.add_argument("--spacing", type=opt.positive_float, default=None, help="trapezoid spacing in z (default 0.01)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(run=dat, check=no_outputs)
+
+    p = sub.add_parser("rs", help="the RS free energy, energy and AT replicon at inverse temperature beta")
+    p.add_argument("--alpha", type=opt.positive_float, required=True)
+    p.add_argument("--beta", type=opt.positive_float, required=True)
+    p.add_argument("--kappa", type=opt.finite_float, default=0.0)
+    p.add_argument("--spacing", type=opt.positive_float, default=None, help="trapezoid spacing in z (default 0.01)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.set_defaults(run=rs, check=no_outputs)
+
+
+def no_outputs(args) -> None:
+    """Nothing to check beyond the parser's types."""
+
+
+def check_plot(args) -> None:
+    opt.check_plot(args.plot)
+
+
+def check_frsb(args) -> None:
+    if args.max_level < 3:
+        raise BadInput("--max-level must be at least 3 (the fit needs levels 1, 2, 3)")
+    opt.check_plot(args.plot)
+    opt.check_output(args.checkpoint, "--checkpoint")
+
+
+def write_plot(draw, path, *data) -> int:
+    """Draw the figure at ``path`` after the results were printed: ``EXIT_WRITE_FAILED`` if that fails."""
+    if not path:
+        return EXIT_OK
+    try:
+        draw(path, *data)
+    except (OSError, ValueError, RuntimeError) as exc:
+        say(f"jaxcap: error: --plot {path} could not be written: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+        return EXIT_WRITE_FAILED
+    return EXIT_OK
+
+
+def threshold(args) -> int:
+    import jaxcap
+    res = jaxcap.threshold(args.level, kappa=args.kappa, **opt.engine_options(args))
+    emit(args, res.to_dict(), result_text(res))
+    return EXIT_OK
+
+
+def energy(args) -> int:
+    import jaxcap
+    res = jaxcap.energy(args.alpha, args.level, kappa=args.kappa, **opt.engine_options(args))
+    emit(args, res.to_dict(), result_text(res))
+    return EXIT_OK
+
+
+def _failure(exc: ConvergenceError) -> dict:
+    return {"converged": False, "error": str(exc), "diagnostics": exc.diagnostics}
+
+
+def table(args) -> int:
+    """Levels ``0 … --max-level``; the levels that converged are printed even when a later one fails."""
+    import jaxcap
+    from tqdm import tqdm
+    rows, failure = [], None
+    t0 = time.perf_counter()
+    with tqdm(total=args.max_level + 1, desc="levels", file=sys.stderr, disable=None) as bar:
+        try:
+            for res in jaxcap.threshold_chain(args.max_level, kappa=args.kappa, **opt.engine_options(args)):
+                rows.append(res)
+                bar.set_postfix(level=res.level, alpha=f"{res.alpha:.8f}")
+                bar.update()
+        except ConvergenceError as exc:
+            failure = exc
+    seconds = time.perf_counter() - t0
+    payload = {"kappa": args.kappa, "levels": [r.to_dict() for r in rows], "seconds": seconds}
+    if failure is not None:
+        payload["failed"] = {"level": len(rows), **_failure(failure)}
+    emit(args, payload, levels_table(args.kappa, rows, seconds))
+    code = write_plot(plotting.levels, args.plot, rows) if rows else EXIT_OK
+    if failure is not None:
+        say(f"jaxcap: not converged at level {len(rows)}: {failure}")
+        say(dumps(_failure(failure)))
+        return EXIT_NOT_CONVERGED
+    return code
+
+
+def frsb(args) -> int:
+    from ..frsb import frsb_sequence
+    failed_writes = []
+
+    def progress(res):
+        say(f"level {res.level}: alpha = {res.alpha:.10f} ({res.diagnostics.seconds:.1f} s)")
+
+    def write_error(exc):
+        if not failed_writes:
+            say(f"jaxcap: error: --checkpoint {args.checkpoint} could not be written ({exc}); going on without it")
+        failed_writes.append(exc)
+
+    rows, fit, seconds = frsb_sequence(args.max_level, kappa=args.kappa, checkpoint=args.checkpoint,
+                                       progress=progress, on_write_error=write_error, **opt.engine_options(args))
+    payload = {"kappa": args.kappa, "levels": [r.level for r in rows], "alphas": [r.alpha for r in rows],
+               **fit, "seconds": seconds, "results": [r.to_dict() for r in rows]}
+    text = [f"{r.level:>3} {r.alpha:.10f}" for r in rows]
+    text.append(f"alpha_inf = {fit['alpha_inf']:.7f} +- {fit['alpha_inf_err']:.1e}  ({fit['model']}, "
+                f"p = {fit['p']:.2f}), {seconds:.1f} s")
+    emit(args, payload, "\n".join(text))
+    code = write_plot(plotting.frsb, args.plot, payload["levels"], payload["alphas"], fit)
+    return EXIT_WRITE_FAILED if failed_writes else code
+
+
+def sat(args) -> int:
+    from ..capacity import sat_threshold
+    res = sat_threshold(args.kappa)
+    emit(args, res, f"zero-energy boundary at kappa {args.kappa:g}: alpha = {res['alpha']:.12f}")
+    return EXIT_OK
+
+
+def _temperature_spacing(args) -> dict:
+    return {} if args.spacing is None else {"spacing": args.spacing}
+
+
+def dat(args) -> int:
+    from ..temperature import dat_threshold
+    res = dat_threshold(args.kappa, **_temperature_spacing(args))
+    d = res["diagnostics"]
+    emit(args, res, f"dAT line at kappa {args.kappa:g}: alpha = {res['alpha']:.10f} "
+                    f"(beta = {res['beta']:.8f}, q = {res['q']:.8f}, dalpha/dkappa = {res['dalpha_dkappa']:.6f})\n"
+                    f"  quad_error = {d['quad_error']:.1e}, {d['seconds']:.1f} s")
+    return EXIT_OK
+
+
+def rs(args) -> int:
+    from ..temperature import rs_state
+    res = rs_state(args.alpha, args.beta, args.kappa, **_temperature_spacing(args))
+    emit(args, res, "\n".join(f"{k} = {v}" for k, v in res.items()))
+    return EXIT_OK

@@ -1,0 +1,156 @@
+"""Every figure the command line writes (``--plot``), with matplotlib's Agg backend.
+
+matplotlib is optional (``pip install 'jaxcap[plot]'``); :func:`check_format` checks,
+before any computation, that it imports and writes the format the file name asks for.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .errors import BadInput
+
+
+def _pyplot():
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise BadInput("--plot needs matplotlib: pip install 'jaxcap[plot]'") from None
+    return plt
+
+
+def check_format(path) -> None:
+    """:class:`BadInput` unless matplotlib imports and writes the format of ``path``'s extension."""
+    plt = _pyplot()
+    ext = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
+    formats = plt.figure().canvas.get_supported_filetypes()
+    plt.close("all")
+    if ext not in formats:
+        raise BadInput(f"--plot {path}: the file name must end in one of {', '.join('.' + f for f in sorted(formats))}")
+
+
+def _save(fig, plt, path) -> None:
+    try:
+        fig.savefig(path, dpi=120)
+    finally:
+        plt.close(fig)
+
+
+def levels(path, rows) -> None:
+    """``α_r`` against the level ``r`` (``table``)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
+    ax.plot([r.level for r in rows], [r.alpha for r in rows], "o-", ms=3)
+    ax.set_xlabel("lifting level r")
+    ax.set_ylabel("alpha_r")
+    ax.grid(alpha=0.3)
+    _save(fig, plt, path)
+
+
+def kappa_curve(path, results, level: int) -> None:
+    """``α(κ)`` of a sweep: converged points with their tangents ``dα/dκ``, the others marked."""
+    plt = _pyplot()
+    ks = np.array([r["kappa"] for r in results], float)
+    al = np.array([np.nan if r["alpha"] is None else r["alpha"] for r in results], float)
+    sl = np.array([np.nan if r.get("dalpha_dkappa") is None else r["dalpha_dkappa"] for r in results], float)
+    ok = np.array([r["converged"] for r in results], bool)
+    fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
+    ax.plot(ks, al, "-", lw=1)
+    ax.plot(ks[ok], al[ok], "o", ms=3, label="converged")
+    half = 0.25 * (ks.max() - ks.min()) / max(len(ks) - 1, 1)
+    for x, y, s in zip(ks[ok], al[ok], sl[ok]):
+        if np.isfinite(s):
+            ax.plot([x - half, x + half], [y - s * half, y + s * half], "r-", lw=0.8)
+    if (~ok).any():
+        ax.plot(ks[~ok], al[~ok], "rx", ms=5, label="not converged")
+    ax.set_xlabel("kappa")
+    ax.set_ylabel(f"alpha_{level}")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    _save(fig, plt, path)
+
+
+def frsb(path, levels, alphas, fit) -> None:
+    """``α_r`` against ``r ≥ 1`` with the fitted law and ``α_∞ ± err`` (left), and ``α_r − α_∞``
+    against ``r`` on log–log axes (right), where the fit's quality shows."""
+    plt = _pyplot()
+    r, a = np.asarray(levels, float), np.asarray(alphas, float)
+    keep = r >= 1
+    shift = fit.get("s", 0.0)
+    fine = np.linspace(min(fit["fit_levels"]), r.max(), 200)
+    law = fit["alpha_inf"] + fit["C"] * (fine + shift) ** (-fit["p"])
+    err = fit["alpha_inf_err"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6), layout="constrained")
+    left.plot(r[keep], a[keep], "o", ms=3, label="alpha_r (verified maxima)")
+    left.plot(fine, law, "-", lw=0.8, label=fit["model"].split(",")[0])
+    if np.isfinite(err):
+        left.axhspan(fit["alpha_inf"] - err, fit["alpha_inf"] + err, color="C2", alpha=0.3,
+                     label=f"alpha_inf = {fit['alpha_inf']:.7f} ± {err:.1e}")
+    left.set_xlabel("lifting level r")
+    left.set_ylabel("alpha_r")
+    left.legend(fontsize=7)
+    above = a[keep] - fit["alpha_inf"]
+    right.loglog(r[keep][above > 0], above[above > 0], "o", ms=3)
+    right.loglog(fine, law - fit["alpha_inf"], "-", lw=0.8)
+    right.set_xlabel("lifting level r")
+    right.set_ylabel("alpha_r - alpha_inf")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+    _save(fig, plt, path)
+
+
+#: Published asymptotic thresholds at ``κ = 0`` drawn on the finite-size figure.
+_ASYMPTOTIC = [(7.647695, "RS = plain RDT", ":"), (6.715697, "1RSB", "--"), (6.6980, "FRSB", "-")]
+
+
+def finite(path, out: dict) -> None:
+    """P(injective) against ``α`` with Wilson intervals, and the asymptotic thresholds."""
+    plt = _pyplot()
+    a = np.array([r["alpha"] for r in out["results"]])
+    p = np.array([r["p_injective"] for r in out["results"]])
+    lo = np.array([r["ci"][0] for r in out["results"]])
+    hi = np.array([r["ci"][1] for r in out["results"]])
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    ax.errorbar(a, p, yerr=[p - lo, hi - p], fmt="o-", capsize=3, label=f"n = {out['n']}, {out['trials']} trials")
+    for x, name, style in _ASYMPTOTIC:
+        ax.axvline(x, color="gray", ls=style, lw=1, label=f"{name} {x:g}")
+    ax.set_xlabel(r"$\alpha = m/n$")
+    ax.set_ylabel("P(injective)")
+    ax.set_ylim(-0.03, 1.03)
+    ax.legend(fontsize=8)
+    _save(fig, plt, path)
+
+
+def bench_costs(path, payload: dict) -> bool:
+    """Cost of one value-and-gradient against the level, per engine; ``False`` when there is nothing to draw
+    (no gradient task, or no matplotlib: the figure is optional)."""
+    grads = [e for e in payload["tasks"] if e["kind"] == "grad" and not e.get("error")]
+    try:
+        plt = _pyplot()
+    except BadInput:
+        return False
+    if not grads:
+        return False
+    series = {}
+    for e in grads:
+        label = "grid (spacing %g)" % e["grid_spacing"] if e["engine"] == "grid" else f"tensor, Q = {e['nodes']}"
+        series.setdefault(label, []).append((e["level"], e["seconds_warm"] * 1e3, e["warm_spread"]))
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    for label, pts in series.items():
+        pts.sort()
+        ms = [p[1] for p in pts]
+        ax.errorbar([p[0] for p in pts], ms, yerr=[[p[1] - p[2][0] * 1e3 for p in pts],
+                                                   [p[2][1] * 1e3 - p[1] for p in pts]],
+                    marker="o", capsize=3, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("level r")
+    ax.set_ylabel("ms per value_and_grad of E_r (warm)")
+    ax.set_title(f"jaxcap cost against level ({payload['backend']}, {payload['machine'].get('cpus_usable')} CPUs)")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    _save(fig, plt, path)
+    return True

@@ -1,0 +1,220 @@
+"""``jaxcap sweep`` (many thresholds in one batched, sharded program) and ``jaxcap curve`` (the same
+sweep with the single-solve command's options: a thin view of it, with the same JSON keys).
+
+The sweep resumes from and writes ``--checkpoint`` chunk by chunk (:mod:`jaxcap.checkpoint`).
+With several processes (``--distributed``) every one solves its shards of every chunk,
+process 0's view of the checkpoint decides which chunks remain, and only process 0 prints,
+plots and writes the checkpoint.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+import time
+from typing import Callable
+
+from .. import checkpoint as ckpt
+from . import options as opt
+from . import plotting
+from .commands import write_plot
+from .errors import EXIT_NOT_CONVERGED, EXIT_OK, EXIT_WRITE_FAILED, BadInput
+from .output import emit, say, strict, sweep_table
+
+#: Defaults of the sweep-only options (``curve`` uses them as they are).
+HESSIAN, NEWTON_ITERS = "autodiff", 12
+
+
+def register(sub) -> None:
+    """Add ``sweep`` and ``curve`` to the ``jaxcap`` subparsers."""
+    from ..sweep import AUTO_COARSE, AUTO_COARSE_FROM, HESSIANS
+    p = sub.add_parser("sweep", help="many thresholds alpha_R(kappa) in one batched, sharded program")
+    _grid_options(p)
+    p.add_argument("--checkpoint", metavar="FILE", help="save finished chunks here; a rerun resumes from it")
+    p.add_argument("--chunk", type=opt.positive_int, default=None, help="thresholds per compiled batch (default: all)")
+    p.add_argument("--newton-iters", type=opt.positive_int, default=NEWTON_ITERS,
+                   help="most Newton steps per threshold")
+    p.add_argument("--hessian", choices=sorted(HESSIANS), default=HESSIAN,
+                   help="Newton's Hessians: autodiff (runs faster) or difference (compiles faster: one-off sweeps)")
+    p.add_argument("--coarse", type=opt.count, default=None,
+                   help=f"Chebyshev points of the coarse pass (0: off; default {AUTO_COARSE} from "
+                        f"{AUTO_COARSE_FROM} thresholds per chunk on)")
+    p.add_argument("--cpu-devices", type=opt.positive_int, default=None,
+                   help="XLA devices on a CPU backend, the batch sharded over them (default: one per core)")
+    g = p.add_argument_group("several processes (jax.distributed)")
+    g.add_argument("--distributed", action="store_true",
+                   help="call jax.distributed.initialize(); every process solves its shards, process 0 writes")
+    g.add_argument("--coordinator", metavar="HOST:PORT", default=None,
+                   help="address of process 0 (default: $JAX_COORDINATOR_ADDRESS or cluster detection)")
+    g.add_argument("--num-processes", type=opt.positive_int, default=None,
+                   help="default: $JAX_NUM_PROCESSES or cluster detection")
+    g.add_argument("--process-id", type=opt.count, default=None, help="default: $JAX_PROCESS_ID or cluster detection")
+    p.set_defaults(run=sweep, check=check)
+
+    p = sub.add_parser("curve", help="alpha_R(kappa) and d alpha_R / d kappa along a kappa range (a sweep)")
+    _grid_options(p)
+    p.set_defaults(run=sweep, check=check, checkpoint=None, chunk=None, newton_iters=NEWTON_ITERS, hessian=HESSIAN,
+                   coarse=None, cpu_devices=None, distributed=False, coordinator=None, num_processes=None,
+                   process_id=None)
+
+
+def _grid_options(p) -> None:
+    p.add_argument("--level", type=opt.level, required=True)
+    p.add_argument("--kappa-from", type=opt.finite_float, required=True)
+    p.add_argument("--kappa-to", type=opt.finite_float, required=True)
+    p.add_argument("--points", type=opt.points, required=True)
+    opt.add_engine_options(p, kappa=False)
+    p.add_argument("--plot", metavar="FILE", help="write alpha against kappa with tangents (needs matplotlib)")
+
+
+def check(args) -> None:
+    """The ``κ`` grid and the outputs, before any work."""
+    if args.kappa_to <= args.kappa_from:
+        raise BadInput(f"--kappa-to ({args.kappa_to}) must exceed --kappa-from ({args.kappa_from})")
+    opt.check_plot(args.plot)
+    opt.check_output(args.checkpoint, "--checkpoint")
+
+
+def kappa_grid(args):
+    import numpy as np
+    return np.linspace(args.kappa_from, args.kappa_to, args.points)
+
+
+def checkpoint_key(args, kappas) -> dict:
+    """Everything that affects the numbers of a sweep's checkpoint."""
+    return {"level": args.level, "kappas": [float(k) for k in kappas], "chunk": args.chunk, "coarse": args.coarse,
+            "engine": args.engine, "nodes": args.nodes, "spacing": args.spacing, "newton_iters": args.newton_iters,
+            "hessian": args.hessian}
+
+
+def _agreed(values):
+    """Process 0's ``values`` on every process, so that all of them run the same programs."""
+    import jax
+    import numpy as np
+    if jax.process_count() == 1:
+        return values
+    from jax.experimental import multihost_utils
+    return np.asarray(multihost_utils.broadcast_one_to_all(values))
+
+
+def run_sweep(args, solve: Callable | None = None, log=None, write_error=None) -> dict:
+    """The sweep without printing: resumes from and writes ``args.checkpoint``.
+
+    Returns ``{"level", "results", "seconds"}``.  ``solve`` is :func:`jaxcap.sweep.solve_batch`
+    (a parameter so tests can count the chunks actually computed); ``write_error(exc)`` is
+    called when a checkpoint write fails (the sweep goes on), else the error propagates.
+    """
+    import jax
+    import numpy as np
+    from ..sweep import plan, solve_batch
+    writer = jax.process_index() == 0
+    log = log or (lambda msg: say(msg) if writer else None)
+    solve = solve or functools.partial(solve_batch, newton_iters=args.newton_iters, coarse=args.coarse,
+                                       hessian=args.hessian)
+    t0 = time.perf_counter()
+    kappas = kappa_grid(args)
+    key = checkpoint_key(args, kappas)
+    start, done = ckpt.read_chunks(args.checkpoint, key) if args.checkpoint else (None, {})
+    p = plan(args.level, kappas, engine=args.engine, nodes=args.nodes, spacing=args.spacing, start=start)
+    start = p.start.as_dict()
+    size = args.chunk or len(kappas)
+    chunks = [kappas[i:i + size] for i in range(0, len(kappas), size)]
+    todo = _agreed(np.array([i not in done for i in range(len(chunks))]))
+    for i, part in enumerate(chunks):
+        if not todo[i]:
+            log(f"sweep: chunk {i + 1}/{len(chunks)} from checkpoint")
+            continue
+        t = time.perf_counter()
+        done[i] = solve(p, part, bounds=(kappas.min(), kappas.max()), size=size)
+        bad = sum(not r["converged"] for r in done[i])
+        log(f"sweep: chunk {i + 1}/{len(chunks)}: {len(part)} thresholds in {time.perf_counter() - t:.2f} s"
+            + (f" on {jax.process_count()} processes" if jax.process_count() > 1 else "")
+            + (f", {bad} not converged" if bad else ""))
+        if args.checkpoint and writer:
+            try:
+                ckpt.write_chunks(args.checkpoint, key, start, {i: done[i]})
+            except OSError as exc:
+                if write_error is None:
+                    raise
+                write_error(exc)
+    results = [r for i in range(len(chunks)) for r in done[i]]
+    return {"level": args.level, "results": results, "seconds": time.perf_counter() - t0}
+
+
+def _initialize_distributed(args) -> None:
+    """``jax.distributed.initialize`` from ``--coordinator/--num-processes/--process-id``, else from
+    ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID``, else JAX's own cluster
+    detection (Slurm, Open MPI, …)."""
+    import jax
+
+    def setting(flag, env):
+        value = flag if flag is not None else os.environ.get(env)
+        try:
+            return None if value is None else int(value)
+        except ValueError:
+            raise BadInput(f"{env} must be an integer, got {value!r}") from None
+
+    jax.distributed.initialize(coordinator_address=args.coordinator or os.environ.get("JAX_COORDINATOR_ADDRESS"),
+                               num_processes=setting(args.num_processes, "JAX_NUM_PROCESSES"),
+                               process_id=setting(args.process_id, "JAX_PROCESS_ID"))
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """File descriptor 1 pointed at 2 for the duration (output of C++ libraries included)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _use_every_core(n: int | None) -> None:
+    """One XLA CPU device per core (``jax_num_cpu_devices``, default: the cores this process may use),
+    so that the sharded batch runs on all of them on a CPU backend.  Left alone when
+    ``XLA_FLAGS`` forces a device count, and impossible once JAX has started (inside a
+    Python session that already computed something the devices stay as they are)."""
+    import jax
+    if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", ""):
+        return
+    n = n or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    try:
+        jax.config.update("jax_num_cpu_devices", int(n))
+    except RuntimeError:
+        pass
+
+
+def sweep(args) -> int:
+    """Print the sweep (JSON alone on stdout with ``--json``); exit 3 when any element did not converge.
+
+    With ``--distributed`` only process 0 prints, plots and writes the checkpoint.
+    """
+    import jax
+    failed_writes = []
+
+    def write_error(exc):
+        if not failed_writes:
+            say(f"jaxcap: error: --checkpoint {args.checkpoint} could not be written ({exc}); going on without it")
+        failed_writes.append(exc)
+
+    _use_every_core(args.cpu_devices)
+    # Gloo (the CPU collectives) announces each connection on stdout: keep it off the JSON
+    with _stdout_to_stderr() if args.distributed else contextlib.nullcontext():
+        if args.distributed:
+            _initialize_distributed(args)
+        payload = strict(run_sweep(args, write_error=write_error))
+    if jax.process_index() != 0:
+        return EXIT_OK
+    bad = [r["kappa"] for r in payload["results"] if not r["converged"]]
+    emit(args, payload, sweep_table(payload))
+    code = write_plot(plotting.kappa_curve, args.plot, payload["results"], args.level)
+    if bad:
+        say(f"jaxcap: not converged: {len(bad)} of {len(payload['results'])} thresholds "
+            f"(kappa = {', '.join(f'{k:g}' for k in bad[:8])}{' ...' if len(bad) > 8 else ''})")
+        return EXIT_NOT_CONVERGED
+    return EXIT_WRITE_FAILED if failed_writes else code
