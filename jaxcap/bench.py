@@ -267,8 +267,9 @@ def _child_main(t_start: float, spec_text: str, out_path: str) -> None:
         json.dump({"import_seconds": import_seconds, "backend": jax.default_backend(), "tasks": out}, fh)
 
 
-_CHILD_CODE = ("import sys, time; t0 = time.perf_counter(); import jaxcap.bench as b; "
-               "b._child_main(t0, sys.argv[1], sys.argv[2])")
+#: The fresh child process; an interrupt (Ctrl-C reaches the whole process group) ends it quietly.
+_CHILD_CODE = ("import sys, time\nt0 = time.perf_counter()\ntry:\n    import jaxcap.bench as b\n"
+               "    b._child_main(t0, sys.argv[1], sys.argv[2])\nexcept KeyboardInterrupt:\n    sys.exit(130)\n")
 
 
 def _fresh(tasks: list[Task], min_batch: float, timeout: float = 7200.0) -> dict:

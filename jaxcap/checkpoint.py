@@ -38,6 +38,8 @@ __all__ = ["SCHEMA", "CheckpointError", "check_writable", "locked", "read", "wri
 
 #: The layout version of checkpoint files; files of another version are refused.
 SCHEMA = 1
+#: Larger files are refused unread (a sweep of 10 000 thresholds takes a few MB).
+MAX_BYTES = 1 << 30
 
 
 class CheckpointError(ValueError):
@@ -52,20 +54,26 @@ class CheckpointError(ValueError):
 def check_writable(path, what: str = "output file") -> None:
     """Raise ``ValueError`` unless a file can be created or replaced at ``path``.
 
-    The directory must exist and be writable, and ``path`` must not be a directory.
+    The directory must exist and accept a new file (tried: a temporary file is created and
+    removed, so permissions, read-only and special file systems all answer), and ``path``
+    must not be a directory or any other file than a regular one (a device, a pipe).
     """
     path = os.fspath(path)
     if not path:
         raise ValueError(f"{what}: empty path")
     if os.path.isdir(path):
         raise ValueError(f"{what} {path} is a directory")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ValueError(f"{what} {path} is not a regular file")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ValueError(f"{what} {path}: directory {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"{what} {path}: directory {folder} is not writable")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise ValueError(f"{what} {path} is not writable")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(f"{what} {path}: directory {folder} is not writable ({exc.strerror or exc})") from None
 
 
 @contextlib.contextmanager
@@ -96,8 +104,10 @@ def read(path, kind: str, key: dict) -> dict | None:
     path = os.fspath(path)
     if not os.path.exists(path):
         return None
-    if os.path.isdir(path):
-        raise CheckpointError(path, "is a directory")
+    if not os.path.isfile(path):
+        raise CheckpointError(path, "is not a regular file")
+    if os.path.getsize(path) > MAX_BYTES:
+        raise CheckpointError(path, f"is larger than {MAX_BYTES >> 20} MB: not a jaxcap checkpoint")
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()

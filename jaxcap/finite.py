@@ -773,14 +773,21 @@ def run_finite(n, alphas, trials, seed=0, method="auto", workers=1, progress=Non
     ms = layer_sizes(n, alphas, trials, method)
     jobs = [(n, m, seed, ai, t, method) for ai, m in enumerate(ms) for t in range(trials)]
     values = []
+    workers = min(workers, len(jobs))
     if workers > 1:
         import multiprocessing
+        import signal
         from concurrent.futures import ProcessPoolExecutor
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as ex:
+        # the workers ignore Ctrl-C (it reaches the whole process group): this process alone stops
+        ex = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
+        try:
             for v in ex.map(_trial, *zip(*jobs), chunksize=max(1, len(jobs) // (8 * workers))):
                 values.append(v)
                 if progress:
                     progress(len(values), len(jobs))
+        finally:
+            ex.shutdown(wait=len(values) == len(jobs), cancel_futures=True)
     else:
         for job in jobs:
             values.append(_trial(*job))

@@ -1,6 +1,7 @@
 """The ``jaxcap`` parser and :func:`main`: parse, check, compute, and map every outcome to an exit code."""
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -10,10 +11,22 @@ from .errors import (EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NOT_C
 from .options import Parser
 from .output import dumps, say
 
+EPILOG = f"""exit codes:
+  {EXIT_OK}    success
+  {EXIT_BAD_INPUT}    bad input: one line on stderr naming the option or file (nothing computed)
+  {EXIT_NOT_CONVERGED}    not converged or not resolvable: diagnostics on stderr (and stdout with --json);
+       results that did converge are printed first
+  {EXIT_WRITE_FAILED}    results printed, but an output file (--plot, --checkpoint, --out) could not be written
+  {EXIT_INTERNAL}   internal error (a bug): one line on stderr
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C): one line on stderr; checkpoints keep every finished entry
+with --json, stdout holds one strict JSON object (a non-finite number is null, its place listed
+under "non_finite"); progress and messages go to stderr."""
+
 
 def build_parser() -> Parser:
     """The ``jaxcap`` argument parser (every subcommand); errors raise :class:`BadInput`."""
-    parser = Parser(prog="jaxcap", description="Injectivity thresholds of random ReLU layers (fl RDT / r-step RSB).")
+    parser = Parser(prog="jaxcap", description="Injectivity thresholds of random ReLU layers (fl RDT / r-step RSB).",
+                    epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     commands.register(sub)
     sweep.register(sub)
@@ -70,13 +83,28 @@ def main(argv=None, *, dry_run: bool = False) -> int:
     except SystemExit as exc:   # --help: argparse printed it and exits
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except KeyboardInterrupt:
-        say("jaxcap: interrupted (finished checkpoint entries are kept)")
+        kept = " (the checkpoint keeps every finished entry: rerun to resume)" if getattr(args, "checkpoint", None) else ""
+        say(f"jaxcap: interrupted{kept}")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # stdout closed early (e.g. piped into head): nothing more can be printed there
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), sys.stdout.fileno())
         return EXIT_WRITE_FAILED
+    except (MemoryError, ArithmeticError) as exc:
+        # what the resource guards and the solver's checks did not foresee: not resolvable here
+        why = "out of memory" if isinstance(exc, MemoryError) else f"numerical breakdown ({type(exc).__name__})"
+        return _not_resolvable(args, f"{why}: {_line(exc)}")
     except Exception as exc:  # noqa: BLE001  the last resort: one line, never a traceback
+        if "RESOURCE_EXHAUSTED" in str(exc):    # XLA could not allocate
+            return _not_resolvable(args, f"out of memory: {_line(exc)}")
         say(f"jaxcap: internal error: {type(exc).__name__}: {_line(exc)}")
         return EXIT_INTERNAL
+
+
+def _not_resolvable(args, message: str) -> int:
+    """Exit 3 for a computation that could not be carried out at these parameters."""
+    say(f"jaxcap: not resolvable: {message}")
+    if getattr(args, "json", False):
+        print(dumps({"converged": False, "error": message, "diagnostics": {}}), flush=True)
+    return EXIT_NOT_CONVERGED
