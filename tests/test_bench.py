@@ -2,6 +2,7 @@
 import pytest
 
 from jaxcap import bench
+from jaxcap.references import RS_ALPHA
 
 
 def test_task_lists():
@@ -24,4 +25,4 @@ def test_task_lists():
 def test_scipy_baseline_is_part_of_the_package():
     from jaxcap import scipy_baseline
     res = scipy_baseline.threshold(0)
-    assert res["alpha"] == pytest.approx(7.647695, abs=2e-6)
+    assert res["alpha"] == pytest.approx(RS_ALPHA, abs=2e-6)

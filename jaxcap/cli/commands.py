@@ -10,6 +10,7 @@ import sys
 import time
 
 from ..result import ConvergenceError
+from ..threshold import MAX_SPACING
 from . import options as opt
 from . import plotting
 from .errors import EXIT_NOT_CONVERGED, EXIT_OK, EXIT_WRITE_FAILED, BadInput
@@ -49,7 +50,8 @@ def register(sub) -> None:
 
     p = sub.add_parser("dat", help="the RS-stability (de Almeida-Thouless) threshold on the energy-1 line")
     p.add_argument("--kappa", type=opt.finite_float, default=0.0)
-    p.add_argument("--spacing", type=opt.positive_float, default=None, help="trapezoid spacing in z (default 0.01)")
+    p.add_argument("--spacing", type=opt.spacing, default=None,
+                   help=f"trapezoid spacing in z, in (0, {MAX_SPACING:g}] (default 0.01)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(run=dat, check=no_outputs)
 
@@ -57,7 +59,8 @@ def register(sub) -> None:
     p.add_argument("--alpha", type=opt.positive_float, required=True)
     p.add_argument("--beta", type=opt.positive_float, required=True)
     p.add_argument("--kappa", type=opt.finite_float, default=0.0)
-    p.add_argument("--spacing", type=opt.positive_float, default=None, help="trapezoid spacing in z (default 0.01)")
+    p.add_argument("--spacing", type=opt.spacing, default=None,
+                   help=f"trapezoid spacing in z, in (0, {MAX_SPACING:g}] (default 0.01)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(run=rs, check=no_outputs)
 

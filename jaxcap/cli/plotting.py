@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 
+from ..references import FRSB_ALPHA, ONE_RSB_ALPHA, RS_ALPHA
 from .errors import BadInput
 
 
@@ -103,7 +104,7 @@ def frsb(path, levels, alphas, fit) -> None:
 
 
 #: Published asymptotic thresholds at ``κ = 0`` drawn on the finite-size figure.
-_ASYMPTOTIC = [(7.647695, "RS = plain RDT", ":"), (6.715697, "1RSB", "--"), (6.6980, "FRSB", "-")]
+_ASYMPTOTIC = [(RS_ALPHA, "RS = plain RDT", ":"), (ONE_RSB_ALPHA, "1RSB", "--"), (FRSB_ALPHA, "FRSB", "-")]
 
 
 def finite(path, out: dict) -> None:

@@ -4,6 +4,7 @@ import json
 import math
 
 from jaxcap.cli.output import bench_table
+from jaxcap.references import RS_ALPHA
 
 TIMING_KEYS = {"name", "kind", "seconds_cold", "seconds_warm", "warm_spread", "accuracy", "baseline_seconds"}
 
@@ -32,7 +33,7 @@ def test_bench_subset(jaxcap_cli, tmp_path):
         assert t["seconds_cold"] > t["seconds_warm"]        # cold includes JIT compilation
 
     th = tasks["threshold-L0"]
-    assert abs(th["alpha"] - 7.647695) < 1e-6 and th["alpha"] == th["alpha_cold"]
+    assert abs(th["alpha"] - RS_ALPHA) < 1e-6 and th["alpha"] == th["alpha_cold"]
     assert th["baseline_seconds"] > 0
     assert abs(th["alpha_difference"]) < 1e-8 and th["accuracy"] == abs(th["alpha_difference"])
     assert math.isclose(th["speedup_cold"], th["baseline_seconds"] / th["seconds_cold"])

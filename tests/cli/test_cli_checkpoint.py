@@ -179,8 +179,7 @@ def test_concurrent_writers_merge_and_never_corrupt(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # interrupted and resumed
 
-INTERRUPTED = ["sweep", "--level", 0, "--kappa-from", -0.5, "--kappa-to", 0.5, "--points", 200, "--chunk", 2,
-               "--hessian", "difference"]
+INTERRUPTED = ["sweep", "--level", 0, "--kappa-from", -0.5, "--kappa-to", 0.5, "--points", 200, "--chunk", 2]
 
 
 def test_sigint_exits_130_keeps_the_checkpoint_and_the_rerun_resumes(jaxcap_cli, tmp_path):

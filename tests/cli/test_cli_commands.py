@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import DAT_ALPHA, RS_ALPHA
+from jaxcap.references import DAT_ALPHA, RS_ALPHA
 
 
 def test_threshold_json_reports_dalpha_dkappa(jaxcap_cli):
@@ -29,11 +29,24 @@ def test_sat_json(jaxcap_cli):
     assert run.json()["alpha"] == pytest.approx(0.9612050528, rel=1e-9)
 
 
-def test_dat_json(jaxcap_cli):
-    run = jaxcap_cli("dat", "--json")
-    assert run.code == 0, run
-    payload = run.json()
-    assert abs(payload["alpha"] - DAT_ALPHA) <= 1e-4 and np.isfinite(payload["dalpha_dkappa"])
+def test_dat_json_and_text(jaxcap_cli, monkeypatch):
+    # the dAT line itself is tested in test_temperature.py; here its printing, with a non-finite entry
+    import jaxcap.temperature
+    seen = {}
+
+    def dat_threshold(kappa, **options):
+        seen.update(kappa=kappa, **options)
+        return {"alpha": DAT_ALPHA, "beta": 2.0, "q": 0.5, "dalpha_dkappa": float("inf"),
+                "diagnostics": {"quad_error": 1e-9, "seconds": 0.1}}
+
+    monkeypatch.setattr(jaxcap.temperature, "dat_threshold", dat_threshold)
+    run = jaxcap_cli("dat", "--kappa", "-.5", "--spacing", "0.02", "--json")
+    assert run.code == 0 and seen == {"kappa": -0.5, "spacing": 0.02}, run
+    payload = json.loads(run.out, parse_constant=lambda name: pytest.fail(name))
+    assert payload["alpha"] == DAT_ALPHA and payload["dalpha_dkappa"] is None
+    assert payload["non_finite"] == {"dalpha_dkappa": "+inf"}
+    run = jaxcap_cli("dat")
+    assert run.code == 0 and run.out.startswith(f"dAT line at kappa 0: alpha = {DAT_ALPHA:.10f}"), run
 
 
 def test_curve_is_a_sweep_with_tangents(jaxcap_cli, tmp_path):
