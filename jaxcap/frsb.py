@@ -109,7 +109,8 @@ def frsb_sequence(max_level: int, *, kappa: float = 0.0, checkpoint: str | None 
     ``checkpoint`` (a path) receives every finished level (:mod:`jaxcap.checkpoint`); a rerun
     with the same ``kappa`` and ``options`` (``engine``, ``nodes``, ``spacing``) resumes after
     the last one, a file from other options is refused (``CheckpointError``, a ``ValueError``).
-    ``progress(result)`` is called after each level; ``on_write_error(exc)``, when given, is
+    ``progress(result, loaded)`` is called for each level, those loaded from the checkpoint
+    (``loaded=True``) first; ``on_write_error(exc)``, when given, is
     called for a checkpoint write that failed (``OSError``) and the run goes on, else it raises.
     """
     t0 = time.perf_counter()
@@ -118,6 +119,9 @@ def frsb_sequence(max_level: int, *, kappa: float = 0.0, checkpoint: str | None 
     if checkpoint:
         ckpt.check_writable(checkpoint, "checkpoint")
         done = [r for r in ckpt.read_levels(checkpoint, key) if r.level <= max_level]
+    for res in done:
+        if progress:
+            progress(res, True)
     for res in threshold_chain(max_level, kappa=kappa, resume=done[-2:], **options):
         done.append(res)
         if checkpoint:
@@ -128,6 +132,6 @@ def frsb_sequence(max_level: int, *, kappa: float = 0.0, checkpoint: str | None 
                     raise
                 on_write_error(exc)
         if progress:
-            progress(res)
+            progress(res, False)
     fit = extrapolate([r.level for r in done], [r.alpha for r in done])
     return done, fit, time.perf_counter() - t0

@@ -138,19 +138,33 @@ def table(args) -> int:
 
 
 def frsb(args) -> int:
+    """Levels ``0 … --max-level`` and the fit; the levels that converged are printed even when a later one fails."""
     from ..frsb import frsb_sequence
-    failed_writes = []
+    rows, failed_writes = [], []
 
-    def progress(res):
-        say(f"level {res.level}: alpha = {res.alpha:.10f} ({res.diagnostics.seconds:.1f} s)")
+    def progress(res, loaded):
+        rows.append(res)
+        say(f"level {res.level}: alpha = {res.alpha:.10f} "
+            + ("(from the checkpoint)" if loaded else f"({res.diagnostics.seconds:.1f} s)"))
 
     def write_error(exc):
         if not failed_writes:
             say(f"jaxcap: error: --checkpoint {args.checkpoint} could not be written ({exc}); going on without it")
         failed_writes.append(exc)
 
-    rows, fit, seconds = frsb_sequence(args.max_level, kappa=args.kappa, checkpoint=args.checkpoint,
-                                       progress=progress, on_write_error=write_error, **opt.engine_options(args))
+    t0 = time.perf_counter()
+    try:
+        rows, fit, seconds = frsb_sequence(args.max_level, kappa=args.kappa, checkpoint=args.checkpoint,
+                                           progress=progress, on_write_error=write_error,
+                                           **opt.engine_options(args))
+    except ConvergenceError as exc:
+        payload = {"kappa": args.kappa, "levels": [r.level for r in rows], "alphas": [r.alpha for r in rows],
+                   "seconds": time.perf_counter() - t0, "results": [r.to_dict() for r in rows],
+                   "failed": {"level": len(rows), **_failure(exc)}}
+        emit(args, payload, "\n".join(f"{r.level:>3} {r.alpha:.10f}" for r in rows))
+        say(f"jaxcap: not converged at level {len(rows)}: {exc}")
+        say(dumps(_failure(exc)))
+        return EXIT_NOT_CONVERGED
     payload = {"kappa": args.kappa, "levels": [r.level for r in rows], "alphas": [r.alpha for r in rows],
                **fit, "seconds": seconds, "results": [r.to_dict() for r in rows]}
     text = [f"{r.level:>3} {r.alpha:.10f}" for r in rows]

@@ -90,3 +90,26 @@ def test_strict_json_maps_non_finite_to_null_with_a_reason():
     text = dumps({"a": float("inf"), "b": [1.0, float("nan")], "c": {"d": -float("inf")}})
     assert json.loads(text) == {"a": None, "b": [1.0, None], "c": {"d": None},
                                 "non_finite": {"a": "+inf", "b[1]": "nan", "c.d": "-inf"}}
+
+
+def test_frsb_keeps_the_levels_before_a_failure_in_its_output_and_checkpoint(jaxcap_cli, monkeypatch, tmp_path):
+    import jaxcap
+    import jaxcap.frsb
+    from jaxcap import checkpoint
+    from jaxcap.result import ConvergenceError
+    real = jaxcap.threshold_chain
+
+    def failing_chain(max_level, resume=(), **kw):
+        if not resume:
+            yield from real(0, **kw)
+        raise ConvergenceError("level 1 did not converge", {"grad_norm": 1.0})
+
+    monkeypatch.setattr(jaxcap.frsb, "threshold_chain", failing_chain)
+    ck = tmp_path / "frsb.json"
+    for _ in range(2):           # computed, then loaded from the checkpoint
+        run = jaxcap_cli("frsb", "--max-level", "3", "--checkpoint", ck, "--json")
+        assert run.code == 3, run
+        payload = run.json()
+        assert payload["levels"] == [0] and payload["failed"]["level"] == 1
+        assert [r.level for r in checkpoint.read_levels(ck, jaxcap.frsb.checkpoint_key(0.0))] == [0]
+    assert "level 0: alpha = 7.64769" in run.err and "from the checkpoint" in run.err
