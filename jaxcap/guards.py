@@ -34,7 +34,7 @@ import numpy as np
 
 __all__ = ["Limit", "MAX_LEVEL", "MAX_GRID_POINTS", "MAX_MEMORY_GB", "MAX_POINTS", "MAX_CPU_DEVICES",
            "MAX_FINITE_N", "MAX_FINITE_ROWS", "MAX_TRIALS", "MAX_WORKERS", "MAX_SPACING", "BYTES_PER_POINT",
-           "BYTES_PER_LEAF",
+           "BYTES_PER_LEAF", "QUAD_TOL", "unresolved",
            "check_spacing", "check_engine", "engine_memory", "drift"]
 
 
@@ -74,8 +74,8 @@ class Limit:
             raise ValueError(why)
 
 
-#: Lifting levels of one solve or chain (levels 0–30 take 9–120 s each on two cores).
-MAX_LEVEL = Limit("JAXCAP_MAX_LEVEL", 40, "lifting levels")
+#: Lifting levels of one solve or chain: the levels 0–30 run (benchmarks/results) took 9–120 s a level on two cores.
+MAX_LEVEL = Limit("JAXCAP_MAX_LEVEL", 30, "lifting levels")
 #: Points of one quadrature grid: the innermost grid of a grid engine, the ``z`` grid at finite temperature.
 #: Levels 0–30 at ``κ = 0`` use at most about 3·10⁴.
 MAX_GRID_POINTS = Limit("JAXCAP_MAX_GRID_POINTS", 250_000, "grid points")
@@ -103,6 +103,23 @@ MAX_SPACING = 0.08
 BYTES_PER_POINT = 1100.0
 #: Bytes of a compiled Newton solve per leaf evaluation of the refined tensor engine (module docstring).
 BYTES_PER_LEAF = 900.0
+
+
+#: Largest estimated discretisation error of a returned result (``quad_error``: the change when the
+#: engine is refined), relative to ``max(1, |value|)``.  The default engines stay far below it (grid:
+#: 1e-11 and less; tensor with 96 nodes: 1.5e-7 and 3.2e-7 at levels 1 and 2); a tensor engine with
+#: 48 nodes at level 2 (5e-5) or 16 at level 1 (3e-3) is beyond it.
+QUAD_TOL = 1e-6
+
+
+def unresolved(quad_error: float, value: float) -> str | None:
+    """Why a result ``value`` with discretisation-error estimate ``quad_error`` is not resolved by its
+    engine (beyond :data:`QUAD_TOL`, or not a number), or ``None``."""
+    scale = max(1.0, abs(float(value))) if math.isfinite(float(value)) else math.inf
+    if float(quad_error) <= QUAD_TOL * scale:
+        return None
+    return (f"not resolved by the engine: quadrature error estimate {float(quad_error):.1e} exceeds "
+            f"{QUAD_TOL:g} x {scale:.3g} (a finer --spacing or more --nodes)")
 
 
 def check_spacing(spacing, span: float | None = None, what: str = "grid spacing") -> None:

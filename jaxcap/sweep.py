@@ -272,11 +272,13 @@ def _element(p: Plan, alpha_in, kappa, out: dict, i: int) -> dict:
     gnorm, lam = float(out["grad_norm"][i]), float(out["hessian_max_eig"][i])
     alpha, g, dg = float(out["alpha"][i]), float(out["g"][i]), float(out["dg_dkappa"][i])
     de = abs(alpha * (float(out["g_refined"][i]) - g))
+    quad_error = de / abs(g) if p.objective == "threshold" else de
     finite = all(np.isfinite(v) for v in (alpha, gnorm, lam, g, float(params.chi)))
-    why = (degeneracy(params) or (p.engine.check(params) if p.level else None)) if finite else "non-finite"
+    why = (degeneracy(params) or (p.engine.check(params) if p.level else None) or guards.unresolved(
+        quad_error, alpha if p.objective == "threshold" else float(out["energy"][i]))) if finite else "non-finite"
     converged = bool(finite and why is None and gnorm <= GRAD_TOL and lam < 0.0)
     diag = {"grad_norm": gnorm, "hessian_max_eig": lam, "newton_steps": int(out["newton_steps"][i]),
-            "quad_error": de / abs(g) if p.objective == "threshold" else de}
+            "quad_error": quad_error}
     if why:
         diag["reason"] = why
     if p.objective == "threshold":

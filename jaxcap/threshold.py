@@ -194,7 +194,8 @@ def _fitted_to_all(engine, starts):
 
 
 def _solve(level, kappa, engine, starts, alpha=None):
-    """Shared driver: the first candidate that passes :func:`_verdict`, else :class:`ConvergenceError`.
+    """Shared driver: the first candidate that passes :func:`_verdict` and whose discretisation error
+    the engine resolves (:func:`jaxcap.guards.unresolved`), else :class:`ConvergenceError`.
 
     ``alpha=None`` solves for the threshold (Newton on ``log A``, DESIGN §2:
     ``α_r = min A``), otherwise maximises ``E_r(alpha, ·)``.
@@ -203,7 +204,8 @@ def _solve(level, kappa, engine, starts, alpha=None):
     objective = "threshold" if alpha is None else "energy"
     failures = []
     for name, used, m in _candidates(level, kappa, engine, starts, objective, 0.0 if alpha is None else float(alpha)):
-        why = m if isinstance(m, str) else _verdict(m, level, used)
+        why = m if isinstance(m, str) else (_verdict(m, level, used) or guards.unresolved(
+            _quad_error(m, alpha is None), m["alpha"] if alpha is None else m["energy"]))
         if why:
             failures.append(f"{name}: {why}")
             continue

@@ -28,7 +28,7 @@ def _refused(limit, match=""):
 
 def test_a_limit_is_raised_by_its_environment_variable(monkeypatch):
     assert guards.MAX_LEVEL.value() == guards.MAX_LEVEL.default
-    with _refused(guards.MAX_LEVEL, "level 41 needs 41 lifting levels, over the limit of 40"):
+    with _refused(guards.MAX_LEVEL, "level 41 needs 41 lifting levels, over the limit of 30"):
         guards.MAX_LEVEL.check(41, "level 41")
     monkeypatch.setenv("JAXCAP_MAX_LEVEL", "50")
     guards.MAX_LEVEL.check(41, "level 41")
@@ -39,7 +39,7 @@ def test_a_limit_is_raised_by_its_environment_variable(monkeypatch):
 
 @pytest.mark.parametrize("call", [
     lambda: jaxcap.threshold(10_000),
-    lambda: jaxcap.energy(7.0, 41),
+    lambda: jaxcap.energy(7.0, 31),
     lambda: list(jaxcap.threshold_chain(100)),
 ], ids=["threshold", "energy", "chain"])
 def test_absurd_levels_are_refused_before_any_work(call):
@@ -204,3 +204,12 @@ def test_frsb_error_bar_covers_the_converged_value(max_level):
         assert "biased low" in fit["reliability"]
         # the bar is honest, not vacuous: it reaches the last level, no further than twice that
         assert fit["alpha_inf_err"] <= 2 * (LEVELS_30["alphas"][max_level] - converged)
+
+
+def test_a_result_the_engine_does_not_resolve_is_not_returned():
+    """16 Gauss-Hermite nodes put alpha_1 at 6.7030 (quad_error 1.8e-2): not converged, with the reason."""
+    with pytest.raises(jaxcap.ConvergenceError) as info:
+        jaxcap.threshold(1, engine="tensor", nodes=16, start={"chi": 0.053, "q": [0.777], "x": [3.29]})
+    assert "not resolved by the engine" in " ".join(info.value.diagnostics["failures"])
+    assert guards.unresolved(1e-12, 6.7) is None and guards.unresolved(float("nan"), 6.7)
+    assert "quadrature error estimate 1.0e-04" in guards.unresolved(1e-4, 6.7)
