@@ -244,8 +244,11 @@ class GridEngine:
         q = np.atleast_1d(np.asarray(params.q, dtype=float))
         if q.size == 0:
             return float(self.nodes)
-        finest = min(self.spacing, float(np.min(_resolved_scales(q))) / POINTS_PER_WIDTH)
-        return (self.hi - self.lo) / finest + 1.0 if finest > 0.0 else math.inf
+        with np.errstate(invalid="ignore"):
+            scale = float(np.min(_resolved_scales(q)))
+        if not scale > 0.0:  # zero, negative or not a number
+            return math.inf
+        return (self.hi - self.lo) / min(self.spacing, scale / POINTS_PER_WIDTH) + 1.0
 
     def covers(self, other: "GridEngine") -> bool:
         """Whether this engine resolves at least what ``other`` does: every grid as fine, every kernel as wide."""

@@ -137,7 +137,8 @@ def engine_memory(engine, level: int, copies: int = 1) -> float:
 
     Grid: :data:`BYTES_PER_POINT` per innermost point and Hessian direction, plus the
     blocked Toeplitz matrices of the convolutions (``≈ 0.15 K_l²/s_l`` entries for a
-    kernel of half-width ``K_l`` on a level of stride ``s_l``).  Tensor: :data:`BYTES_PER_LEAF`
+    kernel of half-width ``K_l`` on a level of stride ``s_l``) once the engine is fitted to a point
+    (before, its kernels are not set: its points alone count).  Tensor: :data:`BYTES_PER_LEAF`
     per leaf evaluation of the refined engine.  Level 0 is closed-form: nothing to speak of.
     """
     if level == 0:
@@ -146,9 +147,9 @@ def engine_memory(engine, level: int, copies: int = 1) -> float:
     if getattr(engine, "name", None) == "tensor":
         return copies * BYTES_PER_LEAF * float(2 * engine.nodes) ** level
     points = (engine.hi - engine.lo) / engine.spacing + 1.0
-    steps = engine.spacings(level)
+    steps = engine.spacings(level) if engine.level_caps else ()
     toeplitz = sum(0.15 * (engine.cutoff * cap / steps[l + 1]) ** 2 * steps[l + 1] / steps[l]
-                   for l, cap in enumerate(engine.caps(level - 1)))
+                   for l, cap in enumerate(engine.level_caps))
     return copies * directions * (BYTES_PER_POINT * points + 8.0 * toeplitz)
 
 

@@ -56,17 +56,15 @@ def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
         guards.check_spacing(spacing)
     if name == "tensor":
         eng = TensorEngine(nodes=int(nodes or (256 if level <= 2 else 96)))
-        subject = f"the tensor engine at level {level} with {eng.nodes} nodes"
+        cost, subject = eng, f"the tensor engine at level {level} with {eng.nodes} nodes"
     elif name == "grid":
         eng = GridEngine.around(kappa, spacing=spacing or guards.MAX_SPACING)
-        # the fitted grids are at least as fine as the ladder's rung below ``spacing``
-        finest = dataclasses.replace(eng, spacing=snapped_spacing(eng.spacing))
-        guards.check_engine(finest, level, f"the grid engine at level {level}, kappa={float(kappa):g}, "
-                                           f"spacing {eng.spacing:g}")
-        return eng
+        # the grids fitted to a point are at least as fine as the ladder's rung below ``spacing``
+        cost = dataclasses.replace(eng, spacing=snapped_spacing(eng.spacing))
+        subject = f"the grid engine at level {level}, kappa={float(kappa):g}, spacing {eng.spacing:g}"
     else:
         raise ValueError(f"unknown engine {engine!r} (expected 'tensor' or 'grid')")
-    guards.check_engine(eng, level, subject)
+    guards.check_engine(cost, level, subject)
     return eng
 
 
