@@ -63,6 +63,8 @@ from typing import Sequence
 
 import numpy as np
 
+from . import guards
+
 ZERO_TOL = 1e-9
 """Rows with |w_i . x| <= ZERO_TOL*|w_i| (x unit) count as zero, i.e. inactive."""
 
@@ -510,6 +512,8 @@ def min_active(W, kappa: float = 0.0, *, method: str = "auto") -> MinActiveResul
     _check_kappa(kappa)
     W = _as_matrix(W)
     m, n = W.shape
+    guards.MAX_FINITE_N.check(n, f"n = {n}")
+    guards.MAX_FINITE_ROWS.check(m, f"m = {m}")
     if method == "auto":
         method = "enumerate" if math.comb(m, n - 1) <= _ENUM_AUTO_LIMIT else "milp"
     if method == "enumerate":
@@ -650,7 +654,7 @@ def gordon_energy(alpha: float, n: int, rng: np.random.Generator, kappa: float =
     return gordon_min(g, float(h @ h), kappa) / n
 
 
-def rs_energy(alpha: float, kappa: float = 0.0) -> float:
+def gordon_limit_energy(alpha: float, kappa: float = 0.0) -> float:
     """n -> infinity limit of ``gordon_energy``: the RS / plain-RDT energy e_0(alpha).
 
     The budget per unit n tends to 1 and the cost per coordinate is
@@ -691,7 +695,7 @@ def gordon_curve(alpha: float, ns: Sequence[int], trials: int, seed: int = 0,
     """``gordon_energy`` averaged over ``trials`` samples at each n in ``ns``.
 
     Reproducible: the samples at ns[k] use SeedSequence(seed).spawn(len(ns))[k].
-    The mean tends to ``rs_energy(m/n, kappa)`` with an O(1/n) bias (the
+    The mean tends to ``gordon_limit_energy(m/n, kappa)`` with an O(1/n) bias (the
     integer k, and the curvature of the threshold equation in the
     fluctuating |h|^2/n and empirical sums).
     """
@@ -740,7 +744,12 @@ METHODS = ("auto", "enumerate", "milp")
 
 
 def layer_sizes(n: int, alphas, trials: int = 1, method: str = "auto") -> list[int]:
-    """``m = round(alpha n)`` per alpha, after checking the experiment (``ValueError`` with a one-line reason)."""
+    """``m = round(alpha n)`` per alpha, after checking the experiment (``ValueError`` with a one-line reason).
+
+    Beyond the limits of :mod:`jaxcap.guards` on ``n``, on the largest ``m`` and on the number
+    of exact solves ``len(alphas) * trials`` the experiment is refused: the cost of the exact
+    methods grows like ``C(m, n − 1)``.
+    """
     if isinstance(n, bool) or int(n) != n or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     if isinstance(trials, bool) or int(trials) != trials or trials < 1:
@@ -757,6 +766,9 @@ def layer_sizes(n: int, alphas, trials: int = 1, method: str = "auto") -> list[i
         ms.append(m)
     if not ms:
         raise ValueError("alphas must not be empty")
+    guards.MAX_FINITE_N.check(n, f"n = {n}")
+    guards.MAX_FINITE_ROWS.check(max(ms), f"m = round(alpha*n) = {max(ms)}")
+    guards.MAX_TRIALS.check(len(ms) * trials, f"{trials} trials at {len(ms)} alphas")
     return ms
 
 
@@ -767,10 +779,12 @@ def run_finite(n, alphas, trials, seed=0, method="auto", workers=1, progress=Non
     ``trial_rng(seed, alpha_index, trial)`` and computes min_active exactly;
     injective means min_active >= n (general position holds a.s.).  The
     interval is the 95% Wilson score interval.  ``progress(done, total)`` is
-    called after every trial.
+    called after every trial.  Raises ``ValueError`` for an experiment :func:`layer_sizes`
+    refuses, or more ``workers`` than :data:`jaxcap.guards.MAX_WORKERS`.
     """
     t0 = time.perf_counter()
     ms = layer_sizes(n, alphas, trials, method)
+    guards.MAX_WORKERS.check(workers, f"{workers} workers")
     jobs = [(n, m, seed, ai, t, method) for ai, m in enumerate(ms) for t in range(trials)]
     values = []
     workers = min(workers, len(jobs))

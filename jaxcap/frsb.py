@@ -18,6 +18,15 @@ error, the change of ``α_∞`` when the lowest or the highest level is left out
 and (for the shifted law) the difference from a second four-parameter model
 with the same levels, ``α_∞ + C r^{−p} (1 + D/r)`` (a model-choice estimate:
 2.8e−6 with levels 2–6, 1.1e−6 with levels 2–10).
+
+With fewer levels (``frsb --max-level`` 3, 4 or 5) the plain law is all there is,
+and it extrapolates too far: its exponent, fitted to the lowest levels, is the
+smallest of the climbing local exponents (2.8–2.9 against 4.1), so its ``α_∞`` lies
+below the converged value (by 1.5e−4, 1.1e−4 and 8.8e−5 at ``κ = 0``, against the
+fit over levels 2–30), beyond its own error terms.  Since ``α_r`` decreases with
+``r``, the last level computed bounds ``α_∞`` from above; the error bar of a plain
+fit is therefore at least the distance from ``α_∞`` to that level (7.9e−4, 3.5e−4
+and 2.0e−4 there), and the fit is marked ``reliable: false`` with the reason.
 """
 from __future__ import annotations
 
@@ -70,7 +79,17 @@ def _fit(model, levels, alphas):
 def extrapolate(levels, alphas) -> dict:
     """``α_∞`` from the levels ``r ≥ 2`` by the shifted power law when there are at least
     :data:`SHIFTED_FROM` of them, else from the levels ``r ≥ 1`` by the plain power law
-    (at least three)."""
+    (at least three).
+
+    Returns:
+        ``alpha_inf``, ``alpha_inf_err`` (always finite, see the module docstring),
+        ``model``, ``C``, ``p``, ``fit_levels``, ``reliable`` (``False`` for the plain law,
+        with the reason in ``reliability``), and for the shifted law ``s``,
+        ``alpha_inf_alternative`` and ``alternative_model``.
+
+    Raises:
+        ValueError: fewer than three levels ``r ≥ 1``.
+    """
     pairs = sorted((int(r), float(a)) for r, a in zip(levels, alphas) if r >= 1)
     shifted = sum(r >= 2 for r, _ in pairs) >= SHIFTED_FROM
     if shifted:
@@ -86,14 +105,17 @@ def extrapolate(levels, alphas) -> dict:
     if shifted:
         alternative = float(_fit(_corrected_power_law, r, a)[0][0])
         spread.append(abs(alternative - popt[0]))
-    err = float(max([perr[0], *spread])) if np.isfinite(perr[0]) else float("inf")
-    if len(r) == 3:
-        # an exact fit has no residual: fall back to the size of the last correction
-        err = float(max(err, abs(a[-1] - popt[0]) / 2))
-    fit = {"alpha_inf": float(popt[0]), "alpha_inf_err": err, "model": MODEL if shifted else PLAIN_MODEL,
-           "C": float(popt[1]), "p": float(popt[2]), "fit_levels": [int(v) for v in r]}
+    else:
+        # the plain law's alpha_inf lies below the converged value; the last level bounds it from above
+        spread.append(abs(a[-1] - popt[0]))
+    terms = [v for v in (perr[0], *spread) if np.isfinite(v)]  # an exact fit has no standard error
+    fit = {"alpha_inf": float(popt[0]), "alpha_inf_err": float(max(terms)), "model": MODEL if shifted else PLAIN_MODEL,
+           "C": float(popt[1]), "p": float(popt[2]), "fit_levels": [int(v) for v in r], "reliable": bool(shifted)}
     if shifted:
         fit.update(s=float(popt[3]), alpha_inf_alternative=alternative, alternative_model=ALTERNATIVE_MODEL)
+    else:
+        fit["reliability"] = (f"only {sum(v >= 2 for v in r)} levels r >= 2 (the shifted law needs {SHIFTED_FROM}): "
+                              "the plain power law's alpha_inf is biased low, and the error bar reaches the last level")
     return fit
 
 

@@ -237,6 +237,19 @@ class GridEngine:
         return dataclasses.replace(self, spacing=inner, strides=strides, level_caps=caps,
                                    sigma_cap=max(caps, default=_cover(0.05)))
 
+    def points_needed(self, params: Params) -> float:
+        """About how many points the innermost grid of :meth:`fitted` has for ``params`` (within the factor
+        ``√2`` of :func:`snapped_spacing`), computed without building it: ``inf`` when a scale it must
+        resolve is zero or not a number."""
+        q = np.atleast_1d(np.asarray(params.q, dtype=float))
+        if q.size == 0:
+            return float(self.nodes)
+        with np.errstate(invalid="ignore"):
+            scale = float(np.min(_resolved_scales(q)))
+        if not scale > 0.0:  # zero, negative or not a number
+            return math.inf
+        return (self.hi - self.lo) / min(self.spacing, scale / POINTS_PER_WIDTH) + 1.0
+
     def covers(self, other: "GridEngine") -> bool:
         """Whether this engine resolves at least what ``other`` does: every grid as fine, every kernel as wide."""
         n = max(len(self.level_caps), len(other.level_caps), len(self.strides), len(other.strides))

@@ -53,6 +53,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from . import guards
 from .compilation import jit
 from .params import Params, degeneracy, from_unconstrained, to_unconstrained
 from .solver import OBJECTIVES, _lbfgs, measure, newton_in_u, value_grad_hessian, value_grad_hessian_autodiff
@@ -249,6 +250,7 @@ def _coarse_shape(coarse: int | None, n: int, box) -> tuple[int, int] | None:
     if m < 0:
         raise ValueError(f"coarse must be a non-negative integer, got {coarse!r}")
     shape = tuple(m if hi > lo else 1 for lo, hi in box)
+    guards.MAX_POINTS.check(math.prod(shape), f"a coarse pass of {' x '.join(map(str, shape))} points")
     return shape if m >= 2 and shape != (1, 1) else None
 
 
@@ -270,11 +272,13 @@ def _element(p: Plan, alpha_in, kappa, out: dict, i: int) -> dict:
     gnorm, lam = float(out["grad_norm"][i]), float(out["hessian_max_eig"][i])
     alpha, g, dg = float(out["alpha"][i]), float(out["g"][i]), float(out["dg_dkappa"][i])
     de = abs(alpha * (float(out["g_refined"][i]) - g))
+    quad_error = de / abs(g) if p.objective == "threshold" else de
     finite = all(np.isfinite(v) for v in (alpha, gnorm, lam, g, float(params.chi)))
-    why = (degeneracy(params) or (p.engine.check(params) if p.level else None)) if finite else "non-finite"
+    why = (degeneracy(params) or (p.engine.check(params) if p.level else None) or guards.unresolved(
+        quad_error, alpha if p.objective == "threshold" else float(out["energy"][i]))) if finite else "non-finite"
     converged = bool(finite and why is None and gnorm <= GRAD_TOL and lam < 0.0)
     diag = {"grad_norm": gnorm, "hessian_max_eig": lam, "newton_steps": int(out["newton_steps"][i]),
-            "quad_error": de / abs(g) if p.objective == "threshold" else de}
+            "quad_error": quad_error}
     if why:
         diag["reason"] = why
     if p.objective == "threshold":
@@ -313,6 +317,9 @@ def solve_batch(p: Plan, kappas, *, alphas=None, bounds=None, alpha_bounds=None,
         raise ValueError(f"newton_iters must be an integer >= 1, got {newton_iters!r}")
     devices = list(devices or jax.devices())
     n = max(len(k), size or 0)
+    guards.MAX_POINTS.check(n, f"a batch of {n} elements")
+    guards.check_engine(p.engine, p.level, f"a batch at level {p.level} ({block} elements at once on each of "
+                                           f"{len(devices)} devices)", copies=len(devices) * int(block))
     n = -(-n // (len(devices) * block)) * len(devices) * block   # every device's share a multiple of block
     pad = lambda v: np.concatenate([v, np.full(n - len(v), v[-1])])
     sharding = NamedSharding(_mesh(devices), PartitionSpec("batch"))
@@ -341,6 +348,7 @@ def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = 
     ``progress(i, n_chunks, results)`` is called after each chunk.
     """
     k = _check_points(kappas, "kappas")
+    guards.MAX_POINTS.check(len(k), f"a sweep of {len(k)} kappas")
     p = plan(level, k, engine=engine, nodes=nodes, spacing=spacing, start=start)
     size = int(chunk) if chunk else len(k)
     if size < 1:
@@ -368,6 +376,7 @@ def energy_grid(alphas, kappas, level: int, *, engine: str | None = None, nodes:
     """
     a = _check_points(alphas, "alphas", positive=True)
     k = _check_points(kappas, "kappas")
+    guards.MAX_POINTS.check(len(a) * len(k), f"an energy grid of {len(a)} x {len(k)} points")
     p = plan(level, k, alpha=float(a[len(a) // 2]), engine=engine, nodes=nodes, spacing=spacing, start=start)
     grid_a, grid_k = (v.ravel() for v in np.meshgrid(a, k, indexing="ij"))
     flat = solve_batch(p, grid_k, alphas=grid_a, devices=devices, newton_iters=newton_iters, coarse=coarse,

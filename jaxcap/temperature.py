@@ -42,10 +42,11 @@ import numpy as np
 from jax.scipy.special import log_ndtr, ndtr
 from scipy.optimize import brentq
 
+from . import guards
 from .compilation import jit
 from .result import ConvergenceError
 
-__all__ = ["log_partition", "rs_free_entropy", "rs_energy", "replicon", "rs_state", "dat_threshold"]
+__all__ = ["log_partition", "rs_free_entropy", "rs_thermal_energy", "replicon", "rs_state", "dat_threshold"]
 
 DEFAULT_SPACING = 0.01
 _Z_RANGE = 10.0
@@ -72,7 +73,7 @@ def rs_free_entropy(q, alpha, beta, kappa=0.0, spacing=DEFAULT_SPACING):
     return 0.5 * jnp.log1p(-q) + 0.5 * q / (1.0 - q) + alpha * channel
 
 
-def rs_energy(q, alpha, beta, kappa=0.0, spacing=DEFAULT_SPACING):
+def rs_thermal_energy(q, alpha, beta, kappa=0.0, spacing=DEFAULT_SPACING):
     """``e = −∂_β φ`` at fixed ``q``: the Gibbs-mean number of fields above ``κ`` per dimension."""
     return -jax.grad(rs_free_entropy, argnums=2)(q, alpha, beta, kappa, spacing)
 
@@ -92,7 +93,7 @@ def _overlap_gradient(q, alpha, beta, kappa, spacing):
 
 
 _jit_free_entropy = jit(rs_free_entropy, static_argnums=4)
-_jit_energy = jit(rs_energy, static_argnums=4)
+_jit_energy = jit(rs_thermal_energy, static_argnums=4)
 _jit_replicon = jit(replicon, static_argnums=4)
 
 
@@ -111,10 +112,13 @@ def rs_state(alpha: float, beta: float, kappa: float = 0.0, spacing: float = DEF
     Large ``β`` sharpens the integrand (its width in ``z`` is ``√((1 − q)/q)``),
     so the state is solved with ``spacing`` and ``spacing/2``, halving until the energy, free energy and replicon change by less than
     ``tol``; ``quad_error`` is that last change.  Raises
-    :class:`ConvergenceError` if ``min_spacing`` does not bring it below ``1e-6``.
+    :class:`ConvergenceError` if ``min_spacing`` does not bring it below ``1e-6``, and
+    ``ValueError`` for a non-finite input, ``α ≤ 0``, ``β ≤ 0`` or a ``spacing`` outside
+    the limits of :mod:`jaxcap.guards`.
     """
     alpha, beta, kappa = float(alpha), float(beta), float(kappa)
     _check_finite(alpha=alpha, beta=beta, kappa=kappa)
+    _check_spacing(spacing)
     if alpha <= 0 or beta <= 0:
         raise ValueError(f"alpha and beta must be > 0, got alpha={alpha!r}, beta={beta!r}")
     refined = _solve_state(alpha, beta, kappa, spacing)
@@ -166,7 +170,7 @@ def _dat_equations(u, kappa, spacing):
     """``F(q, β, α) = (∂_q φ, e − 1, R − 1)``, zero at the dAT point."""
     q, beta, alpha = u
     return jnp.stack([jax.grad(rs_free_entropy)(q, alpha, beta, kappa, spacing),
-                      rs_energy(q, alpha, beta, kappa, spacing) - 1.0,
+                      rs_thermal_energy(q, alpha, beta, kappa, spacing) - 1.0,
                       replicon(q, alpha, beta, kappa, spacing) - 1.0])
 
 
@@ -191,6 +195,7 @@ def dat_threshold(kappa: float = 0.0, spacing: float = DEFAULT_SPACING, tol: flo
     """
     kappa = float(kappa)
     _check_finite(kappa=kappa)
+    _check_spacing(spacing)
     t0 = time.perf_counter()
     alpha_min = 1.0 / float(ndtr(-kappa))  # below it even β = 0 has energy < 1
     lo, hi = alpha_min * (1.0 + 1e-3), alpha_min * 1.25
@@ -219,6 +224,15 @@ def dat_threshold(kappa: float = 0.0, spacing: float = DEFAULT_SPACING, tol: flo
     q, beta, alpha = (float(v) for v in u)
     return {"alpha": alpha, "kappa": kappa, "beta": beta, "temperature": 1.0 / beta, "q": q,
             "dalpha_dkappa": float(-jnp.linalg.solve(jac, dkappa)[2]), "diagnostics": diagnostics}
+
+
+def _check_spacing(spacing):
+    """The ``z`` grid's spacing: in ``(0,`` :data:`~jaxcap.guards.MAX_SPACING` ``]`` (coarser grids can miss the
+    integrand at both ``spacing`` and ``spacing/2`` and see no change), and at most
+    :data:`~jaxcap.guards.MAX_GRID_POINTS` points over ``[−10, 10]`` at ``spacing/2``, where the error is measured."""
+    guards.check_spacing(spacing, what="spacing in z")
+    guards.MAX_GRID_POINTS.check(4.0 * _Z_RANGE / spacing + 1.0,
+                                 f"spacing in z {spacing:g} (refined to {spacing / 2:g} over [-10, 10])")
 
 
 def _check_finite(**values):

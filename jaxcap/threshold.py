@@ -12,6 +12,7 @@ measured, not imposed.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from typing import Iterator
@@ -19,18 +20,16 @@ from typing import Iterator
 import jax
 import numpy as np
 
+from . import guards
 from .params import Params, degeneracy, extrapolated_level, from_unconstrained, split_level, to_unconstrained
 from .result import ConvergenceError, Diagnostics, Result
 from .solver import ascend, polish, polish_fast_compile, solve_closed_form, unpack
-from .grid import GridEngine
+from .grid import GridEngine, snapped_spacing
 from .tensor import TensorEngine
 
 __all__ = ["energy", "threshold", "threshold_chain", "make_engine"]
 
 GRAD_TOL = 1e-9
-#: Largest grid spacing when none is given: each level's grids are then set by the parameters
-#: (:meth:`GridEngine.fitted`).
-MAX_SPACING = 0.08
 #: First level started from the extrapolation of the two below (from levels 1 and 2 it is poor:
 #: the level-1 profile is a constant).
 EXTRAPOLATE_FROM = 4
@@ -41,24 +40,32 @@ DIRECT_TRIES = 2
 def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
                 spacing: float | None = None, kappa: float = 0.0):
     """The engine for ``level``: ``"grid"`` (default; finest spacing at most ``spacing``, default
-    :data:`MAX_SPACING`) or ``"tensor"`` (``nodes`` per level).
+    :data:`jaxcap.guards.MAX_SPACING`) or ``"tensor"`` (``nodes`` per level).
 
     Level 0 has a closed form and ignores the engine.
+
+    Raises:
+        ValueError: an unknown engine, ``nodes`` not an integer ``≥ 8``, ``spacing`` outside
+            ``(0,`` :data:`~jaxcap.guards.MAX_SPACING` ``]``, or a solve on the engine beyond a
+            resource limit of :mod:`jaxcap.guards` (grid points, estimated memory).
     """
     name = engine or "grid"
-    if nodes is not None and (int(nodes) != nodes or nodes < 8):
+    if nodes is not None and (isinstance(nodes, bool) or int(nodes) != nodes or nodes < 8):
         raise ValueError(f"nodes must be an integer >= 8, got {nodes!r}")
-    if spacing is not None and not (0.0 < spacing <= 0.05):
-        raise ValueError(f"grid spacing must be in (0, 0.05], got {spacing!r}")
+    if spacing is not None:
+        guards.check_spacing(spacing)
     if name == "tensor":
-        q = nodes or (256 if level <= 2 else 96)
-        if q ** max(level, 1) > 5e7:
-            raise ValueError(f"tensor engine at level {level} with {q} nodes needs {q ** level:.1e} "
-                             "leaf evaluations; use the grid engine (--engine grid) or fewer nodes")
-        return TensorEngine(nodes=q)
-    if name == "grid":
-        return GridEngine.around(kappa, spacing=spacing or MAX_SPACING)
-    raise ValueError(f"unknown engine {engine!r} (expected 'tensor' or 'grid')")
+        eng = TensorEngine(nodes=int(nodes or (256 if level <= 2 else 96)))
+        cost, subject = eng, f"the tensor engine at level {level} with {eng.nodes} nodes"
+    elif name == "grid":
+        eng = GridEngine.around(kappa, spacing=spacing or guards.MAX_SPACING)
+        # the grids fitted to a point are at least as fine as the ladder's rung below ``spacing``
+        cost = dataclasses.replace(eng, spacing=snapped_spacing(eng.spacing))
+        subject = f"the grid engine at level {level}, kappa={float(kappa):g}, spacing {eng.spacing:g}"
+    else:
+        raise ValueError(f"unknown engine {engine!r} (expected 'tensor' or 'grid')")
+    guards.check_engine(cost, level, subject)
+    return eng
 
 
 #: Level-0 starts in unconstrained coordinates: a ``start=`` batch is padded with them to this
@@ -151,15 +158,24 @@ def _polished(u, params, level, kappa, engine, objective, alpha, fitted=None):
 
     When the engine fitted to the polished point is finer or wider than the one used, Newton is
     repeated from there on that engine: the result is always measured on an engine that resolves it
-    at least as well as :meth:`GridEngine.fitted` asks.
+    at least as well as :meth:`GridEngine.fitted` asks.  When the start or the polished point has
+    drifted so far that its engine would exceed a limit of :mod:`jaxcap.guards`
+    (:func:`~jaxcap.guards.drift`), the measurement is replaced by the reason, a string.
     """
     if not level:
         return engine, unpack(np.asarray(polish(u, alpha, kappa, objective=objective, engine=engine)), level)
+    why = guards.drift(engine, params, level) if fitted is None else None
+    if why:
+        return engine, why
     fitted = fitted or engine.fitted(params)
     newton = polish_fast_compile if level >= 2 else polish   # past level 1 compiling dominates
     m = unpack(np.asarray(newton(u, alpha, kappa, objective=objective, engine=fitted, refined=fitted.refined())), level)
     if isinstance(fitted, GridEngine) and np.all(np.isfinite(m["u"])):
-        need = engine.fitted(Params(m["chi"], m["q"], m["x"]))
+        reached = Params(m["chi"], m["q"], m["x"])
+        why = guards.drift(engine, reached, level)
+        if why:
+            return fitted, why
+        need = engine.fitted(reached)
         if not fitted.covers(need):
             fitted = need
             m = unpack(np.asarray(newton(m["u"], alpha, kappa, objective=objective, engine=fitted,
@@ -176,7 +192,8 @@ def _fitted_to_all(engine, starts):
 
 
 def _solve(level, kappa, engine, starts, alpha=None):
-    """Shared driver: the first candidate that passes :func:`_verdict`, else :class:`ConvergenceError`.
+    """Shared driver: the first candidate that passes :func:`_verdict` and whose discretisation error
+    the engine resolves (:func:`jaxcap.guards.unresolved`), else :class:`ConvergenceError`.
 
     ``alpha=None`` solves for the threshold (Newton on ``log A``, DESIGN §2:
     ``α_r = min A``), otherwise maximises ``E_r(alpha, ·)``.
@@ -185,7 +202,8 @@ def _solve(level, kappa, engine, starts, alpha=None):
     objective = "threshold" if alpha is None else "energy"
     failures = []
     for name, used, m in _candidates(level, kappa, engine, starts, objective, 0.0 if alpha is None else float(alpha)):
-        why = m if isinstance(m, str) else _verdict(m, level, used)
+        why = m if isinstance(m, str) else (_verdict(m, level, used) or guards.unresolved(
+            _quad_error(m, alpha is None), m["alpha"] if alpha is None else m["energy"]))
         if why:
             failures.append(f"{name}: {why}")
             continue
@@ -224,6 +242,7 @@ def _result(level, kappa, engine, m, diag, on_alpha) -> Result:
 def _check_common(level, kappa):
     if isinstance(level, bool) or int(level) != level or level < 0:
         raise ValueError(f"level must be a non-negative integer, got {level!r}")
+    guards.MAX_LEVEL.check(level, f"level {level}")
     if not np.isfinite(kappa):
         raise ValueError(f"kappa must be finite, got {kappa!r}")
 
@@ -258,6 +277,7 @@ def _chain(alpha, max_level, kappa, options, resume=(), first=0) -> Iterator[Res
     No start depends on level 0 (level 1 starts from a fixed set, :func:`_starts`),
     so a chain toward one level ``r ≥ 1`` may begin at level 1.
     """
+    make_engine(max_level, kappa=kappa, **options)  # refuses what the last level could not afford, up front
     done = [resume] if isinstance(resume, Result) else list(resume or ())
     known = [_as_params(res, res.level) for res in done[-2:]]
     first = done[-1].level + 1 if done else first

@@ -194,21 +194,21 @@ def test_gordon_min_matches_brute_force():
 
 
 @pytest.mark.parametrize("alpha,kappa", [(7.647695, 0.0), (5.0, 0.0), (3.0, 0.0), (3.0, -0.5), (12.0, 0.5)])
-def test_rs_energy_closed_form_matches_level0_functional(alpha, kappa):
+def test_gordon_limit_energy_closed_form_matches_level0_functional(alpha, kappa):
     """The n -> infinity limit of the sorting problem = max_chi E_0(alpha; chi)."""
     import jaxcap
-    assert F.rs_energy(alpha, kappa) == pytest.approx(jaxcap.energy(alpha, 0, kappa=kappa).energy, abs=1e-8)
+    assert F.gordon_limit_energy(alpha, kappa) == pytest.approx(jaxcap.energy(alpha, 0, kappa=kappa).energy, abs=1e-8)
 
 
-def test_rs_energy_known_values():
-    assert F.rs_energy(7.647695) == pytest.approx(1.0, abs=1e-6)  # RS threshold, DESIGN §3
-    assert F.rs_energy(2.0) == 0.0 and F.rs_energy(1.5) == 0.0    # alpha <= 2: all fields negative
-    assert F.rs_energy(2.2) > 0
+def test_gordon_limit_energy_known_values():
+    assert F.gordon_limit_energy(7.647695) == pytest.approx(1.0, abs=1e-6)  # RS threshold, DESIGN §3
+    assert F.gordon_limit_energy(2.0) == 0.0 and F.gordon_limit_energy(1.5) == 0.0    # alpha <= 2: all fields negative
+    assert F.gordon_limit_energy(2.2) > 0
     # kappa < 0: zero energy up to Gardner's capacity 1 / E (z - kappa)_+^2
     k = -0.5
     from scipy.integrate import quad
     ac = 1.0 / quad(lambda z: (z - k) ** 2 * math.exp(-z * z / 2) / math.sqrt(2 * math.pi), k, 40)[0]
-    assert F.rs_energy(ac * 0.999, k) == 0.0 and F.rs_energy(ac * 1.001, k) > 0
+    assert F.gordon_limit_energy(ac * 0.999, k) == 0.0 and F.gordon_limit_energy(ac * 1.001, k) > 0
 
 
 @pytest.mark.parametrize("alpha", [7.647695, 5.0])
@@ -237,7 +237,7 @@ def test_gordon_finite_n_bias_is_order_one_over_n():
     """At n = 50 the mean exceeds e_0 by c/n with 0.5 < c < 2 (see above)."""
     n, trials = 50, 4000
     (pt,) = F.gordon_curve(5.0, [n], trials, seed=3)
-    c = (pt.mean - F.rs_energy(pt.m / n)) * n
+    c = (pt.mean - F.gordon_limit_energy(pt.m / n)) * n
     assert 0.5 - 4 * pt.stderr * n < c < 2.0 + 4 * pt.stderr * n
     assert c > 0.5  # clearly positive: the O(1/n) bias is real, not noise
 
