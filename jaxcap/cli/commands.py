@@ -10,7 +10,7 @@ import sys
 import time
 
 from ..result import ConvergenceError
-from ..threshold import MAX_SPACING
+from ..guards import MAX_SPACING
 from . import options as opt
 from . import plotting
 from .errors import EXIT_NOT_CONVERGED, EXIT_OK, EXIT_WRITE_FAILED, BadInput
