@@ -11,6 +11,7 @@ import math
 import re
 
 from ..checkpoint import check_writable
+from ..guards import MAX_SPACING
 from .errors import BadInput
 
 #: What argparse must read as a (negative) number, not as an option: every float literal.
@@ -47,6 +48,15 @@ def positive_float(text: str) -> float:
     return v
 
 
+def spacing(text: str) -> float:
+    """A quadrature spacing: a finite float in ``(0,`` :data:`~jaxcap.guards.MAX_SPACING` ``]`` (one limit for
+    every ``--spacing``; finer spacings are bounded by the grid-point limit of :mod:`jaxcap.guards`)."""
+    v = finite_float(text)
+    if not 0.0 < v <= MAX_SPACING:
+        raise argparse.ArgumentTypeError(f"must be in (0, {MAX_SPACING:g}], got {text!r}")
+    return v
+
+
 def int_at_least(minimum: int):
     """An argparse type: an integer ``>= minimum`` (decimal digits, an optional sign), else a one-line reason."""
     def parse(text: str) -> int:
@@ -77,9 +87,9 @@ def add_engine_options(p, *, kappa: bool = True) -> None:
     p.add_argument("--engine", choices=["tensor", "grid"], default=None,
                    help="evaluation engine (default: chosen by level)")
     p.add_argument("--nodes", type=nodes, default=None, help="Gauss-Hermite nodes per level (tensor engine)")
-    p.add_argument("--spacing", type=positive_float, default=None,
-                   help="largest grid spacing in h (grid engine; default: set per level from the parameters, "
-                        "at most 0.04)")
+    p.add_argument("--spacing", type=spacing, default=None,
+                   help=f"largest grid spacing in h (grid engine, at most {MAX_SPACING:g}; default: set per level "
+                        f"from the parameters, at most {MAX_SPACING:g})")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
