@@ -158,14 +158,11 @@ def test_memory_estimate_is_within_a_factor_two_of_xla(level, q, spacing):
 # ---------------------------------------------------------------------------------------------
 # sweeps and finite sizes
 
-def test_batches_and_devices_are_bounded():
-    from jaxcap.sweep import _use_every_core
+def test_batches_are_bounded():
     with _refused(guards.MAX_POINTS):
         jaxcap.sweep(1, np.linspace(0.0, 1.0, 20_001))
     with _refused(guards.MAX_POINTS):
         jaxcap.energy_grid(np.linspace(5.0, 7.0, 200), np.linspace(0.0, 1.0, 200), 1)
-    with _refused(guards.MAX_CPU_DEVICES):
-        _use_every_core(10 ** 6)
 
 
 @pytest.mark.parametrize("n, alphas, trials, workers", [
@@ -181,11 +178,25 @@ def test_min_active_refuses_large_matrices():
         finite.min_active(np.random.default_rng(0).standard_normal((60, 30)))
 
 
-def test_cli_refusals_are_exit_2(cli):
-    out = cli("threshold", "--level", "10000")
-    assert out.returncode == 2 and "JAXCAP_MAX_LEVEL" in out.stderr and "Traceback" not in out.stderr
-    out = cli("finite", "--n", "40", "--alphas", "5", "--trials", "2")
-    assert out.returncode == 2 and "JAXCAP_MAX_FINITE_N" in out.stderr and "Traceback" not in out.stderr
+@pytest.mark.parametrize("argv, limit", [
+    (("threshold", "--level", "10000"), "JAXCAP_MAX_LEVEL"),
+    (("threshold", "--level", "1", "--kappa", "-1e6"), "JAXCAP_MAX_GRID_POINTS"),
+    (("finite", "--n", "40", "--alphas", "5", "--trials", "2"), "JAXCAP_MAX_FINITE_N"),
+    (("sweep", "--level", "1", "--kappa-from", "0", "--kappa-to", "1", "--points", "100000"), "JAXCAP_MAX_POINTS"),
+    (("sweep", "--level", "1", "--kappa-from", "0", "--kappa-to", "1", "--points", "4", "--cpu-devices", "1000000"),
+     "JAXCAP_MAX_CPU_DEVICES"),
+    (("curve", "--level", "1", "--kappa-from", "0", "--kappa-to", "1", "--points", "100000"), "JAXCAP_MAX_POINTS"),
+], ids=["level", "kappa", "finite-n", "sweep-points", "cpu-devices", "curve-points"])
+def test_cli_refusals_are_exit_2(jaxcap_cli, argv, limit):
+    run = jaxcap_cli(*argv)
+    assert run.code == 2 and limit in run.err and len(run.lines()) == 1 and "Traceback" not in run.err, run
+
+
+@pytest.mark.parametrize("command", [("threshold", "--level", "1"), ("rs", "--alpha", "3", "--beta", "2"), ("dat",)])
+def test_cli_spacing_limit_is_the_library_constant(jaxcap_cli, command):
+    assert jaxcap_cli(*command, "--spacing", str(guards.MAX_SPACING), dry_run=True).code == 0
+    run = jaxcap_cli(*command, "--spacing", "0.1")
+    assert run.code == 2 and "--spacing" in run.err and f"{guards.MAX_SPACING:g}" in run.err, run
 
 
 # ---------------------------------------------------------------------------------------------

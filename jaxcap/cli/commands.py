@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 import time
 
-from ..result import ConvergenceError
 from ..guards import MAX_SPACING
+from ..result import ConvergenceError
 from . import options as opt
 from . import plotting
 from .errors import EXIT_NOT_CONVERGED, EXIT_OK, EXIT_WRITE_FAILED, BadInput
@@ -51,7 +51,7 @@ def register(sub) -> None:
     p = sub.add_parser("dat", help="the RS-stability (de Almeida-Thouless) threshold on the energy-1 line")
     p.add_argument("--kappa", type=opt.finite_float, default=0.0)
     p.add_argument("--spacing", type=opt.spacing, default=None,
-                   help=f"trapezoid spacing in z, in (0, {MAX_SPACING:g}] (default 0.01)")
+                   help=f"trapezoid spacing in z (default 0.01, at most {MAX_SPACING:g})")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(run=dat, check=no_outputs)
 
@@ -60,7 +60,7 @@ def register(sub) -> None:
     p.add_argument("--beta", type=opt.positive_float, required=True)
     p.add_argument("--kappa", type=opt.finite_float, default=0.0)
     p.add_argument("--spacing", type=opt.spacing, default=None,
-                   help=f"trapezoid spacing in z, in (0, {MAX_SPACING:g}] (default 0.01)")
+                   help=f"trapezoid spacing in z (default 0.01, at most {MAX_SPACING:g})")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(run=rs, check=no_outputs)
 
@@ -170,6 +170,8 @@ def frsb(args) -> int:
     text = [f"{r.level:>3} {r.alpha:.10f}" for r in rows]
     text.append(f"alpha_inf = {fit['alpha_inf']:.7f} +- {fit['alpha_inf_err']:.1e}  ({fit['model']}, "
                 f"p = {fit['p']:.2f}), {seconds:.1f} s")
+    if not fit["reliable"]:
+        text.append(f"unreliable: {fit['reliability']}")
     emit(args, payload, "\n".join(text))
     code = write_plot(plotting.frsb, args.plot, payload["levels"], payload["alphas"], fit)
     return EXIT_WRITE_FAILED if failed_writes else code

@@ -49,10 +49,11 @@ def positive_float(text: str) -> float:
 
 
 def spacing(text: str) -> float:
-    """A grid spacing: a finite float in ``(0, MAX_SPACING]`` (the library's one limit)."""
-    v = positive_float(text)
-    if v > MAX_SPACING:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_SPACING:g}, got {text!r}")
+    """A quadrature spacing: a finite float in ``(0,`` :data:`~jaxcap.guards.MAX_SPACING` ``]`` (one limit for
+    every ``--spacing``; finer spacings are bounded by the grid-point limit of :mod:`jaxcap.guards`)."""
+    v = finite_float(text)
+    if not 0.0 < v <= MAX_SPACING:
+        raise argparse.ArgumentTypeError(f"must be in (0, {MAX_SPACING:g}], got {text!r}")
     return v
 
 
@@ -87,7 +88,7 @@ def add_engine_options(p, *, kappa: bool = True) -> None:
                    help="evaluation engine (default: chosen by level)")
     p.add_argument("--nodes", type=nodes, default=None, help="Gauss-Hermite nodes per level (tensor engine)")
     p.add_argument("--spacing", type=spacing, default=None,
-                   help=f"largest grid spacing in h (grid engine; in (0, {MAX_SPACING:g}]; default: set per level "
+                   help=f"largest grid spacing in h (grid engine, at most {MAX_SPACING:g}; default: set per level "
                         f"from the parameters, at most {MAX_SPACING:g})")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
