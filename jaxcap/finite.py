@@ -784,7 +784,7 @@ def run_finite(n, alphas, trials, seed=0, method="auto", workers=1, progress=Non
     """
     t0 = time.perf_counter()
     ms = layer_sizes(n, alphas, trials, method)
-    guards.MAX_WORKERS.check(workers, f"{workers} workers")
+    guards.MAX_WORKERS.check(workers, f"workers={workers}")
     jobs = [(n, m, seed, ai, t, method) for ai, m in enumerate(ms) for t in range(trials)]
     values = []
     workers = min(workers, len(jobs))

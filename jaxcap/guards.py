@@ -65,7 +65,8 @@ class Limit:
         limit = self.value()
         if amount <= limit:
             return None
-        return (f"{subject} needs {amount:.3g} {self.unit}, over the limit of {limit:.6g} "
+        shown = f"{int(amount)}" if float(amount).is_integer() and amount < 1e9 else f"{amount:.3g}"
+        return (f"{subject} needs {shown} {self.unit}, over the limit of {limit:.6g} "
                 f"(set {self.env} to raise it)")
 
     def check(self, amount: float, subject: str) -> None:
