@@ -154,6 +154,7 @@ def write(path, kind: str, key: dict, data: dict) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
+        os.chmod(tmp, _mode(path))             # mkstemp's file is private (0600): the checkpoint is not
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -163,6 +164,16 @@ def write(path, kind: str, key: dict, data: dict) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _mode(path) -> int:
+    """The permissions of the existing file, else those of a new file under the current umask."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def update(path, kind: str, key: dict, merge: Callable[[dict | None], dict],

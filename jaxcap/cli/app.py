@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 
 from . import bench, commands, finite, sweep
 from .errors import (EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NOT_CONVERGED, EXIT_OK,
@@ -55,12 +58,31 @@ def _line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+@contextlib.contextmanager
+def _interruptible():
+    """Ctrl-C / SIGINT raises ``KeyboardInterrupt`` (exit 130) for the duration, even where it was
+    inherited as ignored (a background job of a non-interactive shell); the handler is restored after."""
+    previous = None
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
 def main(argv=None, *, dry_run: bool = False) -> int:
     """Run ``jaxcap ARGV`` and return its exit code (:mod:`jaxcap.cli.errors`).
 
     ``dry_run=True`` parses and checks everything (values, output paths, matplotlib)
     and returns without computing: 0 or 2.
     """
+    with _interruptible():
+        return _main(argv, dry_run)
+
+
+def _main(argv, dry_run: bool) -> int:
     from ..result import ConvergenceError
     args = None
     try:

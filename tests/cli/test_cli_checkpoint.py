@@ -186,7 +186,9 @@ def test_sigint_exits_130_keeps_the_checkpoint_and_the_rerun_resumes(jaxcap_cli,
     ck = tmp_path / "ck.json"
     root = os.path.dirname(os.path.dirname(os.path.abspath(jaxcap.__file__)))
     env = dict(os.environ, JAXCAP_CACHE_DIR="off", PYTHONPATH=root)
-    proc = subprocess.Popen([sys.executable, "-m", "jaxcap", *map(str, INTERRUPTED), "--checkpoint", str(ck)],
+    # started with SIGINT ignored, as a background job of a shell script is: jaxcap still honours it
+    command = [sys.executable, "-m", "jaxcap", *map(str, INTERRUPTED), "--checkpoint", str(ck)]
+    proc = subprocess.Popen(["/bin/sh", "-c", 'trap "" INT; exec "$@"', "sh", *command],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
     while not ck.exists() and proc.poll() is None and time.monotonic() < deadline:
