@@ -44,11 +44,14 @@ def register(sub) -> None:
 
 
 def check(args) -> None:
+    """The experiment's sizes and workers within the limits of :mod:`jaxcap.guards`, and the plot's path."""
+    from .. import guards
     from ..finite import layer_sizes
     try:
         layer_sizes(args.n, args.alphas, args.trials, args.method)
+        guards.MAX_WORKERS.check(args.workers, f"--workers {args.workers}")
     except ValueError as exc:
-        raise BadInput(f"--n/--alphas: {exc}") from None
+        raise BadInput(f"finite: {exc}") from None
     opt.check_plot(args.plot)
 
 
