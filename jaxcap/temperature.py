@@ -102,6 +102,11 @@ def _overlap(alpha, beta, kappa, spacing):
     grad = lambda q: float(_overlap_gradient(q, alpha, beta, kappa, spacing))
     if grad(_Q_MIN) >= 0.0:
         return _Q_MIN
+    at_one = grad(_Q_MAX)
+    if not at_one > 0.0:   # no sign change in floating point (extreme alpha or beta): no root to bracket
+        raise ConvergenceError(f"RS overlap at alpha={alpha:g}, beta={beta:g}, kappa={kappa:g} not resolvable: "
+                               f"the overlap equation has no sign change in (0, 1) (slope {at_one:.3g} at q -> 1)",
+                               {"alpha": alpha, "beta": beta, "kappa": kappa, "slope_at_q_max": at_one})
     return brentq(grad, _Q_MIN, _Q_MAX, xtol=1e-13, rtol=1e-13)
 
 
@@ -197,7 +202,11 @@ def dat_threshold(kappa: float = 0.0, spacing: float = DEFAULT_SPACING, tol: flo
     _check_finite(kappa=kappa)
     _check_spacing(spacing)
     t0 = time.perf_counter()
-    alpha_min = 1.0 / float(ndtr(-kappa))  # below it even β = 0 has energy < 1
+    tail = float(ndtr(-kappa))
+    if not tail > 0.0:
+        raise ConvergenceError(f"dAT line at kappa={kappa:g} not resolvable: P(z > kappa) = {tail:g} underflows, "
+                               "so the energy-1 line lies beyond any float64 alpha", {"kappa": kappa})
+    alpha_min = 1.0 / tail  # below it even β = 0 has energy < 1
     lo, hi = alpha_min * (1.0 + 1e-3), alpha_min * 1.25
     r_hi, _ = _unit_energy_replicon(hi, kappa, spacing)
     while r_hi < 1.0:
