@@ -113,6 +113,11 @@ def _main(argv, dry_run: bool) -> int:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), sys.stdout.fileno())
         return EXIT_WRITE_FAILED
+    except OSError as exc:
+        # an output that failed outside the checked paths (stdout closed, a full disk)
+        with contextlib.suppress(OSError):
+            say(f"jaxcap: error: output failed: {_line(exc)}")
+        return EXIT_WRITE_FAILED
     except (MemoryError, ArithmeticError) as exc:
         # what the resource guards and the solver's checks did not foresee: not resolvable here
         why = "out of memory" if isinstance(exc, MemoryError) else f"numerical breakdown ({type(exc).__name__})"

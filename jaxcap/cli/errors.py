@@ -8,7 +8,8 @@ code    meaning
 3       not converged, or not resolvable by the engine: diagnostics on stderr (and as JSON on
         stdout with ``--json``); results that did converge are printed first
 4       the results were computed and printed, but writing an output file (``--plot``,
-        ``--checkpoint``, ``bench --out``) failed at the end: one line on stderr names it
+        ``--checkpoint``, ``bench --out``) failed at the end, or stdout itself could not be
+        written (closed, a broken pipe): one line on stderr names it
 70      an unexpected internal error (a bug): one line on stderr, no traceback
 130     interrupted (Ctrl-C / SIGINT): one line on stderr; finished checkpoint entries are kept
 ======  =====================================================================================

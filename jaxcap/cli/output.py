@@ -43,7 +43,9 @@ def dumps(payload: dict) -> str:
 
 
 def emit(args, payload: dict, text: str) -> None:
-    """Print ``payload`` as JSON (``--json``) or ``text`` on stdout."""
+    """Print ``payload`` as JSON (``--json``) or ``text`` on stdout (``OSError`` when there is no stdout)."""
+    if sys.stdout is None:
+        raise OSError("stdout is closed: the results cannot be printed")
     print(dumps(payload) if getattr(args, "json", False) else text, flush=True)
 
 
