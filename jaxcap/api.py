@@ -3,6 +3,8 @@ the host (:mod:`jaxcap.threshold`) or, under a JAX transformation, the traced on
 (:mod:`jaxcap.sensitivity`).  See ``docs/guide/jax.md``."""
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
@@ -25,8 +27,8 @@ def _traced_scalar(value, name: str) -> bool:
     return True
 
 
-def threshold(level: int, *, kappa: float = 0.0, start=None, kappa_range=sensitivity.DEFAULT_KAPPA_RANGE,
-              **options) -> Result:
+def threshold(level: int, *, kappa: float = 0.0, start: Result | dict | None = None,
+              kappa_range: tuple[float, float] = sensitivity.DEFAULT_KAPPA_RANGE, **options: Any) -> Result:
     """The level-``level`` injectivity threshold ``α_r`` (``e_r(α_r) = 1``) at threshold ``κ``.
 
     A JAX function of ``kappa``: ``jax.jit``, ``jax.vmap`` (the batch is solved by the
@@ -60,8 +62,8 @@ def threshold(level: int, *, kappa: float = 0.0, start=None, kappa_range=sensiti
     return host.threshold(level, kappa=kappa, start=start, **options)
 
 
-def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, kappa_range=sensitivity.DEFAULT_KAPPA_RANGE,
-           **options) -> Result:
+def energy(alpha: float, level: int, *, kappa: float = 0.0, start: Result | dict | None = None,
+           kappa_range: tuple[float, float] = sensitivity.DEFAULT_KAPPA_RANGE, **options: Any) -> Result:
     """The level-``level`` ground-state energy ``e_r(α) = max_θ E_r(α; θ)``.
 
     A JAX function of ``alpha`` and ``kappa`` (as :func:`threshold`).
@@ -70,7 +72,9 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, kappa_ra
         alpha: the aspect ratio ``α = m/n > 0``; may be traced.
         level: the lifting level ``r``, a Python ``int >= 0``.
         kappa: the activation threshold ``κ``; may be traced.
-        start, kappa_range, **options: as in :func:`threshold`.
+        start: a nearby level-``level`` energy :class:`Result` (or parameters) to continue from.
+        kappa_range: as in :func:`threshold`.
+        **options: as in :func:`threshold`.
 
     Returns:
         A :class:`Result` (``kind="energy"``): ``energy``, ``params``, ``denergy_dalpha``,
