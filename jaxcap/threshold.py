@@ -1,4 +1,4 @@
-"""Single solves on the host: the level-r energy ``e_r(α)`` and the threshold ``α_r`` (DESIGN §2, §4, §5).
+"""Single solves on the host: the level-r energy ``e_r(α)`` and the threshold ``α_r`` (``docs/theory.md#threshold``).
 
 Level ``r`` is warm-started from the level-``r−1`` solution by splitting each of
 its intervals in turn (:func:`jaxcap.params.split_level`).  Saddle-free Newton

@@ -76,10 +76,10 @@ def test_vmap_sends_the_whole_batch_to_one_batched_solve(monkeypatch):
     solve = sensitivity.solve_batch
     monkeypatch.setattr(sensitivity, "solve_batch", lambda p, k, **kw: calls.append(len(k)) or solve(p, k, **kw))
     ks = jnp.linspace(-0.6, 0.6, 7)
-    res = jax.vmap(lambda k: jaxcap.threshold(1, kappa=k))(ks)
+    res = jax.vmap(lambda k: jaxcap.threshold(0, kappa=k))(ks)
     assert calls == [7]
-    assert res.shape == (7,) and len(res) == 7 and res.params["q"].shape == (7, 1)
-    ref = jaxcap.sweep(1, np.asarray(ks), hessian="difference")   # the program the vmap ran
+    assert res.shape == (7,) and len(res) == 7 and res.params["q"].shape == (7, 0)
+    ref = jaxcap.sweep(0, np.asarray(ks), hessian="difference")   # the program the vmap ran
     np.testing.assert_allclose(res.alpha, ref.alpha, rtol=1e-10)
     np.testing.assert_allclose(res.dalpha_dkappa, ref.dalpha_dkappa, rtol=1e-8)
     assert [bool(r.converged) for r in res] == [True] * 7
@@ -141,14 +141,14 @@ def test_first_and_second_derivatives_level_2(kappa):
     check_derivatives(2, [kappa], [first], [second])
 
 
-def test_energy_second_derivatives_level_1():
+def test_energy_second_derivatives():
     alpha, kappa = 7.0, 0.1
-    e = lambda a, k: jaxcap.energy(a, 1, kappa=k).energy
+    e = lambda a, k: jaxcap.energy(a, 0, kappa=k).energy
     hess = np.asarray(jax.hessian(e, argnums=(0, 1))(alpha, kappa))
     # one batched call at (alpha +- H, kappa) and (alpha, kappa +- H)
     a = jnp.array([alpha - H, alpha + H, alpha, alpha, alpha])
     k = jnp.array([kappa, kappa, kappa - H, kappa + H, kappa])
-    res = jax.vmap(lambda a, k: jaxcap.energy(a, 1, kappa=k))(a, k)
+    res = jax.vmap(lambda a, k: jaxcap.energy(a, 0, kappa=k))(a, k)
     assert bool(jnp.all(res.converged))
     ea, ek, en = np.asarray(res.denergy_dalpha), np.asarray(res.denergy_dkappa), np.asarray(res.energy)
     assert ea[4] == pytest.approx((en[1] - en[0]) / (2 * H), rel=1e-6)   # the envelope slopes
