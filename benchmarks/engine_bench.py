@@ -32,7 +32,7 @@ from jaxcap.compilation import jit
 from jaxcap.functional import energy_functional
 from jaxcap.params import Params, extrapolated_level
 from jaxcap.tensor import TensorEngine
-from jaxcap.threshold import make_engine
+from jaxcap.engine import make_engine
 
 ALPHA = 6.7
 

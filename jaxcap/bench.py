@@ -153,17 +153,16 @@ def _run_batched(task: Task) -> dict:
     from .result import ConvergenceError
     from .sweep import sweep
     out = sweep(task.level, list(task.kappas))
-    if not all(r["converged"] for r in out):
-        raise ConvergenceError(f"{sum(not r['converged'] for r in out)} of {len(out)} sweep elements "
-                                      "did not converge")
-    return {"alphas": [r["alpha"] for r in out], "quad_error": None}
+    if not all(out.converged):
+        raise ConvergenceError(f"{sum(~out.converged)} of {len(out)} sweep elements did not converge")
+    return {"alphas": [float(v) for v in out.alpha], "quad_error": None}
 
 
 def _run_frsb(task: Task) -> dict:
     from .frsb import frsb_sequence
-    rows, fit, _ = frsb_sequence(task.level)
-    return {"alpha": fit["alpha_inf"], "quad_error": fit["alpha_inf_err"], "alphas": [r.alpha for r in rows],
-            "model": fit["model"]}
+    res = frsb_sequence(task.level)
+    return {"alpha": res.alpha_inf, "quad_error": res.alpha_inf_err, "alphas": [r.alpha for r in res.levels],
+            "model": res.fit["model"]}
 
 
 def grad_engine(task: Task):

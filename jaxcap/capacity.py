@@ -21,6 +21,7 @@ from scipy.optimize import minimize_scalar
 
 from .compilation import jit
 from .functional import rs_outer_mean
+from .result import Quantities
 
 __all__ = ["sat_threshold"]
 
@@ -31,12 +32,16 @@ def _log_ratio(log_chi, kappa):
     return -jnp.log(2.0 * chi * -rs_outer_mean(chi, kappa))
 
 
-def sat_threshold(kappa: float) -> dict:
-    """``α_sat(κ)``: where the level-0 ground-state energy reaches 0, with the optimal ``χ``."""
+def sat_threshold(kappa: float) -> Quantities:
+    """``α_sat(κ)``: where the level-0 ground-state energy reaches 0, with the optimal ``χ``.
+
+    Returns :class:`~jaxcap.result.Quantities` (``kind="sat"``): ``alpha``, ``kappa``,
+    ``level``, ``chi``, ``seconds``.
+    """
     if not np.isfinite(kappa):
         raise ValueError(f"kappa must be finite, got {kappa!r}")
     t0 = time.perf_counter()
     res = minimize_scalar(lambda u: float(_log_ratio(u, float(kappa))), bounds=(-6.0, 80.0),
                           method="bounded", options={"xatol": 1e-10})
-    return {"alpha": float(np.exp(res.fun)), "kappa": float(kappa), "level": 0,
-            "chi": float(np.exp(res.x)), "seconds": time.perf_counter() - t0}
+    return Quantities("sat", {"alpha": float(np.exp(res.fun)), "kappa": float(kappa), "level": 0,
+                              "chi": float(np.exp(res.x)), "seconds": time.perf_counter() - t0})

@@ -20,13 +20,14 @@ instead of corrupting or aborting each other.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
 import tempfile
 from typing import Callable
 
-from .result import Diagnostics, Result
+from .result import Diagnostics, Result, from_json, to_json
 
 try:  # advisory locks exist on POSIX systems only; elsewhere writes are atomic but unlocked
     import fcntl
@@ -244,16 +245,17 @@ def _level_result(row, level: int, kappa: float, path) -> Result:
     diag = row.get("diagnostics")
     if not isinstance(diag, dict):
         raise CheckpointError(path, f"{what}: diagnostics missing")
-    try:
-        d = Diagnostics(**diag)
-        res = Result(**{**row, "diagnostics": d})
-    except TypeError as exc:
-        raise CheckpointError(path, f"{what}: unexpected fields ({exc})") from None
+    fields = {f.name for f in dataclasses.fields(Diagnostics)} | {"converged", "message"}
+    if not set(diag) <= fields or not set(row) <= {f.name for f in dataclasses.fields(Result)}:
+        raise CheckpointError(path, f"{what}: unexpected fields")
     for name in ("grad_norm", "hessian_max_eig", "quad_error", "seconds"):
-        _number(getattr(d, name), f"{what}: diagnostics.{name}", path)
-    if d.converged is not True:
+        _number(diag.get(name), f"{what}: diagnostics.{name}", path)
+    if diag.get("converged") is not True:
         raise CheckpointError(path, f"{what} is not a converged result")
-    return res
+    try:
+        return from_json(row)
+    except (TypeError, KeyError) as exc:
+        raise CheckpointError(path, f"{what}: unexpected fields ({exc})") from None
 
 
 def read_levels(path, key: dict) -> list[Result]:
@@ -271,7 +273,7 @@ def _levels(data: dict, key: dict, path) -> list[Result]:
 
 def write_levels(path, key: dict, rows: list[Result]) -> None:
     """Save the finished levels ``rows`` (levels ``0 … s``), merged with any a concurrent run saved."""
-    mine = [_finite(r.to_dict()) for r in rows]
+    mine = [to_json(r) for r in rows]
 
     def merge(current):
         theirs = (current or {}).get("levels", [])

@@ -37,7 +37,7 @@ import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
 
 from . import checkpoint as ckpt
-from .result import Result
+from .result import FRSBResult, Result
 from .threshold import threshold_chain
 
 __all__ = ["frsb_sequence", "extrapolate"]
@@ -125,8 +125,11 @@ def checkpoint_key(kappa: float, engine=None, nodes=None, spacing=None) -> dict:
 
 
 def frsb_sequence(max_level: int, *, kappa: float = 0.0, checkpoint: str | None = None,
-                  progress=None, on_write_error=None, **options) -> tuple[list[Result], dict, float]:
+                  progress=None, on_write_error=None, **options) -> FRSBResult:
     """Thresholds ``α_0 … α_max_level`` and the extrapolation; resumable from ``checkpoint``.
+
+    Returns a :class:`~jaxcap.result.FRSBResult`: ``levels`` (one :class:`~jaxcap.result.Result`
+    per level), ``fit`` (:func:`extrapolate`), ``alpha_inf``, ``alpha_inf_err`` and ``seconds``.
 
     ``checkpoint`` (a path) receives every finished level (:mod:`jaxcap.checkpoint`); a rerun
     with the same ``kappa`` and ``options`` (``engine``, ``nodes``, ``spacing``) resumes after
@@ -156,4 +159,4 @@ def frsb_sequence(max_level: int, *, kappa: float = 0.0, checkpoint: str | None 
         if progress:
             progress(res, False)
     fit = extrapolate([r.level for r in done], [r.alpha for r in done])
-    return done, fit, time.perf_counter() - t0
+    return FRSBResult(kappa=kappa, levels=tuple(done), fit=fit, seconds=time.perf_counter() - t0)

@@ -59,15 +59,20 @@ def from_unconstrained(u) -> Params:
 
 
 def to_unconstrained(params: Params) -> np.ndarray:
-    """Inverse of :func:`from_unconstrained`, on the host (NumPy: no device round trips)."""
+    """Inverse of :func:`from_unconstrained`, on the host (NumPy: no device round trips).
+
+    Batched too: ``chi`` of shape ``B`` with ``q``, ``x`` of shape ``B + (r,)`` give ``B + (2r + 1,)``.
+    """
     chi, q, x = (np.asarray(v, dtype=np.float64) for v in params)
-    q, x = np.atleast_1d(q), np.atleast_1d(x)
-    if q.shape[0] == 0:
-        return np.log(chi).reshape(1)
-    p = np.diff(np.concatenate([[0.0], q, [1.0]]))
-    logits = np.log(p[:-1]) - np.log(p[-1])
-    dx = np.diff(np.concatenate([[0.0], x]))
-    return np.concatenate([np.log(chi).reshape(1), logits, np.log(dx)])
+    if q.ndim == chi.ndim:  # one overlap per point, given without its axis
+        q, x = q[..., None], x[..., None]
+    if q.shape[-1] == 0:
+        return np.log(chi)[..., None]
+    edge = np.zeros(q.shape[:-1] + (1,))
+    p = np.diff(np.concatenate([edge, q, edge + 1.0], axis=-1), axis=-1)
+    logits = np.log(p[..., :-1]) - np.log(p[..., -1:])
+    dx = np.diff(np.concatenate([edge, x], axis=-1), axis=-1)
+    return np.concatenate([np.log(chi)[..., None], logits, np.log(dx)], axis=-1)
 
 
 def degeneracy(params: Params, tol: float = 1e-4, gap_ratio: float = 0.05, gap_floor: float = 1e-3) -> str | None:

@@ -1,62 +1,208 @@
-"""Result objects and the non-convergence error (DESIGN §5, interface contract)."""
+"""What every solve returns, and the one way a result becomes JSON.
+
+* :class:`Result`: a level-``r`` threshold or energy, single or batched.  It is a
+  JAX pytree (``jax.tree_util.register_dataclass``): the numbers are leaves (so a
+  ``Result`` can leave ``jax.jit``, ``jax.vmap`` and ``jax.grad``), the level, the
+  kind of solve and the host's messages are static metadata.  A batched result
+  (:func:`jaxcap.sweep`, :func:`jaxcap.energy_grid`, ``jax.vmap`` of a solve) has
+  a leading axis on every leaf and supports ``len``, indexing and iteration.
+* :class:`FRSBResult`: the thresholds level by level and their ``r → ∞`` extrapolation.
+* :class:`Quantities`: named numbers of the other solves (the zero-energy boundary,
+  the dAT line, the RS state at finite temperature), read like a mapping.
+
+``converged`` and ``reason`` mean the same everywhere: ``converged`` is true when
+the returned point passed the verdict of :mod:`jaxcap.measurement`, and
+``reason`` is ``None`` then, else one line saying why not.  Solves that cannot
+return an unverified number raise :class:`ConvergenceError` instead.
+
+:func:`to_json` turns any of them into the strict JSON of the command line
+(non-finite numbers become ``null``, and a non-converged element carries its reason).
+"""
 from __future__ import annotations
 
 import dataclasses
-import json
+import functools
 import math
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import numpy as np
+
+from .params import Params
+
+__all__ = ["Result", "Diagnostics", "FRSBResult", "Quantities", "ConvergenceError", "to_json", "json_safe",
+           "start_params", "REASONS"]
+
+#: Status codes of a solve (the ``status`` leaf of a :class:`Result`) and what each means.
+REASONS = {
+    0: None,
+    1: "non-finite",
+    2: "degenerate (merged levels)",
+    3: "not resolved by the engine",
+    4: "not a verified maximum (gradient above tolerance or Hessian not negative definite)",
+    5: "no start reached a verified non-degenerate maximum",
+    6: "invalid input (kappa not finite, or alpha not a finite number > 0)",
+    7: "kappa outside the kappa_range the traced engine was fitted to",
+}
 
 
-@dataclasses.dataclass(frozen=True)
+def _dataclass_pytree(meta):
+    """``@dataclass(frozen=True)`` registered as a pytree: the fields in ``meta`` static, the rest leaves."""
+    def wrap(cls):
+        cls = dataclasses.dataclass(frozen=True)(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        return jax.tree_util.register_dataclass(cls, data_fields=[n for n in names if n not in meta],
+                                                meta_fields=[n for n in names if n in meta])
+    return wrap
+
+
+@_dataclass_pytree(meta=("quad_nodes", "engine", "grid_spacing"))
 class Diagnostics:
     """How far to trust a result.
 
     ``grad_norm`` and ``hessian_max_eig`` are taken in the natural coordinates
     ``(χ, q, x)`` at the returned point (≈ 0 and < 0 at a proper maximum);
-    ``quad_error`` estimates the discretisation error (on ``α`` for a
-    threshold, on the energy for an energy) from the change of ``E_r`` at fixed
-    parameters when the engine is refined (DESIGN §4).
+    ``quad_error`` estimates the discretisation error (on ``α`` for a threshold,
+    on the energy for an energy) from the change of ``E_r`` at fixed parameters
+    when the engine is refined (``docs/theory.md#engines``).  ``engine``,
+    ``quad_nodes`` and ``grid_spacing`` describe the engine (static metadata).
     """
 
-    grad_norm: float
-    hessian_max_eig: float
-    quad_nodes: int
-    quad_error: float
-    seconds: float
+    grad_norm: Any
+    hessian_max_eig: Any
+    quad_error: Any
+    seconds: Any
+    newton_steps: Any = 0
+    starts_tried: Any = 1
+    quad_nodes: int = 0
     engine: str = "tensor"
     grid_spacing: float | None = None
-    newton_steps: int = 0
-    starts_tried: int = 0
-    converged: bool = True
-    message: str = ""
+
+
+@_dataclass_pytree(meta=("level", "kind", "messages"))
+class Result:
+    """A level-``r`` threshold (``kind="threshold"``) or energy (``kind="energy"``), single or batched.
+
+    Leaves: ``alpha`` (the threshold ``α_r``, or the ``α`` of an energy), ``energy``
+    (``e_r(α)``; 1 at a threshold), ``kappa``, ``params`` (``chi``, ``q``, ``x``:
+    the maximiser, ``q`` and ``x`` with a last axis of length ``r``), the envelope
+    derivatives (``dalpha_dkappa`` for a threshold; ``denergy_dalpha``,
+    ``denergy_dkappa`` for an energy; ``None`` otherwise), ``status`` (0 when
+    converged, else a code of :data:`REASONS`) and ``diagnostics``.
+
+    Static: ``level``, ``kind`` and ``messages`` (the host's one-line reason per
+    element, flattened; empty when the result was computed under a JAX transformation).
+    """
+
+    alpha: Any
+    energy: Any
+    kappa: Any
+    params: dict
+    diagnostics: Diagnostics
+    dalpha_dkappa: Any = None
+    denergy_dalpha: Any = None
+    denergy_dkappa: Any = None
+    status: Any = 0
+    level: int = 0
+    kind: str = "threshold"
+    messages: tuple = ()
+
+    @property
+    def shape(self) -> tuple:
+        """The batch shape (``()`` for a single solve)."""
+        return tuple(np.shape(self.alpha))
+
+    @property
+    def converged(self):
+        """Whether each element is a verified maximum (a bool, or a bool array for a batch)."""
+        return self.status == 0
+
+    @property
+    def reason(self):
+        """``None`` when converged, else why not (for a batch: an object array of them)."""
+        status = np.asarray(self.status)
+        messages = list(self.messages) if len(self.messages) == status.size else [""] * status.size
+        reasons = [None if s == 0 else (m or REASONS.get(int(s), f"status {int(s)}"))
+                   for s, m in zip(status.ravel(), messages)]
+        return reasons[0] if status.ndim == 0 else np.array(reasons, dtype=object).reshape(status.shape)
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a single Result (it has no batch axis)")
+        return self.shape[0]
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __getitem__(self, index) -> "Result":
+        """The elements ``index`` of the leading axis (a single :class:`Result` for an integer)."""
+        if not self.shape:
+            raise TypeError("a single Result cannot be indexed")
+        size = int(np.prod(self.shape))
+        messages = self.messages
+        if len(messages) == size:
+            picked = np.asarray(messages, dtype=object).reshape(self.shape)[index]
+            messages = tuple(np.asarray(picked, dtype=object).ravel().tolist())
+        leaves = jax.tree.map(lambda v: v[index], self)
+        return dataclasses.replace(leaves, messages=messages)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
 
 
 @dataclasses.dataclass(frozen=True)
-class Result:
-    """A level-``r`` energy or threshold with its optimal parameters and diagnostics.
+class FRSBResult:
+    """Thresholds ``α_0 … α_R`` (``levels``, :class:`Result` each) and the ``r → ∞`` extrapolation.
 
-    Thresholds carry ``dalpha_dkappa``; energies carry ``denergy_dalpha`` and
-    ``denergy_dkappa`` (envelope theorem, :mod:`jaxcap.sensitivity`).
+    ``fit`` holds ``alpha_inf``, ``alpha_inf_err``, the model and its parameters
+    (:func:`jaxcap.frsb.extrapolate`); ``seconds`` the whole run.
     """
 
-    alpha: float
-    energy: float
-    level: int
     kappa: float
-    params: dict
-    diagnostics: Diagnostics
-    dalpha_dkappa: float | None = None
-    denergy_dalpha: float | None = None
-    denergy_dkappa: float | None = None
+    levels: tuple
+    fit: dict
+    seconds: float
 
-    def to_dict(self) -> dict:
-        out = dataclasses.asdict(self)
-        for key in ("dalpha_dkappa", "denergy_dalpha", "denergy_dkappa"):
-            if out[key] is None:
-                out.pop(key)
-        return _finite_or_none(out)
+    @property
+    def alpha_inf(self) -> float:
+        return self.fit["alpha_inf"]
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict())
+    @property
+    def alpha_inf_err(self) -> float:
+        return self.fit["alpha_inf_err"]
+
+    @property
+    def converged(self) -> bool:
+        return all(bool(r.converged) for r in self.levels)
+
+    @property
+    def reason(self):
+        return next((f"level {r.level}: {r.reason}" for r in self.levels if not r.converged), None)
+
+
+@functools.partial(jax.tree_util.register_dataclass, data_fields=["values"], meta_fields=["kind"])
+@dataclasses.dataclass(frozen=True)
+class Quantities(Mapping):
+    """Named numbers of a solve (``kind``: ``"sat"``, ``"dat"``, ``"rs"``), read like a mapping
+    (``res["alpha"]``).  Such solves raise :class:`ConvergenceError` rather than return an
+    unverified point, so ``converged`` is always true and ``reason`` ``None``."""
+
+    kind: str
+    values: dict
+
+    converged = True
+    reason = None
+
+    def __getitem__(self, key):
+        return self.values[key]
+
+    def __iter__(self):
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
 
 
 class ConvergenceError(RuntimeError):
@@ -67,12 +213,128 @@ class ConvergenceError(RuntimeError):
         self.diagnostics = diagnostics or {}
 
 
-def _finite_or_none(obj):
-    """JSON has no inf/nan: map them to ``None`` recursively."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite_or_none(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite_or_none(v) for v in obj]
-    return obj
+def json_safe(payload):
+    """``payload`` as strict JSON data: NumPy/JAX numbers and arrays as Python numbers and lists,
+    every non-finite number ``None``; in a dict, their places and what they were are listed under
+    ``"non_finite"`` (``{"results[2].alpha": "nan", ...}``)."""
+    reasons = {}
+
+    def walk(obj, where):
+        if isinstance(obj, (np.ndarray, jax.Array, np.generic)):
+            obj = np.asarray(obj).tolist()
+        if isinstance(obj, float) and not math.isfinite(obj):
+            reasons[where or "value"] = "nan" if math.isnan(obj) else ("+inf" if obj > 0 else "-inf")
+            return None
+        if isinstance(obj, Mapping):
+            return {str(k): walk(v, f"{where}.{k}" if where else str(k)) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [walk(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+        return obj
+
+    out = walk(payload, "")
+    if reasons and isinstance(out, dict):
+        out["non_finite"] = {**out.get("non_finite", {}), **reasons}
+    return out
+
+
+def _number(v):
+    return float(np.asarray(v))
+
+
+def _count(v):
+    v = float(np.asarray(v))
+    return int(v) if math.isfinite(v) else None
+
+
+def _params_json(params) -> dict:
+    return {"chi": _number(params["chi"]), "q": np.asarray(params["q"], float).tolist(),
+            "x": np.asarray(params["x"], float).tolist()}
+
+
+def _slopes(res: Result) -> dict:
+    keys = ("dalpha_dkappa",) if res.kind == "threshold" else ("denergy_dalpha", "denergy_dkappa")
+    return {k: _number(getattr(res, k)) for k in keys if getattr(res, k) is not None}
+
+
+def _single_json(res: Result) -> dict:
+    d = res.diagnostics
+    diag = {"grad_norm": _number(d.grad_norm), "hessian_max_eig": _number(d.hessian_max_eig),
+            "quad_nodes": d.quad_nodes, "quad_error": _number(d.quad_error), "seconds": _number(d.seconds),
+            "engine": d.engine, "grid_spacing": d.grid_spacing, "newton_steps": _count(d.newton_steps),
+            "starts_tried": _count(d.starts_tried), "converged": bool(res.converged),
+            "message": res.reason or ""}
+    return {"alpha": _number(res.alpha), "energy": _number(res.energy), "level": res.level,
+            "kappa": _number(res.kappa), "params": _params_json(res.params), "diagnostics": diag, **_slopes(res)}
+
+
+def _element_json(res: Result) -> dict:
+    """One element of a batch: the form of ``jaxcap sweep --json``."""
+    d = res.diagnostics
+    diag = {"grad_norm": _number(d.grad_norm), "hessian_max_eig": _number(d.hessian_max_eig),
+            "newton_steps": _count(d.newton_steps), "quad_error": _number(d.quad_error)}
+    if not res.converged:
+        diag["reason"] = res.reason
+    if res.kind == "threshold":
+        head = {"kappa": _number(res.kappa), "alpha": _number(res.alpha), **_slopes(res)}
+    else:
+        head = {"alpha": _number(res.alpha), "kappa": _number(res.kappa), "energy": _number(res.energy),
+                **_slopes(res)}
+    return {**head, "converged": bool(res.converged), "params": _params_json(res.params), "diagnostics": diag}
+
+
+def _batch_json(res: Result) -> list:
+    return [json_safe(_element_json(r)) if len(r.shape) == 0 else _batch_json(r) for r in res]
+
+
+def to_json(result) -> dict | list:
+    """``result`` as strict JSON data (a dict; a list, nested per axis, for a batched :class:`Result`).
+
+    A single :class:`Result` gives ``alpha, energy, level, kappa, params, diagnostics``
+    and its envelope derivatives; each element of a batch gives the form of
+    ``jaxcap sweep --json`` (``converged``, and ``diagnostics.reason`` when not converged).
+    Non-finite numbers become ``None``, listed under ``"non_finite"`` (:func:`json_safe`).
+
+    Raises:
+        TypeError: ``result`` is not a jaxcap result.
+    """
+    if isinstance(result, Result):
+        out = _single_json(result) if not result.shape else _batch_json(result)
+    elif isinstance(result, FRSBResult):
+        out = {"kappa": result.kappa, "levels": [r.level for r in result.levels],
+               "alphas": [_number(r.alpha) for r in result.levels], **result.fit, "seconds": result.seconds,
+               "results": [to_json(r) for r in result.levels]}
+    elif isinstance(result, Quantities):
+        out = dict(result.values)
+    else:
+        raise TypeError(f"to_json takes a jaxcap result, got {type(result).__name__}")
+    return out if isinstance(out, list) else json_safe(out)
+
+
+def from_json(data: dict) -> Result:
+    """A single threshold or energy :class:`Result` back from :func:`to_json` (for checkpoints)."""
+    d = dict(data["diagnostics"])
+    converged, message = d.pop("converged", True), d.pop("message", "")
+    kind = "threshold" if "dalpha_dkappa" in data else "energy"
+    nan = lambda v: float("nan") if v is None else v
+    return Result(alpha=nan(data["alpha"]), energy=nan(data["energy"]), kappa=data["kappa"], level=data["level"],
+                  params={"chi": data["params"]["chi"], "q": np.asarray(data["params"]["q"], float),
+                          "x": np.asarray(data["params"]["x"], float)},
+                  diagnostics=Diagnostics(**{k: nan(v) if k in ("grad_norm", "hessian_max_eig", "quad_error")
+                                             else v for k, v in d.items()}),
+                  dalpha_dkappa=data.get("dalpha_dkappa"), denergy_dalpha=data.get("denergy_dalpha"),
+                  denergy_dkappa=data.get("denergy_dkappa"), kind=kind, status=0 if converged else 5,
+                  messages=() if converged else (message,))
+
+
+def start_params(start, level: int) -> Params:
+    """A level-``level`` point from ``start``: a :class:`Result`, :class:`~jaxcap.params.Params`,
+    a dict with ``chi``, ``q``, ``x`` or a ``(chi, q, x)`` tuple."""
+    p = start.params if isinstance(start, Result) else start
+    if isinstance(p, tuple) and not isinstance(p, Params):
+        p = {"chi": p[0], "q": p[1], "x": p[2]}
+    if isinstance(p, dict):
+        p = Params(*(np.asarray(p[k], np.float64) for k in ("chi", "q", "x")))
+    if np.atleast_1d(p.q).shape[0] != level:
+        raise ValueError(f"start is a level-{np.atleast_1d(p.q).shape[0]} point, expected level {level}")
+    return Params(np.asarray(p.chi, np.float64), np.atleast_1d(np.asarray(p.q, np.float64)),
+                  np.atleast_1d(np.asarray(p.x, np.float64)))

@@ -1,91 +1,307 @@
-"""Derivatives of energies and thresholds by the envelope theorem (DESIGN §2).
+"""Thresholds and energies as JAX functions: ``jit``, ``vmap`` and derivatives of any order.
 
-At a maximiser ``θ*`` of ``E_r(α, θ, κ) = S(θ) − α G(θ, κ)`` the parameters are
-stationary, so the total derivatives need no derivative of ``θ*``:
+Under a JAX transformation (``kappa`` or ``alpha`` traced) :func:`jaxcap.threshold`
+and :func:`jaxcap.energy` call :func:`traced_solve`, which splits the solve in two
+(``docs/theory.md#derivatives``):
 
-    ∂e_r/∂α = −G,         ∂e_r/∂κ = −α ∂G/∂κ,
-    dα_r/dκ = −(∂E_r/∂κ)/(∂E_r/∂α) = −α (∂G/∂κ) / G.
+* **the optimum on the host.**  :func:`optimum` is a ``jax.pure_callback`` with
+  ``vmap_method="broadcast_all"``: under ``jax.vmap`` the whole batch reaches the
+  host at once and is solved by the batched program of :func:`jaxcap.sweep`
+  (one single solve plans it, :func:`jaxcap.sweep.solve_batch` does the rest), never
+  by a loop of single solves.  It returns the maximiser ``u*`` in the unconstrained
+  coordinates of :mod:`jaxcap.params`, a status code (:data:`jaxcap.result.REASONS`)
+  and diagnostics.  An element that fails (no verified maximum, invalid input,
+  ``κ`` outside the engine's range) comes back with ``u* = NaN`` and its status:
+  nothing raises inside a traced call;
+* **everything else in JAX**, from ``(u*, α, κ)`` on one static engine: the
+  objective ``φ`` (``log A`` for a threshold, ``−E_r`` for an energy), the
+  parameters, the energy and the envelope derivatives.
 
-When ``κ`` (or ``α``) is traced, :func:`jaxcap.threshold` / :func:`jaxcap.energy`
-route through :func:`traced_result`: the host-side solve runs in
-``jax.pure_callback`` and ``jax.custom_jvp`` attaches these derivatives, so
-``jax.grad`` (or ``jax.jvp``, inside ``jit`` too) of a threshold never
-differentiates through solver iterations.
+Derivatives come from two ``jax.custom_jvp`` rules written in JAX operations, so
+JAX can differentiate the rules again (``jax.grad`` of ``jax.grad``,
+``jax.hessian``, ``jax.jacfwd``, ``jax.jacrev``):
+
+* the value: by the envelope theorem (``∇_u φ = 0`` at the optimum)
+  ``dφ* = ∂φ/∂α dα + ∂φ/∂κ dκ``, so ``dα_r/dκ = α_r ∂ log A/∂κ = −α_r (∂G/∂κ)/G``,
+  ``∂e_r/∂α = −G`` and ``∂e_r/∂κ = −α ∂G/∂κ``;
+* the maximiser: by the implicit function theorem on ``∇_u φ(u*, α, κ) = 0``,
+  ``du* = −H⁻¹ (∂²φ/∂u∂α dα + ∂²φ/∂u∂κ dκ)`` with ``H = ∇²_u φ(u*)``.
+
+Differentiating the first rule once more brings in the second: for example
+``d²α_r/dκ² = α_r [(∂_κ log A)² + ∂²_κ log A − ∂²_{κu} log A · H⁻¹ ∂²_{uκ} log A]``.
+
+The engine is static, so it is fixed before anything is traced
+(:func:`traced_engine`): the grid around the ``κ`` range ``kappa_range`` (default
+``(−1, 1)``), fitted to the level's solutions at both ends and the middle of that
+range.  Values under transformations therefore agree with the concrete solves to
+the engines' quadrature error (``quad_error``), not to the last digit.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
+import math
+import time
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["traced_result"]
+from .compilation import jit
+from .grid import GridEngine
+from .measurement import INVALID_INPUT, NO_SOLUTION, OUT_OF_RANGE
+from .params import from_unconstrained, to_unconstrained
+from .result import ConvergenceError, Diagnostics, Result, start_params
+from .solver import HESSIAN_STEP, OBJECTIVES
+from .functional import energy_functional
+from .sweep import AUTO_COARSE_FROM, Plan, batch_engine, solve_batch
+from .threshold import energy as host_energy, threshold as host_threshold
 
-#: Diagnostics carried through the callback (floats), then the derivatives of the solve.
-_DIAG = ("grad_norm", "hessian_max_eig", "quad_error", "seconds", "quad_nodes", "grid_spacing")
+__all__ = ["Spec", "spec_for", "traced_engine", "optimum", "objective_at", "implicit_tangent", "traced_solve",
+           "DEFAULT_KAPPA_RANGE"]
+
+#: ``κ`` range whose solutions the traced engine is fitted to, unless ``kappa_range`` is given.
+DEFAULT_KAPPA_RANGE = (-1.0, 1.0)
+#: Most Newton iterations of the batched program.  Each element stops at its own tolerance,
+#: but the coarse points of a wide batch start from the middle solution: with 12 (the sweep's
+#: default) the level-2 coarse points at ``κ = ±1`` of a batch over ``[−1, 1]`` stop short, every
+#: element falls back to the middle start and those far from it fail; with 30 every coarse
+#: point converges and no element needs more than 3 steps.
+NEWTON_ITERS = {"threshold": 30, "energy": 30}
+#: Single solves tried, nearest the middle of the batch first, before a batch is declared failed.
+ANCHOR_TRIES = 3
+#: Diagnostics carried through the callback, in this order.
+DIAGNOSTICS = ("grad_norm", "hessian_max_eig", "quad_error", "newton_steps", "seconds")
 
 
-def _solve_on_host(kind, level, options, alpha, kappa):
-    """The concrete solve behind the callback: ``(alpha, energy, chi, q, x, d_1, d_2, *diagnostics)``.
+class Spec(NamedTuple):
+    """Everything static about a traced solve (hashable: a static argument of compiled programs)."""
 
-    ``(d_1, d_2)`` are the solve's own envelope derivatives, measured on the engine
-    that resolved the solution: ``(dα/dκ, 0)`` for a threshold, ``(∂e/∂α, ∂e/∂κ)``
-    for an energy.
+    kind: str               # "threshold" | "energy"
+    level: int
+    engine: object          # the static engine (:func:`traced_engine`)
+    options: tuple          # sorted (name, value) pairs: engine, nodes, spacing
+    kappa_range: tuple
+    start: tuple | None     # a hashable start (chi, q, x), or None
+
+    @property
+    def dim(self) -> int:
+        return 2 * self.level + 1
+
+
+@functools.cache
+def traced_engine(level: int, options: tuple, kappa_range: tuple):
+    """The one engine of level-``level`` traced solves over ``kappa_range``: the grid of
+    :func:`~jaxcap.sweep.batch_engine` over the range, fitted to the threshold at its middle
+    (:meth:`GridEngine.fitted`), every kernel cover one rung wider (``×√2``, at most 1).
+
+    Over ``κ ∈ [−1, 1]`` the thresholds of levels 1–3 need no finer grid than at ``κ = 0``,
+    but their outer smoothings widen (at level 2, ``√(q_1 − q_0)`` needs a cover of 0.91 at
+    ``κ = 1`` against 0.64 at ``κ = 0``): the wider covers hold them.  Each element is still
+    checked against the engine (:meth:`GridEngine.check`).  Built once per process and arguments.
     """
-    from .threshold import energy, threshold
-    kappa = float(np.asarray(kappa))
-    if kind == "threshold":
-        res = threshold(level, kappa=kappa, **dict(options))
-        slopes = (res.dalpha_dkappa, 0.0)
-    else:
-        res = energy(float(np.asarray(alpha)), level, kappa=kappa, **dict(options))
-        slopes = (res.denergy_dalpha, res.denergy_dkappa)
-    d = res.diagnostics
-    scalars = [res.alpha, res.energy, res.params["chi"]]
-    diag = [getattr(d, k) for k in _DIAG]
-    f = [np.float64(np.nan if v is None else v) for v in (*scalars, *slopes, *diag)]
-    return (*f[:3], np.asarray(res.params["q"], np.float64), np.asarray(res.params["x"], np.float64), *f[3:])
+    opts = dict(options)
+    lo, hi = kappa_range
+    eng = batch_engine(level, np.array([lo, hi]), opts.get("engine"), opts.get("nodes"), opts.get("spacing"))
+    if level == 0:
+        return eng
+    with jax.ensure_compile_time_eval():  # a concrete solve, also when called while tracing
+        middle = host_threshold(level, kappa=0.5 * (lo + hi), **opts)
+    fitted = eng.fitted(start_params(middle, level))
+    if not isinstance(fitted, GridEngine):
+        return fitted
+    wider = tuple(min(1.0, cap * math.sqrt(2.0)) for cap in fitted.level_caps)
+    return dataclasses.replace(fitted, level_caps=wider, sigma_cap=max(wider, default=fitted.sigma_cap))
 
 
-def _callback(kind, level, options, alpha, kappa):
-    f = jax.ShapeDtypeStruct((), jnp.float64)
-    v = jax.ShapeDtypeStruct((level,), jnp.float64)
-    shapes = (f, f, f, v, v, f, f) + (f,) * len(_DIAG)
-    return jax.pure_callback(functools.partial(_solve_on_host, kind, level, options), shapes, alpha, kappa)
+def spec_for(kind: str, level: int, options: dict, kappa_range, start) -> Spec:
+    """The :class:`Spec` of a traced solve; validates the static arguments (before anything is traced).
 
-
-@functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1, 2))
-def _solve_fn(kind, level, options, alpha, kappa):
-    return _callback(kind, level, options, alpha, kappa)
-
-
-@_solve_fn.defjvp
-def _solve_jvp(kind, level, options, primals, tangents):
-    alpha_in, kappa = primals
-    da, dk = tangents
-    out = _callback(kind, level, options, alpha_in, kappa)
-    d1, d2 = out[5], out[6]
-    zeros = [jnp.zeros_like(v) for v in out]
-    if kind == "threshold":
-        zeros[0] = d1 * dk                 # dα/dκ
-    else:
-        zeros[0] = da
-        zeros[1] = d1 * da + d2 * dk       # ∂e/∂α, ∂e/∂κ
-    return out, tuple(zeros)
-
-
-def traced_result(kind: str, level: int, alpha, kappa, options: dict):
-    """A :class:`~jaxcap.result.Result` whose ``alpha``/``energy`` are differentiable JAX values.
-
-    Parameters and diagnostics come from the same host solve and carry zero
-    tangents (the envelope theorem makes them unnecessary for first derivatives).
+    Raises:
+        TypeError, ValueError: ``kappa_range`` not two finite numbers ``lo < hi``, an invalid
+            start or invalid engine options.
     """
-    from .result import Diagnostics, Result
+    try:
+        lo, hi = (float(v) for v in kappa_range)
+    except (TypeError, ValueError):
+        raise TypeError(f"kappa_range must be two numbers (lo, hi), got {kappa_range!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"kappa_range must be finite with lo < hi, got {kappa_range!r}")
+    options = tuple(sorted(options.items()))
+    engine = traced_engine(level, options, (lo, hi))
+    if start is not None:
+        p = start_params(start, level)
+        start = (float(p.chi), tuple(map(float, p.q)), tuple(map(float, p.x)))
+    return Spec(kind, level, engine, options, (lo, hi), start)
+
+
+# ---------------------------------------------------------------------------------------------
+# the host side
+
+def _anchor(spec: Spec, alphas: np.ndarray, kappas: np.ndarray):
+    """A verified solution to start the batch from: ``spec.start``, else a single solve at the
+    middle element (then its neighbours, :data:`ANCHOR_TRIES` in all); ``None`` if all fail."""
+    if spec.start is not None:
+        return start_params(spec.start, spec.level)
+    mid = len(kappas) // 2
+    order = sorted(range(len(kappas)), key=lambda i: (abs(i - mid), i))[:ANCHOR_TRIES]
+    opts = dict(spec.options)
+    for i in order:
+        try:
+            if spec.kind == "threshold":
+                res = host_threshold(spec.level, kappa=float(kappas[i]), **opts)
+            else:
+                res = host_energy(float(alphas[i]), spec.level, kappa=float(kappas[i]), **opts)
+        except ConvergenceError:
+            continue
+        return start_params(res, spec.level)
+    return None
+
+
+def _host_solve(spec: Spec, alphas, kappas):
+    """The callback: ``(u*, status, diagnostics)`` for every element of the (broadcast) batch."""
+    alphas, kappas = np.broadcast_arrays(np.asarray(alphas, np.float64), np.asarray(kappas, np.float64))
+    shape, a, k = kappas.shape, alphas.ravel(), kappas.ravel()
+    n = k.size
+    u = np.full((n, spec.dim), np.nan)
+    status = np.full(n, float(INVALID_INPUT))
+    diag = np.full((n, len(DIAGNOSTICS)), np.nan)
+    valid = np.isfinite(k) & ((spec.kind == "threshold") | (np.isfinite(a) & (a > 0)))
+    lo, hi = spec.kappa_range
+    inside = valid & (k >= lo) & (k <= hi)
+    status[valid & ~inside] = OUT_OF_RANGE
+    idx = np.flatnonzero(inside)
+    if idx.size:
+        t0 = time.perf_counter()
+        start = _anchor(spec, a[idx], k[idx])
+        if start is None:
+            status[idx] = NO_SOLUTION
+        else:
+            plan = Plan(spec.level, spec.engine, start, spec.kind)
+            # padded to a power of two: batches of similar sizes share one compiled program; the autodiff
+            # Hessians run faster and compile slower: for batches of a sweep's size
+            res = solve_batch(plan, k[idx], alphas=a[idx] if spec.kind == "energy" else None,
+                              newton_iters=NEWTON_ITERS[spec.kind], size=1 << max(2, (idx.size - 1).bit_length()),
+                              hessian="autodiff" if idx.size >= AUTO_COARSE_FROM else "difference")
+            u[idx] = to_unconstrained((res.params["chi"], res.params["q"], res.params["x"]))
+            status[idx] = res.status
+            d = res.diagnostics
+            diag[idx] = np.stack([d.grad_norm, d.hessian_max_eig, d.quad_error, d.newton_steps,
+                                  np.full(idx.size, (time.perf_counter() - t0) / idx.size)], axis=-1)
+    u[status != 0] = np.nan
+    return u.reshape(shape + (spec.dim,)), status.reshape(shape), diag.reshape(shape + (len(DIAGNOSTICS),))
+
+
+# ---------------------------------------------------------------------------------------------
+# the JAX side
+
+def _phi(spec: Spec, u, alpha, kappa):
+    """The objective the solve minimises: ``log A`` (threshold) or ``−E_r(α)`` (energy)."""
+    return OBJECTIVES[spec.kind](u, alpha, kappa, spec.engine)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def optimum(spec: Spec, alpha, kappa):
+    """``(u*, status, diagnostics)`` from the host (module docstring); ``u*`` differentiable
+    by the implicit function theorem (:func:`implicit_tangent`), the rest constant."""
+    f64 = jnp.float64
+    shapes = (jax.ShapeDtypeStruct((spec.dim,), f64), jax.ShapeDtypeStruct((), f64),
+              jax.ShapeDtypeStruct((len(DIAGNOSTICS),), f64))
+    return jax.pure_callback(functools.partial(_host_solve, spec), shapes, alpha, kappa, vmap_method="broadcast_all")
+
+
+def _second_derivatives(spec: Spec, u, alpha, kappa):
+    """``(H, ∂∇_u φ/∂α, ∂∇_u φ/∂κ)`` at ``(u, α, κ)``: central differences of exact gradients.
+
+    One vmapped reverse pass at ``u ± h e_i``, ``α ± h``, ``κ ± h`` (``h`` =
+    :data:`~jaxcap.solver.HESSIAN_STEP`), as the single solve's Newton: error about 1e−10,
+    and it compiles in half the time of a forward-over-reverse Hessian.  Written in JAX
+    operations, so it is differentiated again for higher orders.
+    """
+    n, h = u.shape[0], HESSIAN_STEP
+    shift = h * jnp.eye(n, dtype=u.dtype)
+    zeros = jnp.zeros(2 * n)
+    us = jnp.concatenate([u + shift, u - shift, jnp.broadcast_to(u, (4, n))])
+    alphas = alpha + jnp.concatenate([zeros, h * jnp.array([1.0, -1.0, 0.0, 0.0])])
+    kappas = kappa + jnp.concatenate([zeros, h * jnp.array([0.0, 0.0, 1.0, -1.0])])
+    grads = jax.vmap(jax.grad(_phi, argnums=1), in_axes=(None, 0, 0, 0))(spec, us, alphas, kappas)
+    hess = (grads[:n] - grads[n:2 * n]) / (2.0 * h)
+    return (0.5 * (hess + hess.T), (grads[2 * n] - grads[2 * n + 1]) / (2.0 * h),
+            (grads[2 * n + 2] - grads[2 * n + 3]) / (2.0 * h))
+
+
+@jit(static_argnums=0)
+def implicit_tangent(spec: Spec, u, alpha, kappa, dalpha, dkappa):
+    """``du* = −H⁻¹ (∂²φ/∂u∂α dα + ∂²φ/∂u∂κ dκ)``, ``H = ∇²_u φ(u*)``: the tangent of the
+    maximiser, from ``∇_u φ(u*(α, κ), α, κ) = 0`` (:func:`_second_derivatives`)."""
+    hess, mixed_alpha, mixed_kappa = _second_derivatives(spec, u, alpha, kappa)
+    return -jnp.linalg.solve(hess, mixed_alpha * dalpha + mixed_kappa * dkappa)
+
+
+@optimum.defjvp
+def _optimum_jvp(spec, primals, tangents):
+    alpha, kappa = primals
+    u, status, diag = optimum(spec, alpha, kappa)
+    du = implicit_tangent(spec, u, alpha, kappa, *tangents)
+    return (u, status, diag), (du, jnp.zeros_like(status), jnp.zeros_like(diag))
+
+
+@jit(static_argnums=0)
+def _value_and_partials(spec: Spec, u, alpha, kappa):
+    """``φ(u, α, κ)`` and ``(∂φ/∂α, ∂φ/∂κ)`` at fixed ``u``."""
+    return jax.value_and_grad(_phi, argnums=(2, 3))(spec, u, alpha, kappa)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def objective_at(spec: Spec, u, alpha, kappa):
+    """``φ(u*, α, κ)`` at the optimum ``u*``: its tangent is the envelope theorem's (``∇_u φ = 0``,
+    so the tangent of ``u*`` drops out at first order)."""
+    return _phi(spec, u, alpha, kappa)
+
+
+@objective_at.defjvp
+def _objective_at_jvp(spec, primals, tangents):
+    u, alpha, kappa = primals
+    _, dalpha, dkappa = tangents
+    value, (phi_alpha, phi_kappa) = _value_and_partials(spec, u, alpha, kappa)
+    return value, phi_alpha * dalpha + phi_kappa * dkappa
+
+
+@jit(static_argnums=0)
+def _traced_arrays(spec: Spec, alpha, kappa):
+    u, status, diag = optimum(spec, alpha, kappa)
+    phi = objective_at(spec, u, alpha, kappa)
+    _, (phi_alpha, phi_kappa) = _value_and_partials(spec, u, alpha, kappa)
+    params = from_unconstrained(u)
+    out = {"u": u, "status": status, "diag": diag, "params": {"chi": params.chi, "q": params.q, "x": params.x}}
+    if spec.kind == "threshold":
+        alpha_r = jnp.exp(phi)
+        out.update(alpha=alpha_r, energy=energy_functional(alpha_r, params, kappa, spec.engine),
+                   dalpha_dkappa=alpha_r * phi_kappa)
+    else:
+        out.update(alpha=alpha, energy=-phi, denergy_dalpha=-phi_alpha, denergy_dkappa=-phi_kappa)
+    return out
+
+
+def traced_solve(kind: str, level: int, alpha, kappa, options: dict, kappa_range=DEFAULT_KAPPA_RANGE,
+                 start=None) -> Result:
+    """A :class:`~jaxcap.result.Result` whose leaves are JAX values (for traced ``alpha``, ``kappa``).
+
+    ``alpha``, ``energy``, ``params`` and the envelope derivatives are differentiable to
+    any order; ``status`` and ``diagnostics`` are constants.  A failed element has NaN
+    values and ``converged`` false.
+    """
+    spec = spec_for(kind, level, options, kappa_range, start)
     alpha = jnp.asarray(0.0 if alpha is None else alpha, jnp.float64)
-    out = _solve_fn(kind, level, tuple(sorted(options.items())), alpha, jnp.asarray(kappa, jnp.float64))
-    a, e, chi, q, x, _, _, *diag = out
-    d = dict(zip(_DIAG, diag))
-    engine = dict(options).get("engine") or "grid"
-    return Result(alpha=a, energy=e, level=level, kappa=kappa, params={"chi": chi, "q": q, "x": x},
-                  diagnostics=Diagnostics(engine=engine, **d))
+    out = _traced_arrays(spec, alpha, jnp.asarray(kappa, jnp.float64))
+    diag = dict(zip(DIAGNOSTICS, (jax.lax.stop_gradient(out["diag"][..., i]) for i in range(len(DIAGNOSTICS)))))
+    diag["newton_steps"] = jnp.nan_to_num(diag["newton_steps"]).astype(jnp.int32)
+    info = spec.engine.describe()
+    return Result(
+        alpha=out["alpha"], energy=out["energy"], kappa=kappa, params=out["params"],
+        diagnostics=Diagnostics(**diag, starts_tried=1, quad_nodes=info.get("nodes", 0), engine=info["engine"],
+                                grid_spacing=info.get("spacing")),
+        dalpha_dkappa=out.get("dalpha_dkappa"), denergy_dalpha=out.get("denergy_dalpha"),
+        denergy_dkappa=out.get("denergy_dkappa"), status=jax.lax.stop_gradient(out["status"]).astype(jnp.int32),
+        level=level, kind=kind)

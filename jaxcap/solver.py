@@ -34,7 +34,7 @@ from .functional import energy_functional, outer_mean, sphere_term
 from .params import flat, from_unconstrained
 
 __all__ = ["neg_energy", "log_threshold_ratio", "ascend", "value_grad_hessian", "value_grad_hessian_autodiff",
-           "newton_in_u", "measure", "pack", "unpack",
+           "lbfgs", "newton_in_u", "measure", "pack", "unpack",
            "polish", "polish_fast_compile", "solve_closed_form", "OBJECTIVES", "MEASURED", "STALL_EVALUATIONS"]
 
 #: An ascent start whose objective has not decreased for this many evaluations is stalled
@@ -72,7 +72,7 @@ class _Search(NamedTuple):
     idle: jax.Array       # evaluations since φ last went below its best
 
 
-def _lbfgs(fun, u0, maxiter, tol, stall=STALL_EVALUATIONS, memory=10):
+def lbfgs(fun, u0, maxiter, tol, stall=STALL_EVALUATIONS, memory=10):
     """Minimise ``fun`` from ``u0`` by L-BFGS with a backtracking (Armijo) line search.
 
     The direction is ``optax.scale_by_lbfgs``'s (two-loop recursion over the
@@ -88,9 +88,9 @@ def _lbfgs(fun, u0, maxiter, tol, stall=STALL_EVALUATIONS, memory=10):
     its own test, so the batch ends when every start has converged or stalled.
     Returns ``(u, φ(u), ‖∇φ(u)‖, evaluations)``.
     """
-    lbfgs = optax.scale_by_lbfgs(memory_size=memory)
+    directions = optax.scale_by_lbfgs(memory_size=memory)
     inf = jnp.asarray(jnp.inf, u0.dtype)
-    init = _Search(u0, inf, jnp.zeros_like(u0), jnp.zeros_like(u0), jnp.asarray(1.0, u0.dtype), lbfgs.init(u0),
+    init = _Search(u0, inf, jnp.zeros_like(u0), jnp.zeros_like(u0), jnp.asarray(1.0, u0.dtype), directions.init(u0),
                    jnp.asarray(0), jnp.asarray(0))
 
     def cond(st):
@@ -108,11 +108,11 @@ def _lbfgs(fun, u0, maxiter, tol, stall=STALL_EVALUATIONS, memory=10):
         # a failed line search forgets the memory and starts again from steepest descent
         lost = ~armijo_ok & (st.t < 2.0 ** -15)
         where = lambda c, a, b: jax.tree.map(lambda x, y: jnp.where(c, x, y), a, b)
-        memory = where(lost | (st.evals == 0), lbfgs.init(u), st.memory)
-        scaled, updated = lbfgs.update(grad, memory, u)
+        memory = where(lost | (st.evals == 0), directions.init(u), st.memory)
+        scaled, updated = directions.update(grad, memory, u)
         # a memory holding a pair of negative curvature can point uphill: drop it
         uphill = ~(scaled @ grad > 0.0)
-        updated = where(uphill, lbfgs.init(u), updated)
+        updated = where(uphill, directions.init(u), updated)
         # with no memory the step is the gradient, shortened to length one at most
         steepest = uphill | lost | (st.evals == 0)
         scaled = jnp.where(steepest, grad / jnp.maximum(1.0, jnp.linalg.norm(grad)), scaled)
@@ -133,7 +133,7 @@ def ascend(u0s, alpha, kappa, *, objective, engine, maxiter=400, tol=1e-6, stall
     fun = OBJECTIVES[objective]
 
     def one(u0):
-        return _lbfgs(lambda u: fun(u, alpha, kappa, engine), u0, maxiter, tol, stall)
+        return lbfgs(lambda u: fun(u, alpha, kappa, engine), u0, maxiter, tol, stall)
 
     return jax.vmap(one)(u0s)
 

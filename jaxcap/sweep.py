@@ -16,7 +16,7 @@ energy grid over ``(α_i, κ_j)`` minimises ``φ = −E_r(α_i; θ(u), κ_j)`` t
    (barycentric formula, weights ``(−1)^j``, halved at the ends) is a start
    within ``O(ρ^{−m})`` of every element: one or two Newton steps remain.  If a
    coarse point failed, every element starts from ``u*`` instead;
-3. optionally a few L-BFGS steps (:func:`jaxcap.solver._lbfgs`, as in :func:`jaxcap.solver.ascend`);
+3. optionally a few L-BFGS steps (:func:`jaxcap.solver.lbfgs`, as in :func:`jaxcap.solver.ascend`);
 4. the single solve's own Newton (:func:`jaxcap.solver.newton_in_u`: saddle-free,
    Levenberg–Marquardt damped, here with the autodiff Hessian
    (:func:`jaxcap.solver.value_grad_hessian_autodiff`: dearer to compile, but a
@@ -27,9 +27,10 @@ energy grid over ``(α_i, κ_j)`` minimises ``φ = −E_r(α_i; θ(u), κ_j)`` t
    ``G``, ``∂G/∂κ`` (from ``∂φ/∂κ``, a by-product of the last gradient), ``G`` on
    the refined engine, and the gradient norm and
    largest Hessian eigenvalue of ``E_r(α, ·)`` in ``(χ, q, x)``;
-5. on the host: ``dα/dκ = −α (∂G/∂κ)/G`` or ``(∂e/∂α, ∂e/∂κ) = (−G, −α ∂G/∂κ)``
-   (envelope theorem, :mod:`jaxcap.sensitivity`), the quadrature-error estimate
-   ``α |G_refined − G|`` (divided by ``|G|`` on ``α``), and the verdict.
+5. on the host, the single solve's own :mod:`jaxcap.measurement`: the envelope
+   derivatives ``dα/dκ = −α (∂G/∂κ)/G`` or ``(∂e/∂α, ∂e/∂κ) = (−G, −α ∂G/∂κ)``,
+   the quadrature-error estimate ``α |G_refined − G|`` (divided by ``|G|`` on
+   ``α``), and the verdict.
 
 Steps 2–4 are one ``jit`` of a ``vmap``; the batch axis is sharded over
 ``jax.devices()`` (``Mesh`` + ``NamedSharding(mesh, P('batch'))``), padded to a
@@ -40,12 +41,14 @@ gathered with ``multihost_utils.process_allgather``.  An element is
 ``converged`` when ``‖∇_θ E‖ ≤ 1e−9``, the Hessian is negative definite, the
 point is not degenerate (:func:`jaxcap.params.degeneracy`) and the engine
 resolves it; the others are reported with their diagnostics, never dropped.
+The batch comes back as one :class:`~jaxcap.result.Result` with a leading axis.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
 import math
+import time
 from typing import Callable, NamedTuple
 
 import jax
@@ -56,12 +59,15 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from . import guards
 from .compilation import jit
-from .params import Params, degeneracy, from_unconstrained, to_unconstrained
-from .solver import OBJECTIVES, _lbfgs, measure, newton_in_u, value_grad_hessian, value_grad_hessian_autodiff
+from .engine import make_engine
+from .measurement import GRAD_TOL, UNRESOLVED, envelope_derivatives, quad_error, verdict
+from .params import Params, from_unconstrained, to_unconstrained
+from .result import Diagnostics, Result, start_params
+from .solver import OBJECTIVES, lbfgs, measure, newton_in_u, value_grad_hessian, value_grad_hessian_autodiff
+from .threshold import check_level, energy, threshold
 
-__all__ = ["Plan", "plan", "solve_batch", "sweep", "energy_grid"]
+__all__ = ["Plan", "plan", "batch_engine", "solve_batch", "concatenate", "sweep", "energy_grid"]
 
-GRAD_TOL = 1e-9
 NEWTON_TOL = 1e-13
 #: Coarse-pass points per axis when ``coarse`` is not given, and the batch size from which it runs.
 AUTO_COARSE, AUTO_COARSE_FROM = 8, 32
@@ -89,7 +95,7 @@ def _solve_one(u_start, alpha, kappa, newton_iters, *, engine, refined, objectiv
     phi = lambda v, k: OBJECTIVES[objective](v, alpha, k, engine)
     u = u_start
     if ascent_steps:
-        u, *_ = _lbfgs(lambda v: phi(v, kappa), u, ascent_steps, 1e-12)
+        u, *_ = lbfgs(lambda v: phi(v, kappa), u, ascent_steps, 1e-12)
     u, value, grad, hess, dphi_dkappa, steps = newton_in_u(phi, u, kappa, newton_iters, NEWTON_TOL,
                                                            HESSIANS[hessian])
     out = measure(objective, u, value, grad, hess, alpha, kappa, engine, refined, dphi_dkappa)
@@ -195,12 +201,11 @@ def _check_points(values, name: str, positive: bool = False) -> np.ndarray:
     return v
 
 
-def _batch_engine(level: int, kappas: np.ndarray, engine, nodes, spacing):
+def batch_engine(level: int, kappas: np.ndarray, engine, nodes, spacing):
     """The engine for the whole batch: for the grid, the union of the grids around ``min κ`` and ``max κ``.
 
     Level 0 is closed-form and ignores the engine: one canonical engine, one compiled program.
     """
-    from .threshold import make_engine
     if level == 0:
         return make_engine(0, engine, nodes, spacing, 0.0)
     lo_eng = make_engine(level, engine, nodes, spacing, float(kappas.min()))
@@ -223,19 +228,18 @@ def plan(level: int, kappas, *, alpha: float | None = None, engine: str | None =
 
     ``alpha=None`` plans thresholds; a number plans energies at that ``α`` (the middle of an energy grid).
     """
-    from .threshold import _as_params, _check_common, energy, threshold
+    level = check_level(level)
     k = _check_points(kappas, "kappas")
-    _check_common(level, float(k[0]))
     k0 = float(k[len(k) // 2])
     opts = dict(engine=engine, nodes=nodes, spacing=spacing)
     if start is None:
         ref = threshold(level, kappa=k0, **opts) if alpha is None else energy(alpha, level, kappa=k0, **opts)
-        params = _as_params(ref, level)
+        params = start_params(ref, level)
     else:
-        params = _as_params(start, level)
+        params = start_params(start, level)
     if jax.process_count() > 1:
         params = from_unconstrained(jnp.asarray(_agreed(np.asarray(to_unconstrained(params)))))
-    eng = _batch_engine(level, k, engine, nodes, spacing)
+    eng = batch_engine(level, k, engine, nodes, spacing)
     if level:
         eng = eng.fitted(params)
     return Plan(level, eng, params, "threshold" if alpha is None else "energy")
@@ -267,32 +271,45 @@ def _fetch(out) -> dict:
     return jax.tree_util.tree_map(np.asarray, out)
 
 
-def _element(p: Plan, alpha_in, kappa, out: dict, i: int) -> dict:
-    """One element of the batch as a plain dict, with its ``converged`` verdict."""
-    params = Params(*(np.asarray(v[i]) for v in out["params"]))
-    gnorm, lam = float(out["grad_norm"][i]), float(out["hessian_max_eig"][i])
-    alpha, g, dg = float(out["alpha"][i]), float(out["g"][i]), float(out["dg_dkappa"][i])
-    de = abs(alpha * (float(out["g_refined"][i]) - g))
-    quad_error = de / abs(g) if p.objective == "threshold" else de
-    finite = all(np.isfinite(v) for v in (alpha, gnorm, lam, g, float(params.chi)))
-    why = (degeneracy(params) or (p.engine.check(params) if p.level else None) or guards.unresolved(
-        quad_error, alpha if p.objective == "threshold" else float(out["energy"][i]))) if finite else "non-finite"
-    converged = bool(finite and why is None and gnorm <= GRAD_TOL and lam < 0.0)
-    diag = {"grad_norm": gnorm, "hessian_max_eig": lam, "newton_steps": int(out["newton_steps"][i]),
-            "quad_error": quad_error}
-    if why:
-        diag["reason"] = why
-    if p.objective == "threshold":
-        head = dict(kappa=float(kappa), alpha=alpha, dalpha_dkappa=-alpha * dg / g)
-    else:
-        head = dict(alpha=float(alpha_in), kappa=float(kappa), energy=float(out["energy"][i]),
-                    denergy_dalpha=-g, denergy_dkappa=-alpha * dg)
-    return dict(head, converged=converged, params=params.as_dict(), diagnostics=diag)
+def _batch_result(p: Plan, alphas, kappas, out: dict, seconds: float) -> Result:
+    """The first ``len(kappas)`` elements of the program's output as one batched :class:`Result`,
+    each with its verdict (:mod:`jaxcap.measurement`)."""
+    n = len(kappas)
+    chi, q, x = (np.asarray(v)[:n] for v in out["params"])
+    out = {key: np.asarray(v)[:n] for key, v in out.items() if key != "params"}
+    alpha, g, gnorm, lam = out["alpha"], out["g"], out["grad_norm"], out["hessian_max_eig"]
+    errors = quad_error(alpha, g, out["g_refined"], p.objective == "threshold")
+    values = alpha if p.objective == "threshold" else out["energy"]
+    verdicts = [verdict(Params(chi[i], q[i], x[i]), float(gnorm[i]), float(lam[i]), p.level, p.engine,
+                        float(alpha[i]), float(g[i])) for i in range(n)]
+    # the discretisation error the engine must resolve (jaxcap.guards.unresolved)
+    verdicts = [(UNRESOLVED, why) if status in (0, 4) and why else (status, reason) for (status, reason), why
+                in zip(verdicts, (guards.unresolved(float(e), float(v)) for e, v in zip(errors, values)))]
+    info = p.engine.describe()
+    on_alpha = p.objective == "threshold"
+    return Result(
+        alpha=alpha if on_alpha else np.asarray(alphas, float), energy=out["energy"],
+        kappa=np.asarray(kappas, float), params={"chi": chi, "q": q, "x": x},
+        diagnostics=Diagnostics(grad_norm=gnorm, hessian_max_eig=lam,
+                                quad_error=errors,
+                                seconds=np.full(n, seconds / n), newton_steps=out["newton_steps"].astype(int),
+                                starts_tried=np.ones(n, int), quad_nodes=info.get("nodes", 0),
+                                engine=info["engine"], grid_spacing=info.get("spacing")),
+        status=np.array([s for s, _ in verdicts]), level=p.level, kind=p.objective,
+        messages=tuple(why or "" for _, why in verdicts),
+        **envelope_derivatives(p.objective, alpha, g, out["dg_dkappa"]))
+
+
+def concatenate(results) -> Result:
+    """Batched :class:`Result` s joined along their leading axis."""
+    bare = [dataclasses.replace(r, messages=()) for r in results]  # messages are static: not joined by tree.map
+    joined = jax.tree.map(lambda *v: np.concatenate(v), *bare)
+    return dataclasses.replace(joined, messages=sum((r.messages for r in results), ()))
 
 
 def solve_batch(p: Plan, kappas, *, alphas=None, bounds=None, alpha_bounds=None, devices=None,
                 size: int | None = None, newton_iters: int = 12, ascent_steps: int = 0,
-                coarse: int | None = None, block: int = BLOCK, hessian: str = "autodiff") -> list[dict]:
+                coarse: int | None = None, block: int = BLOCK, hessian: str = "autodiff") -> Result:
     """The thresholds (energies at ``alphas``, for an energy plan) at ``kappas`` from plan ``p``,
     in one compiled program sharded over ``devices``.
 
@@ -316,6 +333,7 @@ def solve_batch(p: Plan, kappas, *, alphas=None, bounds=None, alpha_bounds=None,
         raise ValueError(f"block must be a positive integer, got {block!r}")
     if int(newton_iters) < 1:  # the first iteration is the measurement of the start
         raise ValueError(f"newton_iters must be an integer >= 1, got {newton_iters!r}")
+    t0 = time.perf_counter()
     devices = list(devices or jax.devices())
     n = max(len(k), size or 0)
     guards.MAX_POINTS.check(n, f"a batch of {n} elements")
@@ -332,21 +350,27 @@ def solve_batch(p: Plan, kappas, *, alphas=None, bounds=None, alpha_bounds=None,
                    ascent_steps=int(ascent_steps), mesh=sharding.mesh, block=int(block), hessian=hessian)
     out = _fetch(out)
     out["params"] = jax.tree.map(np.asarray, jax.vmap(from_unconstrained)(out["u"]))
-    return [_element(p, a[i], k[i], out, i) for i in range(len(k))]
+    return _batch_result(p, a, k, out, time.perf_counter() - t0)
 
 
 def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = None,
           spacing: float | None = None, start=None, chunk: int | None = None, devices=None,
           newton_iters: int = 12, ascent_steps: int = 0, coarse: int | None = None, hessian: str = "autodiff",
-          progress: Callable[[int, int, list], None] | None = None) -> list[dict]:
+          progress: Callable[[int, int, Result], None] | None = None) -> Result:
     """Level-``level`` thresholds at every ``κ`` of ``kappas``, batched (module docstring).
 
-    Returns one dict per ``κ``, in order: ``kappa``, ``alpha``, ``dalpha_dkappa``,
-    ``converged``, ``params`` (``chi``, ``q``, ``x``) and ``diagnostics``
-    (``grad_norm``, ``hessian_max_eig``, ``newton_steps``, ``quad_error``, and
-    ``reason`` when degenerate or unresolved).  ``chunk`` splits the batch into
-    programs of that many ``κ`` (one compilation); ``hessian`` as in :func:`solve_batch`;
-    ``progress(i, n_chunks, results)`` is called after each chunk.
+    Returns:
+        One :class:`~jaxcap.result.Result` with a leading axis over ``kappas`` (in order;
+        ``len``, indexing and iteration give the elements): ``alpha``, ``dalpha_dkappa``,
+        ``params``, ``converged`` / ``reason`` per element and ``diagnostics``.  An element that
+        failed the verdict is kept (``converged`` false), never dropped.
+
+    ``chunk`` splits the batch into programs of that many ``κ`` (one compilation);
+    ``hessian`` as in :func:`solve_batch`; ``progress(i, n_chunks, result)`` is called after each chunk.
+
+    Raises:
+        TypeError, ValueError: invalid ``level``, ``kappas`` or options.
+        ConvergenceError: the single solve that plans the batch failed.
     """
     k = _check_points(kappas, "kappas")
     guards.MAX_POINTS.check(len(k), f"a sweep of {len(k)} kappas")
@@ -359,21 +383,27 @@ def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = 
     for i, part in enumerate(chunks):
         res = solve_batch(p, part, bounds=(k.min(), k.max()), devices=devices, size=size,
                           newton_iters=newton_iters, ascent_steps=ascent_steps, coarse=coarse, hessian=hessian)
-        results += res
+        results.append(res)
         if progress:
             progress(i, len(chunks), res)
-    return results
+    return concatenate(results)
 
 
 def energy_grid(alphas, kappas, level: int, *, engine: str | None = None, nodes: int | None = None,
                 spacing: float | None = None, start=None, devices=None, newton_iters: int = 30,
-                coarse: int | None = None, hessian: str = "autodiff") -> list[list[dict]]:
+                coarse: int | None = None, hessian: str = "autodiff") -> Result:
     """Level-``level`` energies ``e_r(α_i; κ_j)`` on the ``α × κ`` grid, in one program.
 
-    ``result[i][j]`` is the energy at ``(alphas[i], kappas[j])``: ``alpha``,
-    ``kappa``, ``energy``, ``denergy_dalpha``, ``denergy_dkappa``, ``converged``,
-    ``params`` and ``diagnostics`` (as in :func:`sweep`).  The start is one
-    :func:`jaxcap.energy` at the middle ``(α, κ)`` (or ``start``).
+    Returns:
+        One :class:`~jaxcap.result.Result` of shape ``(len(alphas), len(kappas))``:
+        ``result[i][j]`` is the energy at ``(alphas[i], kappas[j])`` with ``energy``,
+        ``denergy_dalpha``, ``denergy_dkappa``, ``params``, ``converged`` and ``diagnostics``
+        (as in :func:`sweep`).  The start is one :func:`jaxcap.energy` at the middle
+        ``(α, κ)`` (or ``start``).
+
+    Raises:
+        TypeError, ValueError: invalid ``level``, ``alphas``, ``kappas`` or options.
+        ConvergenceError: the single solve that plans the grid failed.
     """
     a = _check_points(alphas, "alphas", positive=True)
     k = _check_points(kappas, "kappas")
@@ -382,4 +412,6 @@ def energy_grid(alphas, kappas, level: int, *, engine: str | None = None, nodes:
     grid_a, grid_k = (v.ravel() for v in np.meshgrid(a, k, indexing="ij"))
     flat = solve_batch(p, grid_k, alphas=grid_a, devices=devices, newton_iters=newton_iters, coarse=coarse,
                        hessian=hessian)
-    return [flat[i * len(k):(i + 1) * len(k)] for i in range(len(a))]
+    shape = (len(a), len(k))
+    return dataclasses.replace(jax.tree.map(lambda v: np.reshape(v, shape + np.shape(v)[1:]), flat),
+                               messages=flat.messages)

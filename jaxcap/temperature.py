@@ -44,7 +44,7 @@ from scipy.optimize import brentq
 
 from . import guards
 from .compilation import jit
-from .result import ConvergenceError
+from .result import ConvergenceError, Quantities
 
 __all__ = ["log_partition", "rs_free_entropy", "rs_thermal_energy", "replicon", "rs_state", "dat_threshold"]
 
@@ -111,7 +111,7 @@ def _overlap(alpha, beta, kappa, spacing):
 
 
 def rs_state(alpha: float, beta: float, kappa: float = 0.0, spacing: float = DEFAULT_SPACING,
-             tol: float = 1e-9, min_spacing: float = 1e-4) -> dict:
+             tol: float = 1e-9, min_spacing: float = 1e-4) -> Quantities:
     """The RS solution at ``(α, β, κ)``: overlap, free entropy, free energy ``−φ/β``, energy, entropy, replicon.
 
     Large ``β`` sharpens the integrand (its width in ``z`` is ``√((1 − q)/q)``),
@@ -137,7 +137,7 @@ def rs_state(alpha: float, beta: float, kappa: float = 0.0, spacing: float = DEF
            "quad_spacing": spacing, "quad_error": error}
     if not error < 1e-6:
         raise ConvergenceError(f"RS state at beta={beta:g} not resolved at spacing {spacing:g} (change {error:.1e})", out)
-    return out
+    return Quantities("rs", out)
 
 
 def _solve_state(alpha, beta, kappa, spacing):
@@ -189,7 +189,7 @@ def _newton_system(u, kappa, spacing):
             jax.jacfwd(_dat_equations, argnums=1)(u, kappa, spacing))
 
 
-def dat_threshold(kappa: float = 0.0, spacing: float = DEFAULT_SPACING, tol: float = 1e-11) -> dict:
+def dat_threshold(kappa: float = 0.0, spacing: float = DEFAULT_SPACING, tol: float = 1e-11) -> Quantities:
     """``α_dAT(κ)``: where the RS states of energy 1 become AT-unstable (5.3238 at ``κ = 0``).
 
     Returns ``alpha``, ``beta`` (and ``temperature``), ``q``, ``dalpha_dkappa``
@@ -231,8 +231,8 @@ def dat_threshold(kappa: float = 0.0, spacing: float = DEFAULT_SPACING, tol: flo
     if not float(jnp.max(jnp.abs(residual))) < tol:
         raise ConvergenceError(f"dAT Newton did not reach |F| < {tol:g} at kappa={kappa}", diagnostics)
     q, beta, alpha = (float(v) for v in u)
-    return {"alpha": alpha, "kappa": kappa, "beta": beta, "temperature": 1.0 / beta, "q": q,
-            "dalpha_dkappa": float(-jnp.linalg.solve(jac, dkappa)[2]), "diagnostics": diagnostics}
+    return Quantities("dat", {"alpha": alpha, "kappa": kappa, "beta": beta, "temperature": 1.0 / beta, "q": q,
+                              "dalpha_dkappa": float(-jnp.linalg.solve(jac, dkappa)[2]), "diagnostics": diagnostics})
 
 
 def _check_spacing(spacing):

@@ -1,4 +1,4 @@
-"""Public solves: the level-r energy ``e_r(α)`` and the threshold ``α_r`` (DESIGN §2, §4, §5).
+"""Single solves on the host: the level-r energy ``e_r(α)`` and the threshold ``α_r`` (``docs/theory.md#threshold``).
 
 Level ``r`` is warm-started from the level-``r−1`` solution by splitting each of
 its intervals in turn (:func:`jaxcap.params.split_level`).  Saddle-free Newton
@@ -9,10 +9,13 @@ Newton.  Either way the point is verified
 engine).  The threshold is the minimum of ``A = (1 − S)/(−G)``: Newton on
 ``log A`` gives ``α_r = A(θ*)`` and ``θ*`` together, and ``e_r(α_r) = 1`` is
 measured, not imposed.
+
+These are the concrete solves behind :func:`jaxcap.threshold` and
+:func:`jaxcap.energy`; under JAX transformations those go through
+:mod:`jaxcap.sensitivity` instead.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import time
 from typing import Iterator
@@ -21,51 +24,21 @@ import jax
 import numpy as np
 
 from . import guards
+from .capacity import sat_threshold
+from .engine import make_engine
+from .grid import GridEngine
+from .measurement import CONVERGED, envelope_derivatives, quad_error, verdict
 from .params import Params, degeneracy, extrapolated_level, from_unconstrained, split_level, to_unconstrained
-from .result import ConvergenceError, Diagnostics, Result
+from .result import ConvergenceError, Diagnostics, Result, start_params
 from .solver import ascend, polish, polish_fast_compile, solve_closed_form, unpack
-from .grid import GridEngine, snapped_spacing
-from .tensor import TensorEngine
 
-__all__ = ["energy", "threshold", "threshold_chain", "make_engine"]
+__all__ = ["energy", "threshold", "threshold_chain", "check_level", "check_kappa", "check_alpha"]
 
-GRAD_TOL = 1e-9
 #: First level started from the extrapolation of the two below (from levels 1 and 2 it is poor:
 #: the level-1 profile is a constant).
 EXTRAPOLATE_FROM = 4
 #: Starts of a batch tried by Newton alone (no ascent) before the ascent over all of them.
 DIRECT_TRIES = 2
-
-
-def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
-                spacing: float | None = None, kappa: float = 0.0):
-    """The engine for ``level``: ``"grid"`` (default; finest spacing at most ``spacing``, default
-    :data:`jaxcap.guards.MAX_SPACING`) or ``"tensor"`` (``nodes`` per level).
-
-    Level 0 has a closed form and ignores the engine.
-
-    Raises:
-        ValueError: an unknown engine, ``nodes`` not an integer ``≥ 8``, ``spacing`` outside
-            ``(0,`` :data:`~jaxcap.guards.MAX_SPACING` ``]``, or a solve on the engine beyond a
-            resource limit of :mod:`jaxcap.guards` (grid points, estimated memory).
-    """
-    name = engine or "grid"
-    if nodes is not None and (isinstance(nodes, bool) or int(nodes) != nodes or nodes < 8):
-        raise ValueError(f"nodes must be an integer >= 8, got {nodes!r}")
-    if spacing is not None:
-        guards.check_spacing(spacing)
-    if name == "tensor":
-        eng = TensorEngine(nodes=int(nodes or (256 if level <= 2 else 96)))
-        cost, subject = eng, f"the tensor engine at level {level} with {eng.nodes} nodes"
-    elif name == "grid":
-        eng = GridEngine.around(kappa, spacing=spacing or guards.MAX_SPACING)
-        # the grids fitted to a point are at least as fine as the ladder's rung below ``spacing``
-        cost = dataclasses.replace(eng, spacing=snapped_spacing(eng.spacing))
-        subject = f"the grid engine at level {level}, kappa={float(kappa):g}, spacing {eng.spacing:g}"
-    else:
-        raise ValueError(f"unknown engine {engine!r} (expected 'tensor' or 'grid')")
-    guards.check_engine(cost, level, subject)
-    return eng
 
 
 #: Level-0 starts in unconstrained coordinates: a ``start=`` batch is padded with them to this
@@ -95,14 +68,11 @@ def _starts(level: int, previous: Params | None, before: Params | None = None) -
 
 
 def _verdict(m: dict, level: int, engine) -> str | None:
-    """Why the measured point ``m`` is not a verified level-``level`` maximum, or ``None``.
-
-    Non-degenerate (DESIGN §4), resolved by the engine, natural gradient
-    ``≤ GRAD_TOL`` and a negative definite Hessian in ``(χ, q, x)``.
-    """
+    """Why the measured point ``m`` is not a verified level-``level`` maximum
+    (:func:`jaxcap.measurement.verdict`), or ``None``."""
     params = Params(m["chi"], m["q"], m["x"])
-    why = degeneracy(params) or (engine.check(params) if level else None)
-    if why or not (m["grad_norm"] <= GRAD_TOL and m["hessian_max_eig"] < 0.0):
+    status, why = verdict(params, m["grad_norm"], m["hessian_max_eig"], level, engine)
+    if status != CONVERGED:
         return f"{why or ''} grad_norm={m['grad_norm']:.2e} hessian_max_eig={m['hessian_max_eig']:.2e}"
     return None
 
@@ -218,50 +188,62 @@ def _solve(level, kappa, engine, starts, alpha=None):
 
 
 def _quad_error(m: dict, on_alpha: bool) -> float:
-    """``|E_refined − E|`` at the solution, divided by ``∂e/∂α = −G`` for a threshold (DESIGN §4)."""
-    de = abs(float(m["alpha"]) * (float(m["g_refined"]) - float(m["g"])))
-    return de / abs(float(m["g"])) if on_alpha else de
+    """:func:`jaxcap.measurement.quad_error` of the measured point ``m``."""
+    return float(quad_error(float(m["alpha"]), float(m["g"]), float(m["g_refined"]), on_alpha))
 
 
 def _result(level, kappa, engine, m, diag, on_alpha) -> Result:
     """The :class:`Result` of a verified solve; envelope derivatives from the measured ``G``, ``∂G/∂κ``."""
     info = engine.describe()
-    alpha, g, dg = float(m["alpha"]), float(m["g"]), float(m["dg_dkappa"])
-    if on_alpha:
-        extra = {"dalpha_dkappa": -alpha * dg / g}  # dα/dκ = −α (∂G/∂κ)/G
-    else:
-        extra = {"denergy_dalpha": -g, "denergy_dkappa": -alpha * dg}
-    params = Params(m["chi"], m["q"], m["x"])
+    alpha, g = float(m["alpha"]), float(m["g"])
+    kind = "threshold" if on_alpha else "energy"
+    extra = {k: float(v) for k, v in envelope_derivatives(kind, alpha, g, float(m["dg_dkappa"])).items()}
     return Result(
-        alpha=alpha, energy=float(m["energy"]), level=level, kappa=float(kappa), params=params.as_dict(),
+        alpha=alpha, energy=float(m["energy"]), level=level, kappa=float(kappa), kind=kind,
+        params={"chi": float(m["chi"]), "q": np.atleast_1d(np.asarray(m["q"], float)),
+                "x": np.atleast_1d(np.asarray(m["x"], float))},
         diagnostics=Diagnostics(
             quad_nodes=info.get("nodes", 0), quad_error=_quad_error(m, on_alpha),
             engine=info["engine"], grid_spacing=info.get("spacing"), **diag), **extra)
 
 
-def _check_common(level, kappa):
-    if isinstance(level, bool) or int(level) != level or level < 0:
+def _real(value, name: str) -> float:
+    """``value`` as a float; ``TypeError`` when it is not a real number (bool, None and strings included)."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}") from None
+
+
+def check_level(level) -> int:
+    """``level`` as an int, or ``TypeError`` (not an integer: bool, None, str, float, a traced value)
+    or ``ValueError`` (negative, or beyond :data:`jaxcap.guards.MAX_LEVEL`).  The level fixes the
+    shapes of every program, so it is static."""
+    if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, np.integer)):
+        raise TypeError(f"level must be an int >= 0 (a static Python integer, not traced), "
+                        f"got {type(level).__name__} {level!r}")
+    if level < 0:
         raise ValueError(f"level must be a non-negative integer, got {level!r}")
-    guards.MAX_LEVEL.check(level, f"level {level}")
-    if not np.isfinite(kappa):
+    guards.MAX_LEVEL.check(int(level), f"level {level}")
+    return int(level)
+
+
+def check_kappa(kappa) -> float:
+    """``kappa`` as a float: ``TypeError`` if it is not a real number, ``ValueError`` if not finite."""
+    k = _real(kappa, "kappa")
+    if not np.isfinite(k):
         raise ValueError(f"kappa must be finite, got {kappa!r}")
+    return k
 
 
-def _check_alpha(alpha):
-    if not (np.isfinite(alpha) and alpha > 0):
+def check_alpha(alpha) -> float:
+    """``alpha`` as a float: ``TypeError`` if it is not a real number, ``ValueError`` unless finite and > 0."""
+    a = _real(alpha, "alpha")
+    if not (np.isfinite(a) and a > 0):
         raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
-
-
-def _as_params(start, level) -> Params:
-    p = start.params if isinstance(start, Result) else start
-    if isinstance(p, tuple) and not isinstance(p, Params):
-        p = {"chi": p[0], "q": p[1], "x": p[2]}
-    if isinstance(p, dict):
-        p = Params(*(np.asarray(p[k], np.float64) for k in ("chi", "q", "x")))
-    if np.atleast_1d(p.q).shape[0] != level:
-        raise ValueError(f"start is a level-{np.atleast_1d(p.q).shape[0]} point, expected level {level}")
-    return Params(np.asarray(p.chi, np.float64), np.atleast_1d(np.asarray(p.q, np.float64)),
-                  np.atleast_1d(np.asarray(p.x, np.float64)))
+    return a
 
 
 def _solve_level(level, kappa, alpha, starts, engine=None, nodes=None, spacing=None) -> Result:
@@ -279,12 +261,12 @@ def _chain(alpha, max_level, kappa, options, resume=(), first=0) -> Iterator[Res
     """
     make_engine(max_level, kappa=kappa, **options)  # refuses what the last level could not afford, up front
     done = [resume] if isinstance(resume, Result) else list(resume or ())
-    known = [_as_params(res, res.level) for res in done[-2:]]
+    known = [start_params(res, res.level) for res in done[-2:]]
     first = done[-1].level + 1 if done else first
     for r in range(first, max_level + 1):
         before, previous = ([None, None] + known)[-2:]
         res = _solve_level(r, kappa, alpha, _starts(r, previous, before), **options)
-        known = [*known[-1:], _as_params(res, r)]
+        known = [*known[-1:], start_params(res, r)]
         yield res
 
 
@@ -295,55 +277,39 @@ def threshold_chain(max_level: int, *, kappa: float = 0.0, resume=None, **option
     consecutive levels ending at ``s``) skips levels ``0 … s`` and starts level
     ``s + 1`` from the last two of them.  ``options``: ``engine``, ``nodes``, ``spacing``.
     """
-    _check_common(max_level, kappa)
+    max_level, kappa = check_level(max_level), check_kappa(kappa)
     return _chain(None, max_level, kappa, options, resume)
 
 
-def _with_start(options: dict, start, level) -> dict:
-    """``options`` plus ``start`` as a hashable ``(chi, q, x)`` tuple (for the traced path)."""
-    if start is None:
-        return options
-    p = _as_params(start, level)
-    return dict(options, start=(float(p.chi), tuple(map(float, p.q)), tuple(map(float, p.x))))
-
-
-def _is_traced(*values) -> bool:
-    return any(isinstance(v, jax.core.Tracer) for v in values)
-
-
 def threshold(level: int, *, kappa: float = 0.0, start=None, **options) -> Result:
-    """The level-``level`` injectivity threshold ``α_r`` (``e_r(α_r) = 1``) at threshold ``κ``.
+    """The level-``level`` injectivity threshold ``α_r`` (``e_r(α_r) = 1``) at threshold ``κ``, on the host.
 
     ``start`` (a level-``level`` :class:`Result` or parameters) continues from a
-    nearby solution instead of building levels ``0 … level`` again.  Under
-    ``jax.grad``/``jax.jvp``/``jit`` (``kappa`` traced) the returned ``alpha``
-    is differentiable in ``κ`` by the envelope theorem
-    (:mod:`jaxcap.sensitivity`); parameters and diagnostics are then constants.
+    nearby solution instead of building levels ``0 … level`` again.
+    ``options``: ``engine``, ``nodes``, ``spacing`` (:func:`make_engine`).
+
+    Raises:
+        TypeError, ValueError: invalid ``level``, ``kappa`` or options.
+        ConvergenceError: no start reached a verified maximum.
     """
-    if _is_traced(kappa):
-        from .sensitivity import traced_result
-        return traced_result("threshold", level, None, kappa, _with_start(options, start, level))
+    level, kappa = check_level(level), check_kappa(kappa)
     if start is not None:
-        _check_common(level, kappa)
-        return _solve_level(level, kappa, None, [_as_params(start, level)], **options)
-    _check_common(level, kappa)
+        return _solve_level(level, kappa, None, [start_params(start, level)], **options)
     *_, last = _chain(None, level, kappa, options, first=min(level, 1))
     return last
 
 
 def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, **options) -> Result:
-    """The level-``level`` ground-state energy ``e_r(α) = max E_r(α; ·)``.
+    """The level-``level`` ground-state energy ``e_r(α) = max E_r(α; ·)``, on the host.
 
-    Differentiable in ``α`` and ``κ`` when they are traced (see :func:`threshold`).
+    Raises:
+        TypeError, ValueError: invalid ``alpha``, ``level``, ``kappa`` or options.
+        ConvergenceError: no verified maximum (below the zero-energy boundary, the error says so).
     """
-    if _is_traced(alpha, kappa):
-        from .sensitivity import traced_result
-        return traced_result("energy", level, alpha, kappa, _with_start(options, start, level))
-    _check_common(level, kappa)
-    _check_alpha(alpha)
+    level, kappa, alpha = check_level(level), check_kappa(kappa), check_alpha(alpha)
     try:
         if start is not None:
-            return _solve_level(level, kappa, alpha, [_as_params(start, level)], **options)
+            return _solve_level(level, kappa, alpha, [start_params(start, level)], **options)
         *_, last = _chain(alpha, level, kappa, options, first=min(level, 1))
         return last
     except ConvergenceError as err:
@@ -353,7 +319,6 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, **option
 def _zero_energy_phase(err: ConvergenceError, alpha, kappa) -> ConvergenceError:
     """``err``, explained when ``α ≤ α_sat(κ)`` (:func:`jaxcap.capacity.sat_threshold`): there every
     level's energy is 0, the supremum of ``E_r`` approached as ``χ → ∞``, with no finite maximiser."""
-    from .capacity import sat_threshold
     sat = sat_threshold(float(kappa))["alpha"]
     if float(alpha) > sat:
         return err

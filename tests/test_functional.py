@@ -198,9 +198,9 @@ def _rough_objective(u):
 
 
 def test_lbfgs_batch_stops_when_every_start_converged_or_stalled():
-    from jaxcap.solver import _lbfgs
+    from jaxcap.solver import lbfgs
     u0s = jnp.asarray([[0.0, -1.0], [0.0, 1.0]])
-    run = lambda stall: jax.vmap(lambda u0: _lbfgs(_rough_objective, u0, 5000, 1e-12, stall))(u0s)
+    run = lambda stall: jax.vmap(lambda u0: lbfgs(_rough_objective, u0, 5000, 1e-12, stall))(u0s)
     u, _, gnorm, evals = run(40)
     assert float(gnorm[0]) <= 1e-12 and float(gnorm[1]) > 1e-3    # one converged, one stalled
     assert int(evals.max()) < 200

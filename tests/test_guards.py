@@ -13,7 +13,7 @@ from jaxcap.grid import GridEngine
 from jaxcap.params import Params, to_unconstrained
 from jaxcap.solver import polish, polish_fast_compile
 from jaxcap.temperature import dat_threshold, rs_state
-from jaxcap.threshold import make_engine
+from jaxcap.engine import make_engine
 
 LEVELS_30 = json.loads((pathlib.Path(__file__).parents[1] / "benchmarks/results/frsb-levels-30-cpu.json").read_text())
 

@@ -26,22 +26,23 @@ def level1():
 
 
 def _agree(results, refs, tol=1e-8):
+    assert isinstance(results, jaxcap.Result) and len(results) == len(refs)
     for r, ref in zip(results, refs):
-        assert r["converged"], r
-        assert r["kappa"] == pytest.approx(ref.kappa, abs=1e-15)
-        assert abs(r["alpha"] - ref.alpha) <= tol * ref.alpha
-        assert abs(r["dalpha_dkappa"] - ref.dalpha_dkappa) <= tol * abs(ref.dalpha_dkappa)
-        assert np.allclose(r["params"]["q"], ref.params["q"], atol=1e-7)
-        assert np.allclose(r["params"]["x"], ref.params["x"], rtol=1e-6)
-        assert r["params"]["chi"] == pytest.approx(ref.params["chi"], rel=1e-7)
-        assert r["diagnostics"]["grad_norm"] <= 1e-9 and r["diagnostics"]["hessian_max_eig"] < 0
+        assert r.converged and r.reason is None, r
+        assert r.kappa == pytest.approx(ref.kappa, abs=1e-15)
+        assert abs(r.alpha - ref.alpha) <= tol * ref.alpha
+        assert abs(r.dalpha_dkappa - ref.dalpha_dkappa) <= tol * abs(ref.dalpha_dkappa)
+        assert np.allclose(r.params["q"], ref.params["q"], atol=1e-7)
+        assert np.allclose(r.params["x"], ref.params["x"], rtol=1e-6)
+        assert r.params["chi"] == pytest.approx(ref.params["chi"], rel=1e-7)
+        assert r.diagnostics.grad_norm <= 1e-9 and r.diagnostics.hessian_max_eig < 0
 
 
 def test_level1_matches_one_at_a_time(level1):
     refs, results = level1
     _agree(results, refs)
     # the kappa = 0 end of the family is the published 1RSB value (DESIGN §3)
-    assert [r["kappa"] for r in results] == LEVEL1_KAPPAS
+    assert list(results.kappa) == LEVEL1_KAPPAS and results.shape == (5,)
 
 
 def test_difference_hessians_give_the_same_level1_sweep(level1):
@@ -49,7 +50,7 @@ def test_difference_hessians_give_the_same_level1_sweep(level1):
     refs, results = level1
     diff = sw.sweep(1, LEVEL1_KAPPAS, start=refs[2], hessian="difference")
     _agree(diff, refs)
-    assert max(abs(a["alpha"] - b["alpha"]) for a, b in zip(diff, results)) <= 1e-12 * refs[0].alpha
+    assert np.max(np.abs(diff.alpha - results.alpha)) <= 1e-12 * refs[0].alpha
     with pytest.raises(ValueError, match="hessian"):
         sw.sweep(0, [0.0], hessian="exact")
 
@@ -63,7 +64,7 @@ def test_level0_matches_one_at_a_time_and_reports_every_element():
 def test_chunks_and_padding_give_the_same_answers():
     ks = np.linspace(-0.3, 0.4, 7)  # chunks of 4: the last one padded with its last kappa
     parts = sw.sweep(0, ks, chunk=4, start={"chi": 0.6, "q": [], "x": []})
-    assert [r["kappa"] for r in parts] == pytest.approx(list(ks))
+    assert list(parts.kappa) == pytest.approx(list(ks))
     _agree(parts, [jaxcap.threshold(0, kappa=k) for k in ks])
 
 
@@ -76,39 +77,43 @@ def test_coarse_pass_starts_every_element_at_its_solution():
     ks = np.linspace(-0.3, 0.4, 40)
     results = sw.sweep(0, ks, start={"chi": 0.6, "q": [], "x": []})
     _agree(results[::13], [jaxcap.threshold(0, kappa=k) for k in ks[::13]])
-    assert max(r["diagnostics"]["newton_steps"] for r in results) <= 2
+    assert max(results.diagnostics.newton_steps) <= 2
     off = sw.sweep(0, ks, start={"chi": 0.6, "q": [], "x": []}, coarse=0)
-    assert max(abs(a["alpha"] - b["alpha"]) for a, b in zip(results, off)) <= 1e-12
+    assert np.max(np.abs(results.alpha - off.alpha)) <= 1e-12
     # an α × κ grid: a 4 × 4 coarse pass, in the same scan as the grid itself
     grid = jaxcap.energy_grid([5.0, 6.0, 8.0], [-0.2, 0.1, 0.3], 0, coarse=4)
     plain = jaxcap.energy_grid([5.0, 6.0, 8.0], [-0.2, 0.1, 0.3], 0, coarse=0)
-    steps = lambda g: sum(e["diagnostics"]["newton_steps"] for row in g for e in row)
+    steps = lambda g: sum(e.diagnostics.newton_steps for row in g for e in row)
     assert steps(grid) < 0.7 * steps(plain)
     for row, ref in zip(grid, plain):
         for e, f in zip(row, ref):
-            assert e["converged"] and abs(e["energy"] - f["energy"]) <= 1e-12 * abs(f["energy"]), e
+            assert e.converged and abs(e.energy - f.energy) <= 1e-12 * abs(f.energy), e
 
 
 def test_energy_grid_matches_one_at_a_time():
     alphas, ks = [5.0, 7.0, 9.0], [-0.1, 0.2]
     grid = jaxcap.energy_grid(alphas, ks, 0)
-    assert [[(e["alpha"], e["kappa"]) for e in row] for row in grid] == [[(a, k) for k in ks] for a in alphas]
+    assert grid.shape == (3, 2) and len(grid) == 3 and grid.kind == "energy"
+    assert [[(e.alpha, e.kappa) for e in row] for row in grid] == [[(a, k) for k in ks] for a in alphas]
     for a, row in zip(alphas, grid):
         for k, e in zip(ks, row):
             ref = jaxcap.energy(a, 0, kappa=k)
-            assert e["converged"] and e["diagnostics"]["grad_norm"] <= 1e-9, e
-            assert abs(e["energy"] - ref.energy) <= 1e-8 * abs(ref.energy)
-            assert e["denergy_dalpha"] == pytest.approx(ref.denergy_dalpha, rel=1e-8)
-            assert e["denergy_dkappa"] == pytest.approx(ref.denergy_dkappa, rel=1e-8)
-            assert e["params"]["chi"] == pytest.approx(ref.params["chi"], rel=1e-7)
+            assert e.converged and e.diagnostics.grad_norm <= 1e-9, e
+            assert abs(e.energy - ref.energy) <= 1e-8 * abs(ref.energy)
+            assert e.denergy_dalpha == pytest.approx(ref.denergy_dalpha, rel=1e-8)
+            assert e.denergy_dkappa == pytest.approx(ref.denergy_dkappa, rel=1e-8)
+            assert e.params["chi"] == pytest.approx(ref.params["chi"], rel=1e-7)
 
 
 def test_not_converged_elements_are_kept():
     # a start far from the maximum and a single Newton step cannot reach ‖∇E‖ ≤ 1e-9
     start = {"chi": 3.0, "q": [], "x": []}
     results = sw.sweep(0, [0.0, 0.1, 0.2, 0.3], start=start, newton_iters=1)
-    assert len(results) == 4 and not any(r["converged"] for r in results)
-    assert all(r["diagnostics"]["grad_norm"] > 1e-9 for r in results)
+    assert len(results) == 4 and not any(r.converged for r in results)
+    assert all(results.diagnostics.grad_norm > 1e-9)
+    assert all(r.reason == jaxcap.result.REASONS[4] for r in results)
+    # the same in the CLI's JSON: converged false and the reason
+    assert all(e["reason"] == jaxcap.result.REASONS[4] for e in (d["diagnostics"] for d in jaxcap.to_json(results)))
 
 
 @pytest.mark.parametrize("kappas", [[], [0.0, float("nan")], [[0.0]]])
@@ -126,7 +131,7 @@ def test_sharded_over_four_devices_equals_one_device():
         p = sw.plan(0, ks, start={"chi": 0.6, "q": [], "x": []})
         one = sw.solve_batch(p, ks, devices=jax.devices()[:1])
         four = sw.solve_batch(p, ks)
-        print(json.dumps([[a["alpha"], b["alpha"], a["dalpha_dkappa"], b["dalpha_dkappa"]] for a, b in zip(one, four)]))
+        print(json.dumps([[a.alpha, b.alpha, a.dalpha_dkappa, b.dalpha_dkappa] for a, b in zip(one, four)]))
     """)
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)

@@ -64,14 +64,16 @@ def test_frsb_resumes_from_checkpoint_and_extrapolates(chain, tmp_path):
     from jaxcap.frsb import checkpoint_key, frsb_sequence
     ckpt = tmp_path / "frsb.json"
     write_levels(ckpt, checkpoint_key(0.0), chain[:3])
-    rows, fit, _ = frsb_sequence(3, checkpoint=str(ckpt))
+    res = frsb_sequence(3, checkpoint=str(ckpt))
+    rows, fit = res.levels, res.fit
+    assert res.converged and res.reason is None and res.alpha_inf == fit["alpha_inf"]
     assert [r.level for r in rows] == [0, 1, 2, 3]
     assert [r.diagnostics.seconds for r in rows[:3]] == [r.diagnostics.seconds for r in chain[:3]]
     assert rows[3].alpha == pytest.approx(chain[3].alpha, abs=1e-9)
     assert FRSB_ALPHA - 1e-3 < fit["alpha_inf"] < chain[3].alpha
     # a finished checkpoint is not recomputed
-    again, _, seconds = frsb_sequence(3, checkpoint=str(ckpt))
-    assert [r.alpha for r in again] == [r.alpha for r in rows] and seconds < 5
+    again = frsb_sequence(3, checkpoint=str(ckpt))
+    assert [r.alpha for r in again.levels] == [r.alpha for r in rows] and again.seconds < 5
 
 
 def test_frsb_and_table_cli_write_plots(chain, tmp_path, jaxcap_cli):
@@ -121,7 +123,7 @@ def test_ascent_fallback_reaches_the_same_level_two_solution(chain, monkeypatch)
     import importlib
     th = importlib.import_module("jaxcap.threshold")  # the module (jaxcap.threshold is the function)
     monkeypatch.setattr(th, "DIRECT_TRIES", 0)
-    res = th._solve_level(2, 0.0, None, th._starts(2, th._as_params(chain[1], 1)))
+    res = th._solve_level(2, 0.0, None, th._starts(2, jaxcap.result.start_params(chain[1], 1)))
     assert res.alpha == pytest.approx(chain[2].alpha, abs=1e-9)
     assert res.diagnostics.grad_norm <= 1e-9 and res.diagnostics.hessian_max_eig < 0
 

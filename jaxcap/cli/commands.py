@@ -10,7 +10,7 @@ import sys
 import time
 
 from ..guards import MAX_SPACING
-from ..result import ConvergenceError
+from ..result import ConvergenceError, to_json
 from . import options as opt
 from . import plotting
 from .errors import EXIT_NOT_CONVERGED, EXIT_OK, EXIT_WRITE_FAILED, BadInput
@@ -95,14 +95,14 @@ def write_plot(draw, path, *data) -> int:
 def threshold(args) -> int:
     import jaxcap
     res = jaxcap.threshold(args.level, kappa=args.kappa, **opt.engine_options(args))
-    emit(args, res.to_dict(), result_text(res))
+    emit(args, to_json(res), result_text(res))
     return EXIT_OK
 
 
 def energy(args) -> int:
     import jaxcap
     res = jaxcap.energy(args.alpha, args.level, kappa=args.kappa, **opt.engine_options(args))
-    emit(args, res.to_dict(), result_text(res))
+    emit(args, to_json(res), result_text(res))
     return EXIT_OK
 
 
@@ -125,7 +125,7 @@ def table(args) -> int:
         except ConvergenceError as exc:
             failure = exc
     seconds = time.perf_counter() - t0
-    payload = {"kappa": args.kappa, "levels": [r.to_dict() for r in rows], "seconds": seconds}
+    payload = {"kappa": args.kappa, "levels": [to_json(r) for r in rows], "seconds": seconds}
     if failure is not None:
         payload["failed"] = {"level": len(rows), **_failure(failure)}
     emit(args, payload, levels_table(args.kappa, rows, seconds))
@@ -154,19 +154,17 @@ def frsb(args) -> int:
 
     t0 = time.perf_counter()
     try:
-        rows, fit, seconds = frsb_sequence(args.max_level, kappa=args.kappa, checkpoint=args.checkpoint,
-                                           progress=progress, on_write_error=write_error,
-                                           **opt.engine_options(args))
+        res = frsb_sequence(args.max_level, kappa=args.kappa, checkpoint=args.checkpoint, progress=progress,
+                            on_write_error=write_error, **opt.engine_options(args))
     except ConvergenceError as exc:
         payload = {"kappa": args.kappa, "levels": [r.level for r in rows], "alphas": [r.alpha for r in rows],
-                   "seconds": time.perf_counter() - t0, "results": [r.to_dict() for r in rows],
+                   "seconds": time.perf_counter() - t0, "results": [to_json(r) for r in rows],
                    "failed": {"level": len(rows), **_failure(exc)}}
         emit(args, payload, "\n".join(f"{r.level:>3} {r.alpha:.10f}" for r in rows))
         say(f"jaxcap: not converged at level {len(rows)}: {exc}")
         say(dumps(_failure(exc)))
         return EXIT_NOT_CONVERGED
-    payload = {"kappa": args.kappa, "levels": [r.level for r in rows], "alphas": [r.alpha for r in rows],
-               **fit, "seconds": seconds, "results": [r.to_dict() for r in rows]}
+    rows, fit, seconds, payload = res.levels, res.fit, res.seconds, to_json(res)
     text = [f"{r.level:>3} {r.alpha:.10f}" for r in rows]
     text.append(f"alpha_inf = {fit['alpha_inf']:.7f} +- {fit['alpha_inf_err']:.1e}  ({fit['model']}, "
                 f"p = {fit['p']:.2f}), {seconds:.1f} s")
@@ -180,7 +178,7 @@ def frsb(args) -> int:
 def sat(args) -> int:
     from ..capacity import sat_threshold
     res = sat_threshold(args.kappa)
-    emit(args, res, f"zero-energy boundary at kappa {args.kappa:g}: alpha = {res['alpha']:.12f}")
+    emit(args, to_json(res), f"zero-energy boundary at kappa {args.kappa:g}: alpha = {res['alpha']:.12f}")
     return EXIT_OK
 
 
@@ -192,7 +190,7 @@ def dat(args) -> int:
     from ..temperature import dat_threshold
     res = dat_threshold(args.kappa, **_temperature_spacing(args))
     d = res["diagnostics"]
-    emit(args, res, f"dAT line at kappa {args.kappa:g}: alpha = {res['alpha']:.10f} "
+    emit(args, to_json(res), f"dAT line at kappa {args.kappa:g}: alpha = {res['alpha']:.10f} "
                     f"(beta = {res['beta']:.8f}, q = {res['q']:.8f}, dalpha/dkappa = {res['dalpha_dkappa']:.6f})\n"
                     f"  quad_error = {d['quad_error']:.1e}, {d['seconds']:.1f} s")
     return EXIT_OK
@@ -201,5 +199,5 @@ def dat(args) -> int:
 def rs(args) -> int:
     from ..temperature import rs_state
     res = rs_state(args.alpha, args.beta, args.kappa, **_temperature_spacing(args))
-    emit(args, res, "\n".join(f"{k} = {v}" for k, v in res.items()))
+    emit(args, to_json(res), "\n".join(f"{k} = {v}" for k, v in res.items()))
     return EXIT_OK

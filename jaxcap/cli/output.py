@@ -7,34 +7,15 @@ a non-finite number becomes ``null`` and its place is listed, with the reason, u
 from __future__ import annotations
 
 import json
-import math
 import sys
 
-import numpy as np
+from ..result import json_safe
 
 
 def strict(payload: dict) -> dict:
-    """``payload`` as strict JSON data: non-finite numbers ``None``, their places under ``"non_finite"``."""
-    reasons = {}
-
-    def walk(obj, where):
-        if isinstance(obj, (np.floating, np.integer, np.bool_)):
-            obj = obj.item()
-        elif isinstance(obj, np.ndarray):
-            obj = obj.tolist()
-        if isinstance(obj, float) and not math.isfinite(obj):
-            reasons[where or "value"] = "nan" if math.isnan(obj) else ("+inf" if obj > 0 else "-inf")
-            return None
-        if isinstance(obj, dict):
-            return {str(k): walk(v, f"{where}.{k}" if where else str(k)) for k, v in obj.items()}
-        if isinstance(obj, (list, tuple)):
-            return [walk(v, f"{where}[{i}]") for i, v in enumerate(obj)]
-        return obj
-
-    out = walk(payload, "")
-    if reasons:
-        out["non_finite"] = {**out.get("non_finite", {}), **reasons}
-    return out
+    """``payload`` as strict JSON data: non-finite numbers ``None``, their places under ``"non_finite"``
+    (:func:`jaxcap.result.json_safe`)."""
+    return json_safe(payload)
 
 
 def dumps(payload: dict) -> str:
@@ -66,7 +47,8 @@ def result_text(res) -> str:
              f", de/dalpha = {res.denergy_dalpha:.8f}, de/dkappa = {res.denergy_dkappa:.8f}")
     return "\n".join([
         f"level {res.level}, kappa {res.kappa:g}: alpha = {res.alpha:.10f}, energy = {res.energy:.12f}{slope}",
-        f"  chi = {res.params['chi']:.8f}, q = {res.params['q']}, x = {res.params['x']}",
+        f"  chi = {res.params['chi']:.8f}, q = {list(map(float, res.params['q']))}, "
+        f"x = {list(map(float, res.params['x']))}",
         f"  grad_norm = {d.grad_norm:.1e}, hessian_max_eig = {d.hessian_max_eig:.3e}, "
         f"quad_error = {d.quad_error:.1e} ({d.engine}), {d.seconds:.1f} s",
     ])

@@ -16,6 +16,7 @@ import time
 from typing import Callable
 
 from .. import checkpoint as ckpt
+from ..result import to_json
 from . import options as opt
 from . import plotting
 from .commands import write_plot
@@ -130,7 +131,7 @@ def run_sweep(args, solve: Callable | None = None, log=None, write_error=None) -
             log(f"sweep: chunk {i + 1}/{len(chunks)} from checkpoint")
             continue
         t = time.perf_counter()
-        done[i] = solve(p, part, bounds=(kappas.min(), kappas.max()), size=size)
+        done[i] = to_json(solve(p, part, bounds=(kappas.min(), kappas.max()), size=size))
         bad = sum(not r["converged"] for r in done[i])
         log(f"sweep: chunk {i + 1}/{len(chunks)}: {len(part)} thresholds in {time.perf_counter() - t:.2f} s"
             + (f" on {jax.process_count()} processes" if jax.process_count() > 1 else "")

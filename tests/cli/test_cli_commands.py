@@ -32,12 +32,13 @@ def test_sat_json(jaxcap_cli):
 def test_dat_json_and_text(jaxcap_cli, monkeypatch):
     # the dAT line itself is tested in test_temperature.py; here its printing, with a non-finite entry
     import jaxcap.temperature
+    from jaxcap.result import Quantities
     seen = {}
 
     def dat_threshold(kappa, **options):
         seen.update(kappa=kappa, **options)
-        return {"alpha": DAT_ALPHA, "beta": 2.0, "q": 0.5, "dalpha_dkappa": float("inf"),
-                "diagnostics": {"quad_error": 1e-9, "seconds": 0.1}}
+        return Quantities("dat", {"alpha": DAT_ALPHA, "beta": 2.0, "q": 0.5, "dalpha_dkappa": float("inf"),
+                                  "diagnostics": {"quad_error": 1e-9, "seconds": 0.1}})
 
     monkeypatch.setattr(jaxcap.temperature, "dat_threshold", dat_threshold)
     run = jaxcap_cli("dat", "--kappa", "-.5", "--spacing", "0.02", "--json")

@@ -1,0 +1,77 @@
+"""What an engine is, and how one is chosen (``docs/theory.md#engines``).
+
+An engine evaluates the outer mean ``G = E_z f_0(√q_0 z)`` of the level-``r``
+functional ``E_r = S − αG`` (:mod:`jaxcap.functional`).  Two implement the
+:class:`Engine` protocol: :class:`~jaxcap.grid.GridEngine` (level by level on
+uniform grids; the default) and :class:`~jaxcap.tensor.TensorEngine`
+(Gauss–Hermite tensor products; the independent check at low levels).  Engines
+are frozen dataclasses: hashable, so a compiled program takes one as a static
+argument, and every solve, single or batched or traced, names its engine.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Protocol, runtime_checkable
+
+from . import guards
+from .grid import GridEngine, snapped_spacing
+from .params import Params
+from .tensor import TensorEngine
+
+__all__ = ["Engine", "make_engine"]
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """An evaluator of ``G(θ, κ)``; hashable (a static argument of compiled programs)."""
+
+    name: str
+
+    def outer_mean(self, params: Params, kappa):
+        """``G = E_z f_0(√q_0 z)`` at ``params`` (level ``r = len(q) ≥ 1``), traceable by JAX."""
+
+    def refined(self) -> "Engine":
+        """A finer engine: ``|E_refined − E|`` at fixed parameters is the quadrature-error estimate."""
+
+    def coarse(self, starts=()) -> "Engine":
+        """A cheaper engine that still steers an ascent from ``starts``."""
+
+    def fitted(self, params: Params) -> "Engine":
+        """This engine adapted to resolve ``params``."""
+
+    def check(self, params: Params) -> str | None:
+        """Why ``params`` lie outside what this engine resolves, or ``None``."""
+
+    def describe(self) -> dict:
+        """``engine`` (the name) and the engine's settings, for diagnostics."""
+
+
+def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
+                spacing: float | None = None, kappa: float = 0.0) -> Engine:
+    """The engine for ``level``: ``"grid"`` (default; finest spacing at most ``spacing``, default
+    :data:`jaxcap.guards.MAX_SPACING`) or ``"tensor"`` (``nodes`` per level).
+
+    Level 0 has a closed form and ignores the engine.
+
+    Raises:
+        ValueError: an unknown engine, ``nodes`` not an integer ``≥ 8``, ``spacing`` outside
+            ``(0,`` :data:`~jaxcap.guards.MAX_SPACING` ``]``, or a solve on the engine beyond a
+            resource limit of :mod:`jaxcap.guards` (grid points, estimated memory).
+    """
+    name = engine or "grid"
+    if nodes is not None and (isinstance(nodes, bool) or int(nodes) != nodes or nodes < 8):
+        raise ValueError(f"nodes must be an integer >= 8, got {nodes!r}")
+    if spacing is not None:
+        guards.check_spacing(spacing)
+    if name == "tensor":
+        eng = TensorEngine(nodes=int(nodes or (256 if level <= 2 else 96)))
+        cost, subject = eng, f"the tensor engine at level {level} with {eng.nodes} nodes"
+    elif name == "grid":
+        eng = GridEngine.around(kappa, spacing=spacing or guards.MAX_SPACING)
+        # the grids fitted to a point are at least as fine as the ladder's rung below ``spacing``
+        cost = dataclasses.replace(eng, spacing=snapped_spacing(eng.spacing))
+        subject = f"the grid engine at level {level}, kappa={float(kappa):g}, spacing {eng.spacing:g}"
+    else:
+        raise ValueError(f"unknown engine {engine!r} (expected 'tensor' or 'grid')")
+    guards.check_engine(cost, level, subject)
+    return eng
