@@ -47,9 +47,10 @@ class Engine(Protocol):
 
 
 def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
-                spacing: float | None = None, kappa: float = 0.0) -> Engine:
+                spacing: float | None = None, kappa: float = 0.0, leaf: str = "moreau") -> Engine:
     """The engine for ``level``: ``"grid"`` (default; finest spacing at most ``spacing``, default
-    :data:`jaxcap.guards.MAX_SPACING`) or ``"tensor"`` (``nodes`` per level).
+    :data:`jaxcap.guards.MAX_SPACING`) or ``"tensor"`` (``nodes`` per level), on ``leaf`` (``"hinge"``:
+    the zero-energy line).
 
     Level 0 has a closed form and ignores the engine.
 
@@ -64,10 +65,10 @@ def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
     if spacing is not None:
         guards.check_spacing(spacing)
     if name == "tensor":
-        eng = TensorEngine(nodes=int(nodes or (256 if level <= 2 else 96)))
+        eng = TensorEngine(nodes=int(nodes or (256 if level <= 2 else 96)), leaf=leaf)
         cost, subject = eng, f"the tensor engine at level {level} with {eng.nodes} nodes"
     elif name == "grid":
-        eng = GridEngine.around(kappa, spacing=spacing or guards.MAX_SPACING)
+        eng = GridEngine.around(kappa, spacing=spacing or guards.MAX_SPACING, leaf=leaf)
         # the grids fitted to a point are at least as fine as the ladder's rung below ``spacing``
         cost = dataclasses.replace(eng, spacing=snapped_spacing(eng.spacing))
         subject = f"the grid engine at level {level}, kappa={float(kappa):g}, spacing {eng.spacing:g}"

@@ -8,6 +8,12 @@ The energy is *linear* in ``α``: ``E_r = S − α G`` with ``G = E_z f_0(√q_0
 ``G`` (the "outer mean") is what an engine computes: :mod:`jaxcap.tensor` by
 Gauss–Hermite tensor products, :mod:`jaxcap.grid` level by level on a grid.
 Level 0 (RS = plain RDT) has the closed form :func:`rs_outer_mean`.
+
+At the zero-energy line (``docs/theory.md#zero-energy``) ``χ → ∞`` with
+``y_l = x_l/χ`` fixed: ``Λ_l = χ λ_l`` with ``λ_l = 1 + Σ_{j≥l} y_j (q_{j+1} − q_j)``,
+so ``S = −A/(2χ)`` with the χ-free :func:`reduced_sphere_term`
+
+    A(q, y) = q_0/λ_0 + Σ_l (1/y_l) ln(λ_l/λ_{l+1})  =  −2 S(χ = 1, q, x = y).
 """
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from jax.scipy.special import ndtr
 
 from .params import Params
 
-__all__ = ["sphere_term", "rs_outer_mean", "outer_mean", "energy_functional"]
+__all__ = ["sphere_term", "reduced_sphere_term", "rs_outer_mean", "outer_mean", "energy_functional"]
 
 _INV_SQRT_2PI = 0.3989422804014327
 
@@ -31,6 +37,12 @@ def sphere_term(params: Params):
     tail = jnp.cumsum((x * dq)[::-1])[::-1]
     lam = chi + jnp.concatenate([tail, jnp.zeros(1, q.dtype)])
     return -0.5 * (q[0] / lam[0] + jnp.sum(jnp.log(lam[:-1] / lam[1:]) / x))
+
+
+def reduced_sphere_term(params: Params):
+    """``A(q, y)``, the zero-energy line's sphere part (module docstring; ``params.x`` holds ``y``,
+    ``params.chi`` is ignored); 1 at ``r = 0``."""
+    return -2.0 * sphere_term(Params(jnp.ones((), params.q.dtype), params.q, params.x))
 
 
 def rs_outer_mean(chi, kappa):

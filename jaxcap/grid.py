@@ -22,6 +22,16 @@ of it (``s_l ≥ s_{l+1}``: the outer levels are smoother, so they need fewer po
 * the outer mean ``G = ∫ f_0(h) N(h; 0, q_0) dh`` is the trapezoid rule on the
   grid of ``f_0``, with weights ``N(d_i + κ; 0, q_0)``.
 
+With ``leaf="hinge"`` (the zero-energy line, ``docs/theory.md#zero-energy``) the
+levels are ``g_l = (1/y_l) log E exp(y_l g_{l+1})`` of the hinge
+``−(h − κ)_+²/2`` (``x`` holds ``y``, ``χ`` is unused).  They are unbounded
+below, so the terms ``exp(y_l g_{l+1})`` span far more than a float64 exponent:
+the smoothing sums them in log space (:func:`sliding_dot` with ``log_terms``,
+one shift per block), and beyond the grid ``g_l`` takes its exact right
+asymptote, the quadratic ``−d²/(2λ_l) − b_l`` with ``λ_r = 1``, ``b_r = 0``,
+``λ_l = λ_{l+1} + y_l (q_{l+1} − q_l)`` and ``b_l = b_{l+1} + ln(λ_l/λ_{l+1})/(2y_l)``
+(a Gaussian smoothing of a quadratic is a quadratic), and 0 on the left.
+
 The trapezoid rule on smooth Gaussian-weighted integrands converges
 geometrically in ``1/Δ``: level ``l`` needs :data:`POINTS_PER_WIDTH` points across
 the narrower of its own smoothness scale ``√(1 − q_l)`` and the width
@@ -38,7 +48,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .leaf import innermost_level
+from .leaf import hinge_innermost_level, innermost_level
 from .params import Params
 
 __all__ = ["GridEngine", "snapped_spacing"]
@@ -83,9 +93,15 @@ def _narrowest_level(params: Params) -> float:
     return float(np.sqrt(np.diff(np.concatenate([q, [1.0]])).min()))
 
 
-def sliding_dot(padded, kernel, n: int, stride: int = 1):
+def sliding_dot(padded, kernel, n: int, stride: int = 1, log_terms: bool = False):
     """``out_i = Σ_{j<L} padded_{stride·i+j} kernel_j`` for ``i < n`` (``L = len(kernel)``): a direct
     convolution, evaluated at every ``stride``-th point.
+
+    With ``log_terms`` ``padded`` holds the logarithms of the terms and the result is
+    ``log out_i``: each block's window is shifted by its largest entry before the
+    exponential (and the shift added back after the logarithm), so terms far beyond
+    the float64 exponent range are summed without overflow or underflow of the
+    dominant ones.
 
     Written as a blocked Toeplitz matrix product: the outputs in blocks of ``B``,
     each block the window ``padded[b·stride·B : b·stride·B + W]``
@@ -107,12 +123,16 @@ def sliding_dot(padded, kernel, n: int, stride: int = 1):
     spans = -(-max(size - stride, 0) // advance)
     width = (spans + 1) * advance
     total = (blocks + spans) * advance
-    padded = jnp.concatenate([padded[:total], jnp.zeros(max(total - padded.shape[0], 0), padded.dtype)])
+    fill = -1e300 if log_terms else 0.0  # read only by zero kernel entries
+    padded = jnp.concatenate([padded[:total], jnp.full(max(total - padded.shape[0], 0), fill, padded.dtype)])
     rows = padded.reshape(blocks + spans, advance)
     windows = jnp.concatenate([rows[s:s + blocks] for s in range(spans + 1)], axis=1)
     z = jnp.concatenate([kernel, jnp.zeros(width + stride - size, kernel.dtype)])
     toeplitz = jnp.tile(z, block)[:block * width].reshape(block, width)
-    return (windows @ toeplitz.T).reshape(-1)[:n]
+    if not log_terms:
+        return (windows @ toeplitz.T).reshape(-1)[:n]
+    shift = jax.lax.stop_gradient(jnp.max(windows, axis=1, keepdims=True))  # the result does not depend on it
+    return (jnp.log(jnp.exp(windows - shift) @ toeplitz.T) + shift).reshape(-1)[:n]
 
 
 def _pow2_floor(v: float) -> int:
@@ -143,17 +163,23 @@ class GridEngine:
     level_caps: tuple = ()
     #: Per-level strides ``s_0 … s_{r−2}`` (``Δ_l = s_l · spacing``); all 1 when empty.
     strides: tuple = ()
+    #: ``"moreau"`` (the threshold's leaf, :func:`jaxcap.leaf.leaf_moreau`) or ``"hinge"``
+    #: (the zero-energy line's, :func:`jaxcap.leaf.leaf_hinge`; module docstring).
+    leaf: str = "moreau"
     name: str = dataclasses.field(default="grid", init=False)
 
     @classmethod
-    def around(cls, kappa: float, spacing: float = 0.01, sigma_cap: float = 1.0, chi_cap: float = 2.0):
-        """An engine whose grid covers the outer Gaussian at ``κ`` and the leaf's kinks (``χ ≤ chi_cap``)."""
+    def around(cls, kappa: float, spacing: float = 0.01, sigma_cap: float = 1.0, chi_cap: float = 2.0,
+               leaf: str = "moreau"):
+        """An engine whose grid covers the outer Gaussian at ``κ`` and the leaf's kinks (``χ ≤ chi_cap``;
+        the hinge has one kink)."""
         k = float(kappa)
         # whole-number ends one unit wider than needed: every κ in (−1, 1) shares one engine, hence
         # one compiled program (the grid moves only every whole unit of κ)
         lo = -TAIL - 1.0 - math.floor(max(k, 0.0))
-        hi = TAIL + 1.0 + math.floor(max(-k, 0.0)) + math.ceil(math.sqrt(2.0 * chi_cap))
-        return cls(spacing=float(spacing), lo=lo, hi=hi, sigma_cap=float(min(sigma_cap, 1.0)))
+        second_kink = 0.0 if leaf == "hinge" else math.ceil(math.sqrt(2.0 * chi_cap))
+        hi = TAIL + 1.0 + math.floor(max(-k, 0.0)) + second_kink
+        return cls(spacing=float(spacing), lo=lo, hi=hi, sigma_cap=float(min(sigma_cap, 1.0)), leaf=leaf)
 
     @property
     def half_width(self) -> int:
@@ -193,15 +219,28 @@ class GridEngine:
         r = q.shape[0]
         d = jnp.asarray(self.points())
         caps, steps = self.caps(r - 1), self.spacings(r)
-        f = innermost_level(d, chi, 1.0 - q[r - 1], x[r - 1], 0.0)
+        hinge = self.leaf == "hinge"
+        if hinge:
+            f = hinge_innermost_level(d, 1.0 - q[r - 1], x[r - 1], 0.0)
+            lam = 1.0 + x[r - 1] * (1.0 - q[r - 1])       # right asymptote −d²/(2λ) − b of f
+            b = jnp.log(lam) / (2.0 * x[r - 1])
+        else:
+            f = innermost_level(d, chi, 1.0 - q[r - 1], x[r - 1], 0.0)
         for l in range(r - 2, -1, -1):
             stride = int(round(steps[l] / steps[l + 1]))
             k = self._half_width(caps[l], steps[l + 1])
             offsets = jnp.asarray(steps[l + 1] * np.arange(-k, k + 1))
             kernel = jax.nn.softmax(-0.5 * offsets**2 / (q[l + 1] - q[l]))
             n = -(-f.shape[0] // stride)
-            padded = jnp.concatenate([jnp.ones(k), jnp.exp(x[l] * f),
-                                      jnp.full(k + stride * n - f.shape[0], jnp.exp(-x[l]))])
+            extra = k + stride * n - f.shape[0]
+            if hinge:
+                beyond = jnp.asarray(self.lo + steps[l + 1] * (f.shape[0] + np.arange(extra)))
+                padded = x[l] * jnp.concatenate([jnp.zeros(k), f, -beyond**2 / (2.0 * lam) - b])
+                f = sliding_dot(padded, kernel, n, stride, log_terms=True) / x[l]
+                grown = lam + x[l] * (q[l + 1] - q[l])
+                lam, b = grown, b + jnp.log(grown / lam) / (2.0 * x[l])
+                continue
+            padded = jnp.concatenate([jnp.ones(k), jnp.exp(x[l] * f), jnp.full(extra, jnp.exp(-x[l]))])
             f = jnp.log(sliding_dot(padded, kernel, n, stride)) / x[l]
         d0 = self.lo + steps[0] * np.arange(f.shape[0])
         weights = jax.nn.softmax(-0.5 * (jnp.asarray(d0) + kappa) ** 2 / q[0])
@@ -283,10 +322,11 @@ class GridEngine:
         for level, (scale, step) in enumerate(zip(_resolved_scales(q), steps)):
             if scale < 3.0 * step * (1 - 1e-9):
                 return f"level {level}: scale {scale:.3g} is under 3 grid spacings ({step:.4g})"
-        if math.sqrt(2.0 * chi) > self.hi - TAIL:
+        if self.leaf != "hinge" and math.sqrt(2.0 * chi) > self.hi - TAIL:
             return f"chi={chi:.3g} puts the leaf's second kink outside the grid"
         return None
 
     def describe(self) -> dict:
         return {"engine": "grid", "spacing": self.spacing, "nodes": self.nodes,
-                "sigma_cap": self.sigma_cap, "level_caps": list(self.level_caps), "strides": list(self.strides)}
+                "sigma_cap": self.sigma_cap, "level_caps": list(self.level_caps), "strides": list(self.strides)} | (
+            {"leaf": self.leaf} if self.leaf != "moreau" else {})

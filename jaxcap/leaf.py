@@ -14,13 +14,23 @@ Gaussian of variance ``s²`` at inverse temperature ``m`` has a closed form
 
 which :func:`innermost_log_mgf` evaluates in log space.  Every level above it
 integrates a smooth function.
+
+At the zero-energy line (``docs/theory.md#zero-energy``) ``χ → ∞`` with
+``y = m/χ`` fixed, and ``χ f_r`` tends to the quadratic hinge
+``g_r(h) = −(h − κ)_+²/2`` (:func:`leaf_hinge`).  Its smoothing at ``y`` is a
+Gaussian times a normal CDF (``d = h − κ``, ``c = 1 + y s²``):
+
+    E_z e^{−y (d + s z)_+²/2} = Φ(−d/s) + e^{−y d²/(2c)} / √c · Φ(d/(s√c))
+
+which :func:`hinge_innermost_log_mgf` evaluates in log space.
 """
 from __future__ import annotations
 
 import jax.numpy as jnp
 from jax.scipy.special import log_ndtr, logsumexp
 
-__all__ = ["leaf_moreau", "innermost_log_mgf", "innermost_level"]
+__all__ = ["leaf_moreau", "innermost_log_mgf", "innermost_level", "leaf_hinge", "hinge_innermost_log_mgf",
+           "hinge_innermost_level"]
 
 
 def leaf_moreau(h, chi, kappa):
@@ -72,3 +82,30 @@ def innermost_log_mgf(h, chi, s2, m, kappa):
 def innermost_level(h, chi, s2, m, kappa):
     """``f_{r−1}(h) = (1/m) log E_z exp(m f_r(h + s z))`` (DESIGN §2, nested expectations)."""
     return innermost_log_mgf(h, chi, s2, m, kappa) / m
+
+
+def leaf_hinge(h, kappa):
+    """``g_r(h) = −(h − κ)_+²/2``: the limit of ``χ f_r(h)`` as ``χ → ∞`` (``docs/theory.md#zero-energy``)."""
+    d = jnp.maximum(h - kappa, 0.0)
+    return -0.5 * d**2
+
+
+def hinge_innermost_log_mgf(h, s2, y, kappa):
+    """``log E_z exp(y g_r(h + s z))`` in closed form, ``s² = s2`` (``docs/theory.md#zero-energy``).
+
+    ``log(Φ(−d/s) + e^{−y d²/(2c)} Φ(d/(s√c))/√c)`` with ``d = h − κ`` and
+    ``c = 1 + y s²``, the two terms combined by a log-sum-exp and the two normal
+    log-CDFs evaluated as one stacked ``log_ndtr`` call: exact in both tails
+    (``0`` far left, ``−y d²/(2c) − ln(c)/2`` far right, no underflow).
+    """
+    s = jnp.sqrt(s2)
+    d = h - kappa
+    c = 1.0 + y * s2
+    log_cdf = log_ndtr(jnp.stack(jnp.broadcast_arrays(-d / s, d / (s * jnp.sqrt(c)))))
+    inside = -y * d**2 / (2.0 * c) - 0.5 * jnp.log(c) + log_cdf[1]
+    return logsumexp(jnp.stack([log_cdf[0], inside]), axis=0)
+
+
+def hinge_innermost_level(h, s2, y, kappa):
+    """``g_{r−1}(h) = (1/y) log E_z exp(y g_r(h + s z))`` (``docs/theory.md#zero-energy``)."""
+    return hinge_innermost_log_mgf(h, s2, y, kappa) / y

@@ -12,6 +12,10 @@ coordinates ``u ∈ R^{2r+1}`` (DESIGN §4, "Degenerate stationary points"):
 
 The map is a diffeomorphism onto the open parameter domain, so stationary
 points and the sign of the Hessian there are the same in both coordinates.
+
+The zero-energy line (``docs/theory.md#zero-energy``) has no ``χ``: its points
+``(q, y)`` use the same coordinates without ``u_0`` (:func:`from_reduced`,
+:func:`to_reduced`), as a :class:`Params` with ``χ = 1`` and ``x = y``.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Params", "level_of", "flat", "to_unconstrained", "from_unconstrained",
+__all__ = ["Params", "level_of", "flat", "to_unconstrained", "from_unconstrained", "from_reduced", "to_reduced",
            "degeneracy", "split_level", "extrapolated_level"]
 
 
@@ -73,6 +77,16 @@ def to_unconstrained(params: Params) -> np.ndarray:
     logits = np.log(p[..., :-1]) - np.log(p[..., -1:])
     dx = np.diff(np.concatenate([edge, x], axis=-1), axis=-1)
     return np.concatenate([np.log(chi)[..., None], logits, np.log(dx)], axis=-1)
+
+
+def from_reduced(u) -> Params:
+    """``u ∈ R^{2r}`` ↦ ``(1, q, y)``: a zero-energy point, :func:`from_unconstrained` with ``u_0 = 0``."""
+    return from_unconstrained(jnp.concatenate([jnp.zeros((1,), u.dtype), u]))
+
+
+def to_reduced(params: Params) -> np.ndarray:
+    """Inverse of :func:`from_reduced` (``params.chi`` is ignored)."""
+    return to_unconstrained(Params(np.ones(()), params.q, params.x))[1:]
 
 
 def degeneracy(params: Params, tol: float = 1e-4, gap_ratio: float = 0.05, gap_floor: float = 1e-3) -> str | None:

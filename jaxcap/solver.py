@@ -9,7 +9,13 @@ coordinates of :mod:`jaxcap.params`:
   ``α ≥ A(θ)`` for some ``θ``: the threshold is ``α_r = min_θ A(θ)``, attained at
   the maximiser of ``E_r(α_r, ·)``.  Minimising ``A`` needs no guess of ``α``,
   and Newton on ``log A`` lands on ``α_r`` and ``θ*`` together (no separate
-  Newton in ``α``).
+  Newton in ``α``);
+* ``log(S/G)`` on the zero-energy line (``docs/theory.md#zero-energy``): ``χ``
+  scaled out, ``u`` the reduced coordinates of ``(q, y)``
+  (:func:`jaxcap.params.from_reduced`), ``S`` at ``χ = 1`` and ``G`` from an engine
+  with the hinge leaf.  ``α_sat,r = min S/G`` is the same construction with the
+  numerator ``N = −S`` in place of ``1 − S``: at the minimiser the reduced energy
+  ``S − α_sat G`` is 0 and maximal.
 
 The stages are pure jitted functions: :func:`ascend` (L-BFGS from a batch
 of starts, ``vmap``-ed, inside one ``lax.while_loop``; a start that converges
@@ -30,11 +36,11 @@ import jax.numpy as jnp
 import optax
 
 from .compilation import jit
-from .functional import energy_functional, outer_mean, sphere_term
-from .params import flat, from_unconstrained
+from .functional import energy_functional, outer_mean, reduced_sphere_term, sphere_term
+from .params import flat, from_reduced, from_unconstrained
 
-__all__ = ["neg_energy", "log_threshold_ratio", "ascend", "value_grad_hessian", "value_grad_hessian_autodiff",
-           "lbfgs", "newton_in_u", "measure", "pack", "unpack",
+__all__ = ["neg_energy", "log_threshold_ratio", "log_zero_energy_ratio", "ascend", "value_grad_hessian",
+           "value_grad_hessian_autodiff", "lbfgs", "newton_in_u", "measure", "pack", "unpack",
            "polish", "polish_fast_compile", "solve_closed_form", "OBJECTIVES", "MEASURED", "STALL_EVALUATIONS"]
 
 #: An ascent start whose objective has not decreased for this many evaluations is stalled
@@ -56,7 +62,26 @@ def log_threshold_ratio(u, alpha, kappa, engine):
     return jnp.log1p(-sphere_term(params)) - jnp.log(-outer_mean(params, kappa, engine))
 
 
-OBJECTIVES = {"energy": neg_energy, "threshold": log_threshold_ratio}
+def log_zero_energy_ratio(u, alpha, kappa, engine):
+    """``log(A/(−2G)) = log(S/G)`` at ``(1, q, y) = from_reduced(u)`` (``A``:
+    :func:`~jaxcap.functional.reduced_sphere_term`); ``engine`` has the hinge leaf, ``alpha`` is unused."""
+    del alpha
+    params = from_reduced(u)
+    return jnp.log(reduced_sphere_term(params)) - jnp.log(-2.0 * outer_mean(params, kappa, engine))
+
+
+OBJECTIVES = {"energy": neg_energy, "threshold": log_threshold_ratio, "zero_energy": log_zero_energy_ratio}
+
+
+def coordinates(objective):
+    """``u ↦ θ`` of ``objective``: :func:`~jaxcap.params.from_reduced` on the zero-energy line (no ``χ``),
+    else :func:`~jaxcap.params.from_unconstrained`."""
+    return from_reduced if objective == "zero_energy" else from_unconstrained
+
+
+def _numerator(objective, sphere):
+    """``N`` of a ratio objective ``φ = log(N/(−G))``: ``1 − S`` (threshold) or ``−S`` (zero energy)."""
+    return -sphere if objective == "zero_energy" else 1.0 - sphere
 
 
 class _Search(NamedTuple):
@@ -249,12 +274,12 @@ def newton_in_u(phi, u, kappa, steps, tol, derivatives=value_grad_hessian):
 def outer_mean_from_objective(objective, value, dphi_dkappa, sphere, alpha):
     """``(G, ∂G/∂κ)`` from ``φ`` and ``∂φ/∂κ`` (no further evaluation of the engine).
 
-    Threshold: ``φ = log(1 − S) − log(−G)``, so ``G = −(1 − S)e^{−φ}`` and
-    ``∂G/∂κ = −G ∂φ/∂κ``.  Energy: ``φ = αG − S``, so ``G = (φ + S)/α`` and
-    ``∂G/∂κ = (∂φ/∂κ)/α``.
+    Threshold: ``φ = log N − log(−G)`` (``N = 1 − S``; ``−S`` on the zero-energy line),
+    so ``G = −N e^{−φ}`` and ``∂G/∂κ = −G ∂φ/∂κ``.  Energy: ``φ = αG − S``, so
+    ``G = (φ + S)/α`` and ``∂G/∂κ = (∂φ/∂κ)/α``.
     """
-    if objective == "threshold":
-        g = -(1.0 - sphere) * jnp.exp(-value)
+    if objective != "energy":
+        g = -_numerator(objective, sphere) * jnp.exp(-value)
         return g, -g * dphi_dkappa
     return (value + sphere) / alpha, dphi_dkappa / alpha
 
@@ -266,11 +291,12 @@ def energy_derivatives(objective, value, grad, hess, sphere, sphere_grad):
     ``E(α, ·) = S − αG`` at ``α = A(θ)`` has ``∇E = −N∇φ`` and
     ``∇²E = −N(∇²φ + ∇φ∇φᵀ) + A(∇φ ∇Gᵀ + ∇G ∇φᵀ)``, where
     ``∇G = −G(∇φ + ∇S/N)`` follows from ``∇ log A = −∇S/N − ∇G/G`` (DESIGN §2).
-    Both identities hold at any ``θ`` (not only at the optimum).
+    Both identities hold at any ``θ`` (not only at the optimum), and on the
+    zero-energy line with ``N = −S`` (``φ = log(S/G)``, ``E = S − αG``).
     """
     if objective == "energy":
         return -grad, -hess
-    n = 1.0 - sphere
+    n = _numerator(objective, sphere)
     a = jnp.exp(value)
     g = -n / a
     grad_g = -g * (grad + sphere_grad / n)
@@ -278,13 +304,15 @@ def energy_derivatives(objective, value, grad, hess, sphere, sphere_grad):
     return -n * grad, -n * (hess + jnp.outer(grad, grad)) + a * (cross + cross.T)
 
 
-def natural_stationarity(u, grad_e, hess_e):
-    """Gradient norm and largest Hessian eigenvalue of ``E_r`` in ``(χ, q, x)``.
+def natural_stationarity(u, grad_e, hess_e, objective="threshold"):
+    """Gradient norm and largest Hessian eigenvalue of ``E_r`` in ``(χ, q, x)`` (``(q, y)`` on the
+    zero-energy line).
 
     With ``J = ∂θ/∂u``: ``∇_θ E = J^{−T} ∇_u E`` and, at a stationary point (where
     the curvature of the coordinate map drops out), ``∇²_θ E = J^{−T} ∇²_u E J^{−1}``.
     """
-    jinv = jnp.linalg.inv(jax.jacfwd(lambda v: flat(from_unconstrained(v)))(u))
+    chi_free = objective == "zero_energy"
+    jinv = jnp.linalg.inv(jax.jacfwd(lambda v: flat(coordinates(objective)(v))[int(chi_free):])(u))
     g = jinv.T @ grad_e
     h = jinv.T @ hess_e @ jinv
     return jnp.linalg.norm(g), jnp.max(jnp.linalg.eigvalsh(0.5 * (h + h.T)))
@@ -297,18 +325,23 @@ def measure(objective, u, value, grad, hess, alpha, kappa, engine, refined, dphi
     derivatives; from ``dphi_dkappa`` when given, else by a JVP), ``G`` on the
     ``refined`` engine (quadrature-error estimate, DESIGN §4; equal to ``G`` when
     ``refined`` is ``None``) and the natural stationarity of ``E(α, ·)``.
+    On the zero-energy line ``u`` is returned with ``u_0 = 0`` prepended (``χ = 1``), so that
+    every objective packs alike (:data:`MEASURED`).
     """
-    params = from_unconstrained(u)
-    sphere, sphere_grad = jax.value_and_grad(lambda v: sphere_term(from_unconstrained(v)))(u)
+    theta = coordinates(objective)
+    params = theta(u)
+    sphere, sphere_grad = jax.value_and_grad(lambda v: sphere_term(theta(v)))(u)
     if dphi_dkappa is None:
         big_g, dg_dkappa = jax.jvp(lambda k: outer_mean(params, k, engine), (kappa,), (jnp.ones_like(kappa),))
     else:
         big_g, dg_dkappa = outer_mean_from_objective(objective, value, dphi_dkappa, sphere, alpha)
-    if objective == "threshold":
-        alpha = (1.0 - sphere) / (-big_g)
+    if objective != "energy":
+        alpha = _numerator(objective, sphere) / (-big_g)
     g_refined = big_g if refined is None else outer_mean(params, kappa, refined)
     grad_e, hess_e = energy_derivatives(objective, value, grad, hess, sphere, sphere_grad)
-    grad_norm, lam_max = natural_stationarity(u, grad_e, hess_e)
+    grad_norm, lam_max = natural_stationarity(u, grad_e, hess_e, objective)
+    if objective == "zero_energy":
+        u = jnp.concatenate([jnp.zeros((1,), u.dtype), u])
     return dict(u=u, chi=params.chi, q=params.q, x=params.x, alpha=alpha, energy=sphere - alpha * big_g, g=big_g, dg_dkappa=dg_dkappa,
                 g_refined=g_refined, grad_norm=grad_norm, hessian_max_eig=lam_max)
 

@@ -4,7 +4,10 @@
     f_l(h)     = (1/x_l) log Σ_k w_k exp(x_l f_{l+1}(h + √(q_{l+1} − q_l) z_k))
     G          = Σ_k w_k f_0(√q_0 z_k)
 
-Every outer level integrates a smooth function.  The cost is ``Q^r`` evaluations
+Every outer level integrates a smooth function.  With ``leaf="hinge"`` the same
+nesting runs on the zero-energy line's leaf (``docs/theory.md#zero-energy``):
+``x`` holds ``y = x/χ``, ``χ`` is unused, and the innermost level is
+:func:`jaxcap.leaf.hinge_innermost_level`.  The cost is ``Q^r`` evaluations
 of the closed-form innermost level (``Q`` nodes): exact up to quadrature, simple,
 and the independent check of the grid engine; past ``r ≈ 3`` use the grid engine.
 """
@@ -15,7 +18,7 @@ import dataclasses
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
-from .leaf import innermost_level
+from .leaf import hinge_innermost_level, innermost_level
 from .params import Params
 from .quadrature import gauss_hermite
 
@@ -33,6 +36,9 @@ class TensorEngine:
     """Gauss–Hermite tensor-product evaluation of ``G = E_z f_0(√q_0 z)`` with ``nodes`` nodes per level."""
 
     nodes: int = 64
+    #: ``"moreau"`` (the threshold's leaf, :func:`jaxcap.leaf.leaf_moreau`) or ``"hinge"``
+    #: (the zero-energy line's, :func:`jaxcap.leaf.leaf_hinge`).
+    leaf: str = "moreau"
     name: str = dataclasses.field(default="tensor", init=False)
 
     def outer_mean(self, params: Params, kappa):
@@ -43,6 +49,8 @@ class TensorEngine:
 
         def f(l, h):
             if l == r - 1:
+                if self.leaf == "hinge":
+                    return hinge_innermost_level(h, 1.0 - q[r - 1], x[r - 1], kappa)
                 return innermost_level(h, chi, 1.0 - q[r - 1], x[r - 1], kappa)
             sigma = jnp.sqrt(q[l + 1] - q[l])
             return nested_logmeanexp(lambda hh: f(l + 1, hh), h, sigma, x[l], z, logw)
@@ -51,11 +59,11 @@ class TensorEngine:
 
     def refined(self) -> "TensorEngine":
         """The same engine with twice the nodes (for the quadrature-error estimate)."""
-        return TensorEngine(nodes=2 * self.nodes)
+        return dataclasses.replace(self, nodes=2 * self.nodes)
 
     def coarse(self, starts=()) -> "TensorEngine":
         """A cheaper engine for the ascent stage (48 nodes, or fewer if given), whatever the ``starts``."""
-        return TensorEngine(nodes=min(self.nodes, 48))
+        return dataclasses.replace(self, nodes=min(self.nodes, 48))
 
     def fitted(self, params: Params) -> "TensorEngine":
         """Gauss–Hermite nodes do not depend on the parameters."""
@@ -66,4 +74,4 @@ class TensorEngine:
         return None
 
     def describe(self) -> dict:
-        return {"engine": "tensor", "nodes": self.nodes}
+        return {"engine": "tensor", "nodes": self.nodes} | ({"leaf": self.leaf} if self.leaf != "moreau" else {})

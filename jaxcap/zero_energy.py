@@ -1,0 +1,279 @@
+"""The zero-energy line ``α_sat,r(κ)``: the capacity of the (negative) spherical perceptron at every level.
+
+``α_sat,r(κ)`` is the largest ``α`` at which the level-``r`` ground-state energy
+is still 0, i.e. at which some unit ``x`` has no field above ``κ``
+(``docs/theory.md#zero-energy``).  With ``E_r = S − αG`` (``S, G < 0``) the
+energy is positive iff ``α > S/G`` somewhere, so ``α_sat,r = inf_θ S/G``; the
+infimum is reached as ``χ → ∞`` with ``y_l = x_l/χ`` fixed, where
+
+* the leaf becomes the quadratic hinge ``g_r(h) = −(h − κ)_+²/2``
+  (:func:`jaxcap.leaf.leaf_hinge`; ``χ f_r → g_r``), and each smoothing
+  ``(1/y_l) log E exp(y_l ·)`` (:func:`jaxcap.leaf.hinge_innermost_level` in closed
+  form, the engines with ``leaf="hinge"`` above it);
+* the sphere part becomes ``S = −A/(2χ)`` with
+  ``A = q_0/λ_0 + Σ_l (1/y_l) ln(λ_l/λ_{l+1})`` and
+  ``λ_l = 1 + Σ_{j≥l} y_j (q_{j+1} − q_j)`` (:func:`jaxcap.functional.reduced_sphere_term`).
+
+So ``α_sat,r(κ) = min_{q, y} A(q, y) / (−2 E_z g_0(√q_0 z))``, a χ-free problem.
+At every finite ``χ`` (``x = χy``) the ratio is larger: the finite-``χ`` leaf
+``max(g_r, −χ)/χ`` lies above the hinge's, so the nested mean ``−G`` is smaller.
+
+* Level 0 is Gardner's capacity ``1/E(z − κ)_+²`` (:func:`gardner`).
+* For ``κ ≤ 0`` (a convex problem) the minimum is the replica-symmetric point at
+  every level: the level-``r ≥ 1`` minimiser degenerates to ``q → 1`` and
+  ``α_sat,r = α_sat,0``; :func:`sat` returns level 0's value for them, with that
+  reason in its diagnostics.
+* For ``κ > 0`` level ``r ≥ 1`` minimises ``log(S/G)`` with the threshold's own
+  machinery (:data:`jaxcap.solver.OBJECTIVES` ``"zero_energy"``: saddle-free
+  Newton in the reduced coordinates of :func:`jaxcap.params.from_reduced`, L-BFGS
+  ascent as the fallback, the same measurement) on a grid or tensor engine with
+  the hinge leaf; each point is verified: gradient of the reduced energy
+  ``S − α_sat G`` in ``(q, y)`` ≤ 1e−9, its Hessian negative definite (``α`` has a
+  strict minimum), no merged levels, and the engine resolves the point.
+
+``dα_sat/dκ = −α (∂G/∂κ)/G`` by the envelope theorem (``S`` does not depend on ``κ``).
+"""
+from __future__ import annotations
+
+import functools
+import math
+import time
+from typing import Iterator
+
+import jax
+import numpy as np
+from scipy.special import ndtr, roots_laguerre
+
+from .frsb import extrapolate
+from .grid import GridEngine
+from .params import Params, degeneracy, extrapolated_level, from_reduced, split_level, to_reduced
+from .result import ConvergenceError, Diagnostics, Result
+from .solver import ascend, polish, polish_fast_compile, unpack
+from .threshold import make_engine
+
+__all__ = ["gardner", "sat", "sat_chain", "sat_sequence"]
+
+GRAD_TOL = 1e-9
+#: Starts of a level tried by Newton alone before the ascent over all of them.
+DIRECT_TRIES = 2
+#: First level started from the extrapolation of the two below.
+EXTRAPOLATE_FROM = 4
+#: Level-1 starts ``(q_0, y_0)``: the minimisers for ``κ`` from 0.1 to 3 lie among them.
+LEVEL1_STARTS = [(q0, y0) for q0 in (0.85, 0.6, 0.3, 0.1) for y0 in (15.0, 40.0, 5.0)]
+#: ``κ`` above which :func:`gardner` integrates by Gauss–Laguerre (the closed form cancels).
+_LAGUERRE_FROM = 1.5
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+@functools.cache
+def _laguerre(nodes: int = 80):
+    return roots_laguerre(nodes)
+
+
+def _positive_part_moments(kappa: float) -> tuple[float, float]:
+    """``(E(z − κ)_+, E(z − κ)_+²)`` for a standard normal ``z``.
+
+    Closed forms ``φ(κ) − κΦ(−κ)`` and ``(1 + κ²)Φ(−κ) − κφ(κ)`` up to ``κ = 1.5``;
+    beyond, where they cancel (7 digits lost at ``κ = 20``),
+    ``E(z − κ)_+^n = φ(κ) κ^{−n−1} ∫_0^∞ s^n e^{−s} e^{−s²/(2κ²)} ds`` by 80-point
+    Gauss–Laguerre (relative error ≤ 1e−14 for ``κ ≥ 1``).
+    """
+    phi = _INV_SQRT_2PI * math.exp(-0.5 * kappa * kappa)
+    if kappa <= _LAGUERRE_FROM:
+        tail = float(ndtr(-kappa))
+        return phi - kappa * tail, (1.0 + kappa * kappa) * tail - kappa * phi
+    s, w = _laguerre()
+    damp = w * np.exp(-s * s / (2.0 * kappa * kappa))
+    return (phi / kappa**2 * float(np.sum(damp * s)), phi / kappa**3 * float(np.sum(damp * s * s)))
+
+
+def gardner(kappa: float) -> tuple[float, float]:
+    """Level 0: ``(α_sat,0(κ), dα_sat,0/dκ) = (1/m_2, 2 m_1/m_2²)`` with ``m_n = E(z − κ)_+^n``
+    (Gardner's capacity; ``A = 1`` and ``g_0 = −(z − κ)_+²/2``, ``docs/theory.md#zero-energy``).
+
+    Raises:
+        ValueError: ``κ`` not finite, or so large (about 38) that ``α`` exceeds float64.
+    """
+    if not math.isfinite(kappa):
+        raise ValueError(f"kappa must be finite, got {kappa!r}")
+    m1, m2 = _positive_part_moments(float(kappa))
+    if not m2 > 0.0 or not math.isfinite(1.0 / m2):
+        raise ValueError(f"alpha_sat at kappa = {kappa:g} exceeds the float64 range")
+    return 1.0 / m2, 2.0 * m1 / m2**2
+
+
+def _level0(kappa: float, level: int, t0: float, why: str = "") -> Result:
+    alpha, slope = gardner(kappa)
+    return Result(alpha=alpha, energy=0.0, level=level, kappa=float(kappa), params={"q": [], "y": []},
+                  diagnostics=Diagnostics(grad_norm=0.0, hessian_max_eig=float("nan"), quad_nodes=0, quad_error=0.0,
+                                          seconds=time.perf_counter() - t0, engine="closed form", message=why),
+                  dalpha_dkappa=slope)
+
+
+def _starts(level: int, previous: Params | None, before: Params | None) -> list[Params]:
+    """Level-``level`` starts: from level 4 the extrapolation of the two levels below, then the splits
+    of every interval of the level below (narrow splits first); at level 1 :data:`LEVEL1_STARTS`."""
+    one = np.ones(())
+    if level == 1:
+        return [Params(one, np.array([q0]), np.array([y0])) for q0, y0 in LEVEL1_STARTS]
+    starts = [extrapolated_level(before, previous)] if before is not None and level >= EXTRAPOLATE_FROM else []
+    starts += [split_level(previous, where, spread) for spread in (0.3, 0.8) for where in range(level)]
+    return [Params(one, p.q, p.x) for p in starts]
+
+
+def _verdict(m: dict, engine) -> str | None:
+    """Why ``m`` is not a verified level-``r`` point of the line, or ``None`` (module docstring)."""
+    params = Params(m["chi"], m["q"], m["x"])
+    why = degeneracy(params) or engine.check(params)
+    if why or not (m["grad_norm"] <= GRAD_TOL and m["hessian_max_eig"] < 0.0):
+        return f"{why or ''} grad_norm={m['grad_norm']:.2e} hessian_max_eig={m['hessian_max_eig']:.2e}"
+    return None
+
+
+def _polished(u, params: Params, level: int, kappa: float, engine, fitted=None):
+    """``(engine, measurement)``: Newton from ``u`` on ``engine`` fitted to ``params`` (or on ``fitted``),
+    repeated on a finer engine when the polished point asks for one (as the threshold's solve does)."""
+    newton = polish_fast_compile if level >= 2 else polish
+    fitted = fitted or engine.fitted(params)
+
+    def run(start, eng):
+        return unpack(np.asarray(newton(start, 0.0, kappa, objective="zero_energy", engine=eng,
+                                        refined=eng.refined())), level)
+
+    m = run(u, fitted)
+    if isinstance(fitted, GridEngine) and np.all(np.isfinite(m["u"])):
+        need = engine.fitted(Params(m["chi"], m["q"], m["x"]))
+        if not fitted.covers(need):
+            fitted = need
+            m = run(m["u"][1:], fitted)
+    return fitted, m
+
+
+def _candidates(level: int, kappa: float, engine, starts):
+    """``(name, engine, measurement or reason)``: the first :data:`DIRECT_TRIES` starts by Newton alone on
+    one engine fitted to them, then every start ascended at once on a coarse engine and polished, best first."""
+    u0s = np.stack([to_reduced(p) for p in starts])
+    tried = starts[:DIRECT_TRIES]
+    fitted = functools.reduce(GridEngine.joined, [engine.fitted(p) for p in tried]) \
+        if isinstance(engine, GridEngine) else engine
+    for i, p in enumerate(tried):
+        yield f"start {i} (Newton only)", *_polished(u0s[i], p, level, kappa, engine, fitted)
+    us, values, _, _ = jax.device_get(ascend(u0s, 0.0, kappa, objective="zero_energy", engine=engine.coarse(starts)))
+    for i in np.argsort(values):
+        if not np.isfinite(values[i]):
+            continue
+        params = from_reduced(us[i])
+        why = degeneracy(params)
+        if why:
+            yield f"start {i}", engine, f"{why} after ascent"
+            continue
+        yield f"start {i}", *_polished(us[i], params, level, kappa, engine)
+
+
+def _solve_level(level: int, kappa: float, starts, engine) -> Result:
+    t0 = time.perf_counter()
+    failures = []
+    for name, used, m in _candidates(level, kappa, engine, starts):
+        why = m if isinstance(m, str) else _verdict(m, used)
+        if why:
+            failures.append(f"{name}: {why}")
+            continue
+        alpha, g, info = float(m["alpha"]), float(m["g"]), used.describe()
+        diag = Diagnostics(grad_norm=m["grad_norm"], hessian_max_eig=m["hessian_max_eig"],
+                           quad_nodes=info.get("nodes", 0), quad_error=alpha * abs(m["g_refined"] - g) / abs(g),
+                           seconds=time.perf_counter() - t0, engine=info["engine"], grid_spacing=info.get("spacing"),
+                           newton_steps=int(m["newton_steps"]), starts_tried=len(failures) + 1)
+        return Result(alpha=alpha, energy=float(m["energy"]), level=level, kappa=float(kappa),
+                      params={"q": [float(v) for v in m["q"]], "y": [float(v) for v in m["x"]]},
+                      diagnostics=diag, dalpha_dkappa=-alpha * float(m["dg_dkappa"]) / g)
+    raise ConvergenceError(
+        f"zero-energy line, level {level} (kappa={kappa}): no start reached a verified non-degenerate minimum",
+        {"level": level, "kappa": kappa, "starts": len(starts), "failures": failures, "engine": engine.describe()})
+
+
+def _check(level, kappa):
+    if isinstance(level, bool) or int(level) != level or level < 0:
+        raise ValueError(f"level must be a non-negative integer, got {level!r}")
+    if not math.isfinite(kappa):
+        raise ValueError(f"kappa must be finite, got {kappa!r}")
+
+
+def _as_params(res: Result) -> Params:
+    return Params(np.ones(()), np.asarray(res.params["q"], float), np.asarray(res.params["y"], float))
+
+
+def sat_chain(max_level: int, kappa: float, *, first: int = 0, **options) -> Iterator[Result]:
+    """``α_sat,first … α_sat,max_level`` at ``κ``, each level started from the ones below it.
+
+    Args:
+        max_level: the last level.
+        kappa: the field threshold (finite).
+        first: the first level returned (levels below it are still solved when ``κ > 0``: they start it).
+        **options: ``engine`` (``"grid"``, default, or ``"tensor"``), ``nodes``, ``spacing``
+            (as for :func:`jaxcap.threshold`).
+
+    Raises:
+        ValueError: bad level, ``κ`` or options.
+        ConvergenceError: a level with no verified minimum (its diagnostics attached).
+    """
+    _check(max_level, kappa)
+    kappa = float(kappa)
+    known: list[Params] = []
+    for r in range(0, max_level + 1):
+        t0 = time.perf_counter()
+        if r == 0 or kappa <= 0.0:
+            why = "" if r == 0 else ("kappa <= 0: a convex problem, the minimum is the replica-symmetric point "
+                                     "(q -> 1) at every level, alpha_sat,r = alpha_sat,0")
+            if r >= first:
+                yield _level0(kappa, r, t0, why)
+            continue
+        engine = make_engine(r, options.get("engine"), options.get("nodes"), options.get("spacing"), kappa,
+                             leaf="hinge")
+        before, previous = ([None, None] + known)[-2:]
+        res = _solve_level(r, kappa, _starts(r, previous, before), engine)
+        known = [*known[-1:], _as_params(res)]
+        if r >= first:
+            yield res
+
+
+def sat(kappa: float, level: int = 0, **options) -> Result:
+    """``α_sat,r(κ)``: the level-``level`` zero-energy line (``docs/theory.md#zero-energy``).
+
+    Args:
+        kappa: the field threshold (finite); ``κ > 0`` is the negative spherical perceptron.
+        level: the lifting level ``r ≥ 0`` (0: Gardner's ``1/E(z − κ)_+²``).
+        **options: ``engine`` (``"grid"``, default, or ``"tensor"``), ``nodes``, ``spacing``.
+
+    Returns:
+        A :class:`~jaxcap.result.Result` with ``alpha``, ``level``, ``kappa``, ``params``
+        (``{"q": [...], "y": [...]}``, ``y_l = x_l/χ``; empty at level 0 and for ``κ ≤ 0``),
+        ``energy`` (the reduced energy ``S − αG`` at the minimiser: 0 up to rounding),
+        ``diagnostics`` (``quad_error`` on ``α``) and ``dalpha_dkappa`` (envelope theorem).
+
+    Raises:
+        ValueError: bad level, ``κ`` or options.
+        ConvergenceError: no verified minimum at some level up to ``level``.
+    """
+    *_, last = sat_chain(level, kappa, first=level, **options)
+    return last
+
+
+def sat_sequence(max_level: int, kappa: float, **options) -> tuple[list[Result], dict]:
+    """Levels ``0 … max_level`` of the line at ``κ`` and their ``r → ∞`` extrapolation.
+
+    The extrapolation is :func:`jaxcap.frsb.extrapolate` (the threshold's: a shifted power
+    law over levels ``r ≥ 2`` from five of them, else a plain power law over ``r ≥ 1``),
+    with its error bar.  For ``κ ≤ 0`` every level is level 0 and so is the limit (error 0).
+
+    Raises:
+        ValueError: ``max_level < 3`` (the fit needs three levels ``r ≥ 1``), bad ``κ`` or options.
+        ConvergenceError: as :func:`sat_chain`.
+    """
+    if isinstance(max_level, bool) or int(max_level) != max_level or max_level < 3:
+        raise ValueError(f"the r -> infinity fit needs max_level >= 3, got {max_level!r}")
+    rows = list(sat_chain(max_level, kappa, **options))
+    if kappa <= 0.0:
+        fit = {"alpha_inf": rows[0].alpha, "alpha_inf_err": 0.0, "model": "replica symmetric (kappa <= 0)"}
+    else:
+        fit = extrapolate([r.level for r in rows], [r.alpha for r in rows])
+    return rows, fit
