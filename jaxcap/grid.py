@@ -26,8 +26,7 @@ With ``leaf="hinge"`` (the zero-energy line, ``docs/theory.md#zero-energy``) the
 levels are ``g_l = (1/y_l) log E exp(y_l g_{l+1})`` of the hinge
 ``−(h − κ)_+²/2`` (``x`` holds ``y``, ``χ`` is unused).  They are unbounded
 below, so the terms ``exp(y_l g_{l+1})`` span far more than a float64 exponent:
-the smoothing sums them in log space (:func:`sliding_dot` with ``log_terms``,
-one shift per block), and beyond the grid ``g_l`` takes its exact right
+the smoothing sums them in log space (:func:`sliding_logsumexp`), and beyond the grid ``g_l`` takes its exact right
 asymptote, the quadratic ``−d²/(2λ_l) − b_l`` with ``λ_r = 1``, ``b_r = 0``,
 ``λ_l = λ_{l+1} + y_l (q_{l+1} − q_l)`` and ``b_l = b_{l+1} + ln(λ_l/λ_{l+1})/(2y_l)``
 (a Gaussian smoothing of a quadratic is a quadratic), and 0 on the left.
@@ -73,12 +72,32 @@ def snapped_spacing(spacing: float) -> float:
     return _rung(spacing, up=False)
 
 
-def _resolved_scales(q) -> np.ndarray:
+def _resolved_scales(q, y=None) -> np.ndarray:
     """Per level ``l`` the scale its grid must resolve: ``min(√(1 − q_l), √(q_l − q_{l−1}))``
     (``q_{−1} = 0``) — the smoothness of ``f_l`` (the leaf smoothed with variance ``1 − q_l``)
-    and the width of the smoothing (or, at ``l = 0``, the outer Gaussian) that integrates it."""
+    and the width of the smoothing (or, at ``l = 0``, the outer Gaussian) that integrates it.
+    With the hinge's ``y`` the smoothing's width is that of its integrand (:func:`_hinge_widths`)."""
     q = np.atleast_1d(np.asarray(q, dtype=float))
-    return np.sqrt(np.minimum(1.0 - q, np.diff(np.concatenate([[0.0], q]))))
+    widths = np.sqrt(np.diff(np.concatenate([[0.0], q])))
+    if y is not None:
+        widths[1:] = _hinge_widths(q, y)[0]
+    return np.minimum(np.sqrt(1.0 - q), widths)
+
+
+def _hinge_widths(q, y) -> tuple[np.ndarray, np.ndarray]:
+    """Per smoothing ``l = 0 … r−2`` of the hinge: the width of its integrand and the shift of its peak per unit ``d``.
+
+    Far right ``g_{l+1}(t) ≈ −t²/(2λ_{l+1})`` (module docstring), so the integrand
+    ``exp(y_l g_{l+1}(d + s)) N(s; 0, σ_l²)`` is a Gaussian in ``s`` of width
+    ``σ_l √(λ_{l+1}/λ_l)`` centred at ``−d (1 − λ_{l+1}/λ_l)``: narrower than the
+    kernel and, at large ``d``, far from its centre.
+    """
+    q = np.atleast_1d(np.asarray(q, dtype=float))
+    y = np.atleast_1d(np.asarray(y, dtype=float))
+    dq = np.diff(np.concatenate([q, [1.0]]))
+    lam = 1.0 + np.concatenate([np.cumsum((y * dq)[::-1])[::-1], [0.0]])   # λ_0 … λ_r
+    ratio = lam[1:-1] / lam[:-2]                                           # λ_{l+1}/λ_l, l = 0 … r−2
+    return np.sqrt(dq[:-1] * ratio), 1.0 - ratio
 
 
 def _cover(sigma: float) -> float:
@@ -93,15 +112,21 @@ def _narrowest_level(params: Params) -> float:
     return float(np.sqrt(np.diff(np.concatenate([q, [1.0]])).min()))
 
 
-def sliding_dot(padded, kernel, n: int, stride: int = 1, log_terms: bool = False):
+def sliding_logsumexp(padded, log_kernel, n: int, stride: int = 1):
+    """``out_i = log Σ_{j<L} exp(padded_{stride·i+j} + log_kernel_j)`` for ``i < n``: the log-space
+    :func:`sliding_dot`, one log-sum-exp per output over its own window (gathered).
+
+    For the hinge's levels, whose terms ``exp(y g)`` span thousands of decades across one
+    kernel (far right ``y g`` falls by ``y d/λ`` per unit of ``d``): no shared shift (one per
+    block, or per window) keeps an output's dominant terms above underflow there.
+    """
+    index = stride * np.arange(n)[:, None] + np.arange(log_kernel.shape[0])[None, :]
+    return jax.scipy.special.logsumexp(padded[index] + log_kernel, axis=1)
+
+
+def sliding_dot(padded, kernel, n: int, stride: int = 1):
     """``out_i = Σ_{j<L} padded_{stride·i+j} kernel_j`` for ``i < n`` (``L = len(kernel)``): a direct
     convolution, evaluated at every ``stride``-th point.
-
-    With ``log_terms`` ``padded`` holds the logarithms of the terms and the result is
-    ``log out_i``: each block's window is shifted by its largest entry before the
-    exponential (and the shift added back after the logarithm), so terms far beyond
-    the float64 exponent range are summed without overflow or underflow of the
-    dominant ones.
 
     Written as a blocked Toeplitz matrix product: the outputs in blocks of ``B``,
     each block the window ``padded[b·stride·B : b·stride·B + W]``
@@ -123,16 +148,12 @@ def sliding_dot(padded, kernel, n: int, stride: int = 1, log_terms: bool = False
     spans = -(-max(size - stride, 0) // advance)
     width = (spans + 1) * advance
     total = (blocks + spans) * advance
-    fill = -1e300 if log_terms else 0.0  # read only by zero kernel entries
-    padded = jnp.concatenate([padded[:total], jnp.full(max(total - padded.shape[0], 0), fill, padded.dtype)])
+    padded = jnp.concatenate([padded[:total], jnp.zeros(max(total - padded.shape[0], 0), padded.dtype)])
     rows = padded.reshape(blocks + spans, advance)
     windows = jnp.concatenate([rows[s:s + blocks] for s in range(spans + 1)], axis=1)
     z = jnp.concatenate([kernel, jnp.zeros(width + stride - size, kernel.dtype)])
     toeplitz = jnp.tile(z, block)[:block * width].reshape(block, width)
-    if not log_terms:
-        return (windows @ toeplitz.T).reshape(-1)[:n]
-    shift = jax.lax.stop_gradient(jnp.max(windows, axis=1, keepdims=True))  # the result does not depend on it
-    return (jnp.log(jnp.exp(windows - shift) @ toeplitz.T) + shift).reshape(-1)[:n]
+    return (windows @ toeplitz.T).reshape(-1)[:n]
 
 
 def _pow2_floor(v: float) -> int:
@@ -230,18 +251,18 @@ class GridEngine:
             stride = int(round(steps[l] / steps[l + 1]))
             k = self._half_width(caps[l], steps[l + 1])
             offsets = jnp.asarray(steps[l + 1] * np.arange(-k, k + 1))
-            kernel = jax.nn.softmax(-0.5 * offsets**2 / (q[l + 1] - q[l]))
+            logits = -0.5 * offsets**2 / (q[l + 1] - q[l])
             n = -(-f.shape[0] // stride)
             extra = k + stride * n - f.shape[0]
             if hinge:
                 beyond = jnp.asarray(self.lo + steps[l + 1] * (f.shape[0] + np.arange(extra)))
                 padded = x[l] * jnp.concatenate([jnp.zeros(k), f, -beyond**2 / (2.0 * lam) - b])
-                f = sliding_dot(padded, kernel, n, stride, log_terms=True) / x[l]
+                f = sliding_logsumexp(padded, jax.nn.log_softmax(logits), n, stride) / x[l]
                 grown = lam + x[l] * (q[l + 1] - q[l])
                 lam, b = grown, b + jnp.log(grown / lam) / (2.0 * x[l])
                 continue
             padded = jnp.concatenate([jnp.ones(k), jnp.exp(x[l] * f), jnp.full(extra, jnp.exp(-x[l]))])
-            f = jnp.log(sliding_dot(padded, kernel, n, stride)) / x[l]
+            f = jnp.log(sliding_dot(padded, jax.nn.softmax(logits), n, stride)) / x[l]
         d0 = self.lo + steps[0] * np.arange(f.shape[0])
         weights = jax.nn.softmax(-0.5 * (jnp.asarray(d0) + kappa) ** 2 / q[0])
         return jnp.sum(weights * f)
@@ -272,7 +293,12 @@ class GridEngine:
         if q.size == 0:
             return self  # level 0: closed form, no grid
         caps = tuple(_cover(w) for w in np.sqrt(np.diff(q)))
-        inner, strides = _ladder(_resolved_scales(q) / POINTS_PER_WIDTH, self.spacing)
+        y = self._hinge_y(params)
+        if y is not None:
+            # the kernel reaches the integrand's peak, shifted by up to ``hi`` times its shift per unit d
+            width, shift = _hinge_widths(q, y)
+            caps = tuple(max(c, _rung(self.hi * a / self.cutoff + w, up=True)) for c, w, a in zip(caps, width, shift))
+        inner, strides = _ladder(_resolved_scales(q, y) / POINTS_PER_WIDTH, self.spacing)
         return dataclasses.replace(self, spacing=inner, strides=strides, level_caps=caps,
                                    sigma_cap=max(caps, default=_cover(0.05)))
 
@@ -284,10 +310,14 @@ class GridEngine:
         if q.size == 0:
             return float(self.nodes)
         with np.errstate(invalid="ignore"):
-            scale = float(np.min(_resolved_scales(q)))
+            scale = float(np.min(_resolved_scales(q, self._hinge_y(params))))
         if not scale > 0.0:  # zero, negative or not a number
             return math.inf
         return (self.hi - self.lo) / min(self.spacing, scale / POINTS_PER_WIDTH) + 1.0
+
+    def _hinge_y(self, params: Params):
+        """``y`` of a hinge point (``params.x``), ``None`` for the Moreau leaf."""
+        return np.atleast_1d(np.asarray(params.x, dtype=float)) if self.leaf == "hinge" else None
 
     def covers(self, other: "GridEngine") -> bool:
         """Whether this engine resolves at least what ``other`` does: every grid as fine, every kernel as wide."""
@@ -316,10 +346,12 @@ class GridEngine:
             caps, steps = self.caps(widths.size), self.spacings(q.size)
         except ValueError as err:
             return str(err)
-        for level, (width, cap) in enumerate(zip(widths, caps)):
-            if self.cutoff * width > self._half_width(cap, steps[level + 1]) * steps[level + 1]:
-                return f"kernel cutoff: level {level} sigma={width:.3g} exceeds the kernel cover {cap:.3g}"
-        for level, (scale, step) in enumerate(zip(_resolved_scales(q), steps)):
+        y = self._hinge_y(params)
+        reach = self.cutoff * widths if y is None else self.hi * _hinge_widths(q, y)[1] + self.cutoff * _hinge_widths(q, y)[0]
+        for level, (need, cap) in enumerate(zip(reach, caps)):
+            if max(need, self.cutoff * widths[level]) > self._half_width(cap, steps[level + 1]) * steps[level + 1]:
+                return f"kernel cutoff: level {level} needs a reach of {need:.3g}, beyond the kernel cover {cap:.3g}"
+        for level, (scale, step) in enumerate(zip(_resolved_scales(q, y), steps)):
             if scale < 3.0 * step * (1 - 1e-9):
                 return f"level {level}: scale {scale:.3g} is under 3 grid spacings ({step:.4g})"
         if self.leaf != "hinge" and math.sqrt(2.0 * chi) > self.hi - TAIL:

@@ -24,7 +24,6 @@ import jax
 import numpy as np
 
 from . import guards
-from .capacity import sat_threshold
 from .engine import make_engine
 from .grid import GridEngine
 from .measurement import CONVERGED, envelope_derivatives, quad_error, verdict
@@ -313,16 +312,22 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, **option
         *_, last = _chain(alpha, level, kappa, options, first=min(level, 1))
         return last
     except ConvergenceError as err:
-        raise _zero_energy_phase(err, alpha, kappa) from None
+        raise _zero_energy_phase(err, alpha, kappa, level) from None
 
 
-def _zero_energy_phase(err: ConvergenceError, alpha, kappa) -> ConvergenceError:
-    """``err``, explained when ``α ≤ α_sat(κ)`` (:func:`jaxcap.capacity.sat_threshold`): there every
-    level's energy is 0, the supremum of ``E_r`` approached as ``χ → ∞``, with no finite maximiser."""
-    sat = sat_threshold(float(kappa))["alpha"]
-    if float(alpha) > sat:
+def _zero_energy_phase(err: ConvergenceError, alpha, kappa, level) -> ConvergenceError:
+    """``err``, explained when ``α ≤ α_sat,r(κ)`` (:func:`jaxcap.zero_energy.sat` at the same level ``r``):
+    there ``e_r = 0``, the supremum of ``E_r`` approached as ``χ → ∞``, with no finite maximiser
+    (``docs/theory.md#zero-energy``)."""
+    from .zero_energy import sat
+    try:
+        line = sat(float(kappa), level).alpha
+    except ConvergenceError:
+        return err
+    if float(alpha) > line:
         return err
     return ConvergenceError(
-        f"alpha = {float(alpha):g} is at or below the zero-energy boundary alpha_sat(kappa={float(kappa):g}) = "
-        f"{sat:.10g} (jaxcap sat): e_r(alpha) = 0 there at every level, approached as chi -> infinity, "
-        "with no finite maximiser", dict(err.diagnostics, alpha_sat=sat, zero_energy_phase=True))
+        f"alpha = {float(alpha):g} is at or below the level-{level} zero-energy boundary alpha_sat,{level}"
+        f"(kappa={float(kappa):g}) = {line:.10g} (jaxcap sat --level {level}): e_{level}(alpha) = 0 there, "
+        "approached as chi -> infinity, with no finite maximiser",
+        dict(err.diagnostics, alpha_sat=line, zero_energy_phase=True))

@@ -60,6 +60,10 @@ DIRECT_TRIES = 2
 EXTRAPOLATE_FROM = 4
 #: Level-1 starts ``(q_0, y_0)``: the minimisers for ``κ`` from 0.1 to 3 lie among them.
 LEVEL1_STARTS = [(q0, y0) for q0 in (0.85, 0.6, 0.3, 0.1) for y0 in (15.0, 40.0, 5.0)]
+#: Overlap gaps below this (and below 0.05 of their larger neighbour) are merged levels.  Lower than the
+#: threshold's 1e−3: as ``κ → 0+`` the minimiser tends to the replica-symmetric point continuously
+#: (``1 − q_0 = 3.2e−3`` at ``κ = 0.05``, ``5.5e−4`` at ``κ = 0.02``, level 1), so small gaps are genuine.
+GAP_FLOOR = 1e-6
 #: ``κ`` above which :func:`gardner` integrates by Gauss–Laguerre (the closed form cancels).
 _LAGUERRE_FROM = 1.5
 _INV_SQRT_2PI = 0.3989422804014327
@@ -121,10 +125,13 @@ def _starts(level: int, previous: Params | None, before: Params | None) -> list[
     return [Params(one, p.q, p.x) for p in starts]
 
 
-def _verdict(m: dict, engine) -> str | None:
-    """Why ``m`` is not a verified level-``r`` point of the line, or ``None`` (module docstring)."""
+def _verdict(m: dict, engine, below: float) -> str | None:
+    """Why ``m`` is not a verified level-``r`` point of the line, or ``None`` (module docstring); a point
+    that does not lower ``below`` (the level under it) is the merged one."""
     params = Params(m["chi"], m["q"], m["x"])
-    why = degeneracy(params) or engine.check(params)
+    why = degeneracy(params, gap_floor=GAP_FLOOR) or engine.check(params)
+    if not why and not m["alpha"] < below:
+        why = f"alpha = {m['alpha']:.12g} does not lower the level below ({below:.12g})"
     if why or not (m["grad_norm"] <= GRAD_TOL and m["hessian_max_eig"] < 0.0):
         return f"{why or ''} grad_norm={m['grad_norm']:.2e} hessian_max_eig={m['hessian_max_eig']:.2e}"
     return None
@@ -163,18 +170,18 @@ def _candidates(level: int, kappa: float, engine, starts):
         if not np.isfinite(values[i]):
             continue
         params = from_reduced(us[i])
-        why = degeneracy(params)
+        why = degeneracy(params, gap_floor=GAP_FLOOR)
         if why:
             yield f"start {i}", engine, f"{why} after ascent"
             continue
         yield f"start {i}", *_polished(us[i], params, level, kappa, engine)
 
 
-def _solve_level(level: int, kappa: float, starts, engine) -> Result:
+def _solve_level(level: int, kappa: float, starts, engine, below: float) -> Result:
     t0 = time.perf_counter()
     failures = []
     for name, used, m in _candidates(level, kappa, engine, starts):
-        why = m if isinstance(m, str) else _verdict(m, used)
+        why = m if isinstance(m, str) else _verdict(m, used, below)
         if why:
             failures.append(f"{name}: {why}")
             continue
@@ -219,19 +226,22 @@ def sat_chain(max_level: int, kappa: float, *, first: int = 0, **options) -> Ite
     _check(max_level, kappa)
     kappa = float(kappa)
     known: list[Params] = []
+    below = math.inf
     for r in range(0, max_level + 1):
         t0 = time.perf_counter()
         if r == 0 or kappa <= 0.0:
             why = "" if r == 0 else ("kappa <= 0: a convex problem, the minimum is the replica-symmetric point "
                                      "(q -> 1) at every level, alpha_sat,r = alpha_sat,0")
+            res = _level0(kappa, r, t0, why)
+            below = res.alpha
             if r >= first:
-                yield _level0(kappa, r, t0, why)
+                yield res
             continue
         engine = make_engine(r, options.get("engine"), options.get("nodes"), options.get("spacing"), kappa,
                              leaf="hinge")
         before, previous = ([None, None] + known)[-2:]
-        res = _solve_level(r, kappa, _starts(r, previous, before), engine)
-        known = [*known[-1:], _as_params(res)]
+        res = _solve_level(r, kappa, _starts(r, previous, before), engine, below)
+        known, below = [*known[-1:], _as_params(res)], res.alpha
         if r >= first:
             yield res
 
