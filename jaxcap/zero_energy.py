@@ -51,7 +51,7 @@ from .result import ConvergenceError, Diagnostics, Result
 from .solver import ascend, polish, polish_fast_compile, unpack
 from .threshold import make_engine
 
-__all__ = ["gardner", "sat", "sat_chain", "sat_sequence"]
+__all__ = ["gardner", "sat", "sat_chain", "sat_sequence", "sat_curve"]
 
 GRAD_TOL = 1e-9
 #: Starts of a level tried by Newton alone before the ascent over all of them.
@@ -156,13 +156,14 @@ def _polished(u, params: Params, level: int, kappa: float, engine, fitted=None):
     return fitted, m
 
 
-def _candidates(level: int, kappa: float, engine, starts):
+def _candidates(level: int, kappa: float, engine, starts, fitted=None):
     """``(name, engine, measurement or reason)``: the first :data:`DIRECT_TRIES` starts by Newton alone on
-    one engine fitted to them, then every start ascended at once on a coarse engine and polished, best first."""
+    ``fitted`` or one engine fitted to them, then every start ascended at once on a coarse engine and
+    polished, best first."""
     u0s = np.stack([to_reduced(p) for p in starts])
     tried = starts[:DIRECT_TRIES]
-    fitted = functools.reduce(GridEngine.joined, [engine.fitted(p) for p in tried]) \
-        if isinstance(engine, GridEngine) else engine
+    if fitted is None and isinstance(engine, GridEngine):
+        fitted = functools.reduce(GridEngine.joined, [engine.fitted(p) for p in tried])
     for i, p in enumerate(tried):
         yield f"start {i} (Newton only)", *_polished(u0s[i], p, level, kappa, engine, fitted)
     us, values, _, _ = jax.device_get(ascend(u0s, 0.0, kappa, objective="zero_energy", engine=engine.coarse(starts)))
@@ -177,10 +178,11 @@ def _candidates(level: int, kappa: float, engine, starts):
         yield f"start {i}", *_polished(us[i], params, level, kappa, engine)
 
 
-def _solve_level(level: int, kappa: float, starts, engine, below: float) -> Result:
+def _solve_level(level: int, kappa: float, starts, engine, below: float, fitted=None) -> tuple[Result, object]:
+    """The verified level-``level`` point from ``starts`` (below ``below``) and the engine that resolved it."""
     t0 = time.perf_counter()
     failures = []
-    for name, used, m in _candidates(level, kappa, engine, starts):
+    for name, used, m in _candidates(level, kappa, engine, starts, fitted):
         why = m if isinstance(m, str) else _verdict(m, used, below)
         if why:
             failures.append(f"{name}: {why}")
@@ -192,7 +194,7 @@ def _solve_level(level: int, kappa: float, starts, engine, below: float) -> Resu
                            newton_steps=int(m["newton_steps"]), starts_tried=len(failures) + 1)
         return Result(alpha=alpha, energy=float(m["energy"]), level=level, kappa=float(kappa),
                       params={"q": [float(v) for v in m["q"]], "y": [float(v) for v in m["x"]]},
-                      diagnostics=diag, dalpha_dkappa=-alpha * float(m["dg_dkappa"]) / g)
+                      diagnostics=diag, dalpha_dkappa=-alpha * float(m["dg_dkappa"]) / g), used
     raise ConvergenceError(
         f"zero-energy line, level {level} (kappa={kappa}): no start reached a verified non-degenerate minimum",
         {"level": level, "kappa": kappa, "starts": len(starts), "failures": failures, "engine": engine.describe()})
@@ -203,6 +205,15 @@ def _check(level, kappa):
         raise ValueError(f"level must be a non-negative integer, got {level!r}")
     if not math.isfinite(kappa):
         raise ValueError(f"kappa must be finite, got {kappa!r}")
+
+
+def _engine(level: int, kappa: float, options: dict):
+    """The hinge engine of ``level`` at ``κ`` (:func:`jaxcap.threshold.make_engine`; ``options``: ``engine``,
+    ``nodes``, ``spacing``)."""
+    unknown = set(options) - {"engine", "nodes", "spacing"}
+    if unknown:
+        raise TypeError(f"unexpected options: {', '.join(sorted(unknown))}")
+    return make_engine(level, options.get("engine"), options.get("nodes"), options.get("spacing"), kappa, leaf="hinge")
 
 
 def _as_params(res: Result) -> Params:
@@ -237,10 +248,8 @@ def sat_chain(max_level: int, kappa: float, *, first: int = 0, **options) -> Ite
             if r >= first:
                 yield res
             continue
-        engine = make_engine(r, options.get("engine"), options.get("nodes"), options.get("spacing"), kappa,
-                             leaf="hinge")
         before, previous = ([None, None] + known)[-2:]
-        res = _solve_level(r, kappa, _starts(r, previous, before), engine, below)
+        res, _ = _solve_level(r, kappa, _starts(r, previous, before), _engine(r, kappa, options), below)
         known, below = [*known[-1:], _as_params(res)], res.alpha
         if r >= first:
             yield res
@@ -287,3 +296,51 @@ def sat_sequence(max_level: int, kappa: float, **options) -> tuple[list[Result],
     else:
         fit = extrapolate([r.level for r in rows], [r.alpha for r in rows])
     return rows, fit
+
+
+def sat_curve(kappas, level: int, **options) -> list[list[Result]]:
+    """``α_sat,0 … α_sat,level`` at every ``κ`` of ``kappas``, by warm-started continuation.
+
+    A continuation loop over ``κ`` in the given order, not the batched
+    :func:`jaxcap.sweep`: each level ``r ≥ 1`` at ``κ`` starts from its solution at the
+    previous ``κ`` (Newton alone, then the ascent) on the previous ``κ``'s engine when
+    that still resolves the point (one compiled program for a run of ``κ``), and a
+    ``κ`` where a warm start fails is solved from scratch (:func:`sat_chain`).  For
+    ``κ ≤ 0`` every level is level 0 (module docstring).
+
+    Args:
+        kappas: the ``κ`` (finite), solved in this order (sorted input continues best).
+        level: the highest level ``R``.
+        **options: as :func:`sat`.
+
+    Returns:
+        Per ``κ`` the list of its levels ``0 … R`` (:class:`~jaxcap.result.Result`).
+
+    Raises:
+        ValueError: bad level, ``κ`` or options.
+        ConvergenceError: a ``κ`` where the solve from scratch fails too.
+    """
+    ks = [float(k) for k in np.atleast_1d(np.asarray(kappas, dtype=float))]
+    for k in ks:
+        _check(level, k)
+    out, warm = [], {}
+    for k in ks:
+        if k <= 0.0 or not warm:
+            rows = list(sat_chain(level, k, **options))
+            warm = {} if k <= 0.0 else {r.level: (_as_params(r), None) for r in rows[1:]}
+            out.append(rows)
+            continue
+        rows = [_level0(k, 0, time.perf_counter())]
+        try:
+            for r in range(1, level + 1):
+                params, used = warm[r]
+                base = _engine(r, k, options)
+                reuse = used if isinstance(used, GridEngine) and (used.lo, used.hi) == (base.lo, base.hi) else None
+                res, used = _solve_level(r, k, [params], base, rows[-1].alpha, reuse)
+                rows.append(res)
+                warm[r] = (_as_params(res), used)
+        except ConvergenceError:
+            rows = list(sat_chain(level, k, **options))
+            warm = {r.level: (_as_params(r), None) for r in rows[1:]}
+        out.append(rows)
+    return out

@@ -1,0 +1,178 @@
+"""The zero-energy line alpha_sat,r(kappa) (docs/theory.md#zero-energy): level 0 is Gardner's capacity,
+kappa <= 0 stays replica symmetric, kappa > 0 decreases with r, the chi -> infinity reduction, engines,
+derivatives and the verified minimum."""
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.stats import norm
+
+from jaxcap.functional import reduced_sphere_term, sphere_term
+from jaxcap.leaf import hinge_innermost_log_mgf, innermost_log_mgf
+from jaxcap.params import Params, to_reduced
+from jaxcap.result import ConvergenceError
+from jaxcap.solver import log_zero_energy_ratio
+from jaxcap.tensor import TensorEngine
+from jaxcap.zero_energy import gardner, sat, sat_chain, sat_curve
+
+
+@pytest.fixture(scope="module")
+def chain_half():
+    """Levels 0-3 at kappa = 0.5 (grid engine)."""
+    return list(sat_chain(3, 0.5))
+
+
+@pytest.fixture(scope="module")
+def chain_two():
+    """Levels 0-2 at kappa = 2 (grid engine)."""
+    return list(sat_chain(2, 2.0))
+
+
+def _second_moment(kappa):
+    return quad(lambda z: (z - kappa) ** 2 * norm.pdf(z), kappa, np.inf, epsabs=0, epsrel=1e-13, limit=200)[0]
+
+
+@pytest.mark.parametrize("kappa", [-3.0, -1.5, -0.5, 0.0, 0.3, 1.0, 1.5, 1.6, 2.5, 4.0, 8.0, 15.0])
+def test_level0_is_gardners_capacity(kappa):
+    alpha, slope = gardner(kappa)
+    assert alpha == pytest.approx(1.0 / _second_moment(kappa), rel=1e-12)
+    first = quad(lambda z: (z - kappa) * norm.pdf(z), kappa, np.inf, epsabs=0, epsrel=1e-13, limit=200)[0]
+    assert slope == pytest.approx(2.0 * alpha**2 * first, rel=1e-11)
+    assert sat(kappa).alpha == alpha and sat(kappa).params == {"q": [], "y": []}
+
+
+def test_gardner_at_zero_is_two_and_bad_kappa_is_rejected():
+    assert gardner(0.0)[0] == pytest.approx(2.0, rel=1e-15)
+    with pytest.raises(ValueError):
+        sat(float("nan"))
+    with pytest.raises(ValueError):
+        sat(0.5, level=-1)
+
+
+@pytest.mark.parametrize("d", [-6.0, -0.3, 0.0, 0.4, 2.0, 7.0])
+@pytest.mark.parametrize("s2,y", [(0.01, 50.0), (0.3, 1.0), (1.0, 7.0)])
+def test_hinge_innermost_level_closed_form(d, s2, y):
+    """log E exp(-y (d + s z)_+^2 / 2) against quadrature, and as the chi -> infinity limit of the Moreau form."""
+    s = np.sqrt(s2)
+    scale = y * max(d, 0.0) ** 2 / (2 * (1 + y * s2))  # keeps the integrand above underflow
+    ref = quad(lambda z: np.exp(scale - y * max(d + s * z, 0.0) ** 2 / 2) * norm.pdf(z), -40, 40,
+               points=[-d / s], limit=400, epsabs=0, epsrel=1e-13)[0]
+    got = float(hinge_innermost_log_mgf(jnp.asarray(d), s2, y, 0.0))
+    assert got == pytest.approx(np.log(ref) - scale, rel=1e-10, abs=1e-12)
+    chi = 1e4  # chi f_r -> g_r: (chi/m) log E exp(m f_r) with m = y chi
+    moreau = float(innermost_log_mgf(jnp.asarray(d), chi, s2, y * chi, 0.0)) / y
+    assert moreau == pytest.approx(got / y, rel=1e-9, abs=1e-12)
+
+
+def test_reduced_sphere_term_formula():
+    q, y = np.array([0.3, 0.7, 0.95]), np.array([2.0, 5.0, 40.0])
+    lam = 1.0 + np.concatenate([np.cumsum((y * np.diff(np.append(q, 1.0)))[::-1])[::-1], [0.0]])
+    a = q[0] / lam[0] + np.sum(np.log(lam[:-1] / lam[1:]) / y)
+    assert float(reduced_sphere_term(Params(jnp.ones(()), jnp.asarray(q), jnp.asarray(y)))) == pytest.approx(a, rel=1e-14)
+    for chi in (3.0, 250.0):  # S(chi, q, chi y) = -A / (2 chi)
+        s = float(sphere_term(Params(jnp.asarray(chi), jnp.asarray(q), jnp.asarray(chi * y))))
+        assert s == pytest.approx(-a / (2 * chi), rel=1e-13)
+
+
+@pytest.mark.parametrize("kappa", [-1.0, -0.3, 0.0])
+def test_nonpositive_kappa_every_level_is_level0(kappa):
+    """The returned value, and the reason: the reduced ratio never goes below Gardner's at kappa <= 0
+    and tends to it as q -> 1 (levels 1 and 2, tensor engine, a grid of (q, y))."""
+    alpha0 = gardner(kappa)[0]
+    for res in sat_chain(2, kappa):
+        assert res.alpha == alpha0
+    phi = jax.jit(lambda u: log_zero_energy_ratio(u, 0.0, kappa, TensorEngine(nodes=96, leaf="hinge")))
+    ratio = lambda p: float(np.exp(phi(jnp.asarray(to_reduced(p)))))
+    one = np.ones(())
+    for q0 in (0.2, 0.6, 0.9, 0.99):
+        for y0 in (0.5, 5.0, 50.0):
+            assert ratio(Params(one, np.array([q0]), np.array([y0]))) >= alpha0 * (1 - 1e-12)
+            for q1, y1 in ((1 - (1 - q0) / 4, 4 * y0), (1 - (1 - q0) / 20, 1.5 * y0)):
+                assert ratio(Params(one, np.array([q0, q1]), np.array([y0, y1]))) >= alpha0 * (1 - 1e-12)
+    assert ratio(Params(one, np.array([1 - 1e-6]), np.array([5.0]))) == pytest.approx(alpha0, rel=1e-4)
+
+
+def test_sequence_decreases_for_positive_kappa(chain_half, chain_two):
+    for chain in (chain_half, chain_two):
+        alphas = [r.alpha for r in chain]
+        assert np.all(np.diff(alphas) < 0), alphas
+        assert chain[0].alpha == gardner(chain[0].kappa)[0]
+
+
+def test_verified_minimum(chain_half, chain_two):
+    """Gradient ~ 0 and a negative definite Hessian of the reduced energy S - alpha_sat G in (q, y);
+    independently, every small move of (q, y) raises the ratio; the reduced energy is 0 at the point."""
+    for res in chain_half[1:3] + chain_two[1:]:
+        d = res.diagnostics
+        assert d.grad_norm <= 1e-9 and d.hessian_max_eig < 0.0, d
+        assert abs(res.energy) <= 1e-12 and d.quad_error <= 1e-8 * res.alpha
+        u = to_reduced(Params(np.ones(()), np.asarray(res.params["q"]), np.asarray(res.params["y"])))
+        jitted = jax.jit(lambda v, k: log_zero_energy_ratio(v, 0.0, k, TensorEngine(nodes=128, leaf="hinge")))
+        phi = lambda v: float(jitted(jnp.asarray(v), res.kappa))
+        at = phi(u)
+        assert np.exp(at) == pytest.approx(res.alpha, rel=1e-9)
+        for i in range(u.size):
+            for step in (-1e-3, 1e-3):
+                moved = u.copy()
+                moved[i] += step
+                assert phi(moved) > at
+
+
+def test_grid_and_tensor_engines_agree(chain_two):
+    for grid, tensor in zip(chain_two[1:], list(sat_chain(2, 2.0, engine="tensor"))[1:]):
+        assert tensor.alpha == pytest.approx(grid.alpha, rel=1e-10)
+        np.testing.assert_allclose(tensor.params["q"], grid.params["q"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_reduced_functional_is_the_infinite_chi_limit(level, chain_half):
+    """At finite chi (x = chi y, the threshold's Moreau leaf) S/G lies above the reduced ratio and
+    tends to it as chi grows, so min S/G over finite chi tends to alpha_sat,r."""
+    res = chain_half[level]
+    q, y = np.asarray(res.params["q"]), np.asarray(res.params["y"])
+    reduced = Params(jnp.ones(()), jnp.asarray(q), jnp.asarray(y))
+    limit = float(sphere_term(reduced) / TensorEngine(nodes=128, leaf="hinge").outer_mean(reduced, 0.5))
+    assert limit == pytest.approx(res.alpha, rel=1e-10)
+    moreau = TensorEngine(nodes=128)  # the same nodes: the quadrature errors cancel in the differences
+    gaps = []
+    for chi in (0.25, 0.5, 1.0, 2.0, 8.0):
+        p = Params(jnp.asarray(chi), jnp.asarray(q), jnp.asarray(chi * y))
+        gaps.append(float(sphere_term(p) / moreau.outer_mean(p, 0.5)) - limit)
+    assert gaps[0] > gaps[1] > gaps[2] > 0.0 and np.all(np.diff(gaps) <= 1e-12 * limit), gaps
+    assert abs(gaps[-1]) < 1e-12 * limit, gaps
+
+
+def test_dalpha_dkappa_matches_finite_differences_along_a_warm_started_curve():
+    h = 1e-3
+    minus, mid, plus = sat_curve([1.0 - h, 1.0, 1.0 + h], 2)
+    for level in (1, 2):
+        assert mid[level].dalpha_dkappa == pytest.approx((plus[level].alpha - minus[level].alpha) / (2 * h), rel=1e-6)
+    assert mid[2].alpha == pytest.approx(sat(1.0, 2).alpha, rel=1e-12)
+
+
+def test_energy_below_the_level_r_line_says_so():
+    """Between alpha_sat,1(kappa) and Gardner's value the level-1 energy is positive, so a failed energy
+    solve there is not explained by the zero-energy phase; below the level-1 line it is, by that line.
+    (A level-1 energy solve below the line at kappa > 0 runs its grid toward q -> 1 before it fails.)"""
+    from jaxcap.threshold import _zero_energy_phase
+    line = sat(1.0, 1).alpha
+    between = 0.5 * (line + gardner(1.0)[0])
+    failed = ConvergenceError("no start reached a verified non-degenerate maximum", {"level": 1})
+    assert _zero_energy_phase(failed, between, 1.0, 1) is failed
+    err = _zero_energy_phase(failed, 0.99 * line, 1.0, 1)
+    assert "level-1 zero-energy boundary" in str(err) and err.diagnostics["alpha_sat"] == line
+
+
+def test_sat_cli(cli):
+    out = cli("sat", "--kappa", "-0.5", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["alpha"] == pytest.approx(0.9612050528, rel=1e-9)
+    out = cli("sat", "--kappa", "1", "--level", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert payload["alpha"] == pytest.approx(sat(1.0, 1).alpha, rel=1e-12) and "chi" not in payload["params"]
+    out = cli("sat", "--kappa", "1", "--extrapolate")
+    assert out.returncode == 2 and "max-level" in out.stderr
