@@ -137,18 +137,37 @@ def _verdict(m: dict, engine, below: float) -> str | None:
     return None
 
 
+def _work(engine) -> float:
+    """Terms summed by one evaluation of the hinge nesting on ``engine`` (grid: outputs times kernel
+    points per smoothing; tensor: ``Q^r``), for :data:`MAX_WORK`."""
+    if not isinstance(engine, GridEngine):
+        return 0.0
+    n = len(engine.strides) + 1
+    steps, caps = engine.spacings(n), engine.caps(n - 1)
+    return sum((engine.hi - engine.lo) / steps[l] * (2 * engine._half_width(caps[l], steps[l + 1]) + 1)
+               for l in range(n - 1))
+
+
+#: Most terms per evaluation (:func:`_work`) a grid may sum: beyond it (``κ`` near 0 from level 2, where
+#: ``1 − q`` shrinks like ``κ²`` and the grid with it) a solve stops with that reason.
+MAX_WORK = 2e7
+
+
 def _polished(u, params: Params, level: int, kappa: float, engine, fitted=None):
-    """``(engine, measurement)``: Newton from ``u`` on ``engine`` fitted to ``params`` (or on ``fitted``),
-    repeated on a finer engine when the polished point asks for one (as the threshold's solve does)."""
+    """``(engine, measurement or reason)``: Newton from ``u`` on ``engine`` fitted to ``params`` (or on
+    ``fitted``), repeated on a finer engine when the polished point asks for one (as the threshold's
+    solve does); a reason instead when the engine would exceed :data:`MAX_WORK`."""
     newton = polish_fast_compile if level >= 2 else polish
     fitted = fitted or engine.fitted(params)
 
     def run(start, eng):
+        if _work(eng) > MAX_WORK:
+            return f"the grid needs {_work(eng):.1e} terms per evaluation (limit {MAX_WORK:.0e})"
         return unpack(np.asarray(newton(start, 0.0, kappa, objective="zero_energy", engine=eng,
                                         refined=eng.refined())), level)
 
     m = run(u, fitted)
-    if isinstance(fitted, GridEngine) and np.all(np.isfinite(m["u"])):
+    if isinstance(m, dict) and isinstance(fitted, GridEngine) and np.all(np.isfinite(m["u"])):
         need = engine.fitted(Params(m["chi"], m["q"], m["x"]))
         if not fitted.covers(need):
             fitted = need
@@ -298,7 +317,7 @@ def sat_sequence(max_level: int, kappa: float, **options) -> tuple[list[Result],
     return rows, fit
 
 
-def sat_curve(kappas, level: int, **options) -> list[list[Result]]:
+def sat_curve(kappas, level: int, *, keep_going: bool = False, **options) -> list:
     """``α_sat,0 … α_sat,level`` at every ``κ`` of ``kappas``, by warm-started continuation.
 
     A continuation loop over ``κ`` in the given order, not the batched
@@ -311,6 +330,8 @@ def sat_curve(kappas, level: int, **options) -> list[list[Result]]:
     Args:
         kappas: the ``κ`` (finite), solved in this order (sorted input continues best).
         level: the highest level ``R``.
+        keep_going: a ``κ`` whose solve from scratch fails too gets its
+            :class:`~jaxcap.result.ConvergenceError` in place of its list, and the loop goes on.
         **options: as :func:`sat`.
 
     Returns:
@@ -318,29 +339,38 @@ def sat_curve(kappas, level: int, **options) -> list[list[Result]]:
 
     Raises:
         ValueError: bad level, ``κ`` or options.
-        ConvergenceError: a ``κ`` where the solve from scratch fails too.
+        ConvergenceError: a ``κ`` where the solve from scratch fails too (unless ``keep_going``).
     """
     ks = [float(k) for k in np.atleast_1d(np.asarray(kappas, dtype=float))]
     for k in ks:
         _check(level, k)
     out, warm = [], {}
-    for k in ks:
-        if k <= 0.0 or not warm:
-            rows = list(sat_chain(level, k, **options))
-            warm = {} if k <= 0.0 else {r.level: (_as_params(r), None) for r in rows[1:]}
-            out.append(rows)
-            continue
-        rows = [_level0(k, 0, time.perf_counter())]
+
+    def cold(k):
         try:
-            for r in range(1, level + 1):
-                params, used = warm[r]
-                base = _engine(r, k, options)
-                reuse = used if isinstance(used, GridEngine) and (used.lo, used.hi) == (base.lo, base.hi) else None
-                res, used = _solve_level(r, k, [params], base, rows[-1].alpha, reuse)
-                rows.append(res)
-                warm[r] = (_as_params(res), used)
-        except ConvergenceError:
-            rows = list(sat_chain(level, k, **options))
-            warm = {r.level: (_as_params(r), None) for r in rows[1:]}
+            return list(sat_chain(level, k, **options)), None
+        except ConvergenceError as err:
+            if not keep_going:
+                raise
+            return err, None
+
+    for k in ks:
+        rows = None
+        if k > 0.0 and warm:
+            rows = [_level0(k, 0, time.perf_counter())]
+            try:
+                for r in range(1, level + 1):
+                    params, used = warm[r]
+                    base = _engine(r, k, options)
+                    reuse = used if isinstance(used, GridEngine) and (used.lo, used.hi) == (base.lo, base.hi) else None
+                    res, used = _solve_level(r, k, [params], base, rows[-1].alpha, reuse)
+                    rows.append(res)
+                    warm[r] = (_as_params(res), used)
+            except ConvergenceError:
+                rows = None
+        if rows is None:
+            rows, _ = cold(k)
+            ok = isinstance(rows, list) and k > 0.0
+            warm = {r.level: (_as_params(r), None) for r in rows[1:]} if ok else {}
         out.append(rows)
     return out
