@@ -247,12 +247,14 @@ def _count(v):
 
 
 def _params_json(params) -> dict:
+    if "y" in params:  # the zero-energy line: (q, y), no chi
+        return {"q": np.asarray(params["q"], float).tolist(), "y": np.asarray(params["y"], float).tolist()}
     return {"chi": _number(params["chi"]), "q": np.asarray(params["q"], float).tolist(),
             "x": np.asarray(params["x"], float).tolist()}
 
 
 def _slopes(res: Result) -> dict:
-    keys = ("dalpha_dkappa",) if res.kind == "threshold" else ("denergy_dalpha", "denergy_dkappa")
+    keys = ("dalpha_dkappa",) if res.kind in ("threshold", "sat") else ("denergy_dalpha", "denergy_dkappa")
     return {k: _number(getattr(res, k)) for k in keys if getattr(res, k) is not None}
 
 

@@ -49,7 +49,7 @@ from .grid import GridEngine
 from .params import Params, degeneracy, extrapolated_level, from_reduced, split_level, to_reduced
 from .result import ConvergenceError, Diagnostics, Result
 from .solver import ascend, polish, polish_fast_compile, unpack
-from .threshold import make_engine
+from .engine import make_engine
 
 __all__ = ["gardner", "sat", "sat_chain", "sat_sequence", "sat_curve"]
 
@@ -110,8 +110,8 @@ def _level0(kappa: float, level: int, t0: float, why: str = "") -> Result:
     alpha, slope = gardner(kappa)
     return Result(alpha=alpha, energy=0.0, level=level, kappa=float(kappa), params={"q": [], "y": []},
                   diagnostics=Diagnostics(grad_norm=0.0, hessian_max_eig=float("nan"), quad_nodes=0, quad_error=0.0,
-                                          seconds=time.perf_counter() - t0, engine="closed form", message=why),
-                  dalpha_dkappa=slope)
+                                          seconds=time.perf_counter() - t0, engine="closed form"),
+                  dalpha_dkappa=slope, kind="sat", messages=(why,) if why else ())
 
 
 def _starts(level: int, previous: Params | None, before: Params | None) -> list[Params]:
@@ -151,6 +151,7 @@ def _work(engine) -> float:
 #: Most terms per evaluation (:func:`_work`) a grid may sum: beyond it (``κ`` near 0 from level 2, where
 #: ``1 − q`` shrinks like ``κ²`` and the grid with it) a solve stops with that reason.
 MAX_WORK = 2e7
+_OVER_BUDGET = "the grid needs"
 
 
 def _polished(u, params: Params, level: int, kappa: float, engine, fitted=None):
@@ -162,7 +163,7 @@ def _polished(u, params: Params, level: int, kappa: float, engine, fitted=None):
 
     def run(start, eng):
         if _work(eng) > MAX_WORK:
-            return f"the grid needs {_work(eng):.1e} terms per evaluation (limit {MAX_WORK:.0e})"
+            return f"{_OVER_BUDGET} {_work(eng):.1e} terms per evaluation (limit {MAX_WORK:.0e})"
         return unpack(np.asarray(newton(start, 0.0, kappa, objective="zero_energy", engine=eng,
                                         refined=eng.refined())), level)
 
@@ -183,8 +184,13 @@ def _candidates(level: int, kappa: float, engine, starts, fitted=None):
     tried = starts[:DIRECT_TRIES]
     if fitted is None and isinstance(engine, GridEngine):
         fitted = functools.reduce(GridEngine.joined, [engine.fitted(p) for p in tried])
+    over = 0
     for i, p in enumerate(tried):
-        yield f"start {i} (Newton only)", *_polished(u0s[i], p, level, kappa, engine, fitted)
+        used, m = _polished(u0s[i], p, level, kappa, engine, fitted)
+        over += isinstance(m, str) and m.startswith(_OVER_BUDGET)
+        yield f"start {i} (Newton only)", used, m
+    if over == len(tried):
+        return  # the level below's neighbourhood is already beyond the budget: so is this level's minimum
     us, values, _, _ = jax.device_get(ascend(u0s, 0.0, kappa, objective="zero_energy", engine=engine.coarse(starts)))
     for i in np.argsort(values):
         if not np.isfinite(values[i]):
@@ -213,7 +219,7 @@ def _solve_level(level: int, kappa: float, starts, engine, below: float, fitted=
                            newton_steps=int(m["newton_steps"]), starts_tried=len(failures) + 1)
         return Result(alpha=alpha, energy=float(m["energy"]), level=level, kappa=float(kappa),
                       params={"q": [float(v) for v in m["q"]], "y": [float(v) for v in m["x"]]},
-                      diagnostics=diag, dalpha_dkappa=-alpha * float(m["dg_dkappa"]) / g), used
+                      diagnostics=diag, dalpha_dkappa=-alpha * float(m["dg_dkappa"]) / g, kind="sat"), used
     raise ConvergenceError(
         f"zero-energy line, level {level} (kappa={kappa}): no start reached a verified non-degenerate minimum",
         {"level": level, "kappa": kappa, "starts": len(starts), "failures": failures, "engine": engine.describe()})

@@ -194,9 +194,8 @@ def test_sweep_and_energy_grid_return_batched_results():
 
 
 def test_other_results_have_one_json_form():
-    from jaxcap.capacity import sat_threshold
-    sat = sat_threshold(-0.5)
-    assert sat.converged and sat.reason is None and sat["alpha"] == jaxcap.to_json(sat)["alpha"]
+    sat = jaxcap.sat(-0.5)
+    assert sat.converged and sat.reason is None and sat.alpha == jaxcap.to_json(sat)["alpha"]
     with pytest.raises(TypeError):
         jaxcap.to_json({"alpha": 1.0})
 

@@ -1,8 +1,6 @@
 """The zero-energy line alpha_sat,r(kappa) (docs/theory.md#zero-energy): level 0 is Gardner's capacity,
 kappa <= 0 stays replica symmetric, kappa > 0 decreases with r, the chi -> infinity reduction, engines,
 derivatives and the verified minimum."""
-import json
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -21,8 +19,8 @@ from jaxcap.zero_energy import gardner, sat, sat_chain, sat_curve
 
 @pytest.fixture(scope="module")
 def chain_half():
-    """Levels 0-3 at kappa = 0.5 (grid engine)."""
-    return list(sat_chain(3, 0.5))
+    """Levels 0-2 at kappa = 0.5 (grid engine)."""
+    return list(sat_chain(2, 0.5))
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +120,7 @@ def test_verified_minimum(chain_half, chain_two):
 
 
 def test_grid_and_tensor_engines_agree(chain_two):
-    for grid, tensor in zip(chain_two[1:], list(sat_chain(2, 2.0, engine="tensor"))[1:]):
+    for grid, tensor in zip(chain_two[1:], list(sat_chain(2, 2.0, engine="tensor", nodes=128))[1:]):
         assert tensor.alpha == pytest.approx(grid.alpha, rel=1e-10)
         np.testing.assert_allclose(tensor.params["q"], grid.params["q"], rtol=1e-5)
 
@@ -134,13 +132,14 @@ def test_reduced_functional_is_the_infinite_chi_limit(level, chain_half):
     res = chain_half[level]
     q, y = np.asarray(res.params["q"]), np.asarray(res.params["y"])
     reduced = Params(jnp.ones(()), jnp.asarray(q), jnp.asarray(y))
-    limit = float(sphere_term(reduced) / TensorEngine(nodes=128, leaf="hinge").outer_mean(reduced, 0.5))
+    ratio = jax.jit(lambda p, leaf: sphere_term(p) / TensorEngine(nodes=128, leaf=leaf).outer_mean(p, 0.5),
+                    static_argnums=1)  # the same nodes for both leaves: the quadrature errors cancel
+    limit = float(ratio(reduced, "hinge"))
     assert limit == pytest.approx(res.alpha, rel=1e-10)
-    moreau = TensorEngine(nodes=128)  # the same nodes: the quadrature errors cancel in the differences
     gaps = []
     for chi in (0.25, 0.5, 1.0, 2.0, 8.0):
         p = Params(jnp.asarray(chi), jnp.asarray(q), jnp.asarray(chi * y))
-        gaps.append(float(sphere_term(p) / moreau.outer_mean(p, 0.5)) - limit)
+        gaps.append(float(ratio(p, "moreau")) - limit)
     assert gaps[0] > gaps[1] > gaps[2] > 0.0 and np.all(np.diff(gaps) <= 1e-12 * limit), gaps
     assert abs(gaps[-1]) < 1e-12 * limit, gaps
 
@@ -166,13 +165,21 @@ def test_energy_below_the_level_r_line_says_so():
     assert "level-1 zero-energy boundary" in str(err) and err.diagnostics["alpha_sat"] == line
 
 
-def test_sat_cli(cli):
-    out = cli("sat", "--kappa", "-0.5", "--json")
-    assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["alpha"] == pytest.approx(0.9612050528, rel=1e-9)
-    out = cli("sat", "--kappa", "1", "--level", "1", "--json")
-    assert out.returncode == 0, out.stderr
-    payload = json.loads(out.stdout)
-    assert payload["alpha"] == pytest.approx(sat(1.0, 1).alpha, rel=1e-12) and "chi" not in payload["params"]
-    out = cli("sat", "--kappa", "1", "--extrapolate")
-    assert out.returncode == 2 and "max-level" in out.stderr
+def test_sat_cli(jaxcap_cli, tmp_path):
+    run = jaxcap_cli("sat", "--kappa", "-0.5", "--json")
+    assert run.code == 0, run
+    assert run.json()["alpha"] == pytest.approx(0.9612050528, rel=1e-9)
+    run = jaxcap_cli("sat", "--kappa", "1", "--level", "1", "--json")
+    assert run.code == 0, run
+    assert run.json()["alpha"] == pytest.approx(sat(1.0, 1).alpha, rel=1e-12) and "chi" not in run.json()["params"]
+    png = tmp_path / "line.png"
+    run = jaxcap_cli("sat", "--kappa-from", "0.9", "--kappa-to", "1", "--points", "2", "--level", "1", "--json",
+                     "--plot", str(png))
+    assert run.code == 0, run
+    points = run.json()["points"]
+    assert [len(p["alphas"]) for p in points] == [2, 2] and png.stat().st_size > 1000
+    assert points[1]["alphas"][1] == pytest.approx(sat(1.0, 1).alpha, rel=1e-12)
+    for argv in (("sat", "--kappa", "1", "--extrapolate"), ("sat", "--level", "1"),
+                 ("sat", "--kappa", "1", "--kappa-from", "0", "--kappa-to", "1", "--points", "3")):
+        run = jaxcap_cli(*argv)
+        assert run.code == 2 and run.err.count("\n") == 1, run

@@ -43,10 +43,18 @@ def register(sub) -> None:
     p.add_argument("--checkpoint", metavar="FILE", help="save finished levels here and resume from it")
     p.set_defaults(run=frsb, check=check_frsb)
 
-    p = sub.add_parser("sat", help="the zero-energy boundary (Gardner capacity for kappa <= 0)")
-    p.add_argument("--kappa", type=opt.finite_float, required=True)
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.set_defaults(run=sat, check=no_outputs)
+    p = sub.add_parser("sat", help="the zero-energy line alpha_sat,R(kappa) (level 0: Gardner's capacity)")
+    p.add_argument("--kappa", type=opt.finite_float, default=None, help="the field threshold (one kappa)")
+    p.add_argument("--level", type=opt.level, default=0, help="lifting level R (default 0)")
+    p.add_argument("--max-level", type=opt.level, default=None, help="levels 0..K instead of one level")
+    p.add_argument("--extrapolate", action="store_true",
+                   help="the r -> infinity limit (with --max-level K >= 3, or along a curve with --level R >= 3)")
+    p.add_argument("--kappa-from", type=opt.finite_float, default=None, help="a curve: levels 0..R at --points kappas")
+    p.add_argument("--kappa-to", type=opt.finite_float, default=None)
+    p.add_argument("--points", type=opt.points, default=None)
+    p.add_argument("--plot", metavar="FILE", help="with a curve: RS, level-r and extrapolated lines (needs matplotlib)")
+    opt.add_engine_options(p, kappa=False)
+    p.set_defaults(run=sat, check=check_sat)
 
     p = sub.add_parser("dat", help="the RS-stability (de Almeida-Thouless) threshold on the energy-1 line")
     p.add_argument("--kappa", type=opt.finite_float, default=0.0)
@@ -78,6 +86,24 @@ def check_frsb(args) -> None:
         raise BadInput("--max-level must be at least 3 (the fit needs levels 1, 2, 3)")
     opt.check_plot(args.plot)
     opt.check_output(args.checkpoint, "--checkpoint")
+
+
+def check_sat(args) -> None:
+    """One ``--kappa`` (one level, or ``--max-level``) or a curve (``--kappa-from/--kappa-to/--points``)."""
+    curve = (args.kappa_from, args.kappa_to, args.points)
+    if any(v is not None for v in curve) or args.plot:
+        if any(v is None for v in curve) or args.max_level is not None or args.kappa is not None:
+            raise BadInput("a curve takes --kappa-from, --kappa-to, --points and --level (not --kappa, --max-level)")
+        if args.kappa_to <= args.kappa_from:
+            raise BadInput(f"--kappa-to ({args.kappa_to}) must exceed --kappa-from ({args.kappa_from})")
+        if args.extrapolate and args.level < 3:
+            raise BadInput("--extrapolate along a curve needs --level R >= 3")
+        opt.check_plot(args.plot)
+        return
+    if args.kappa is None:
+        raise BadInput("sat needs --kappa K (or a curve: --kappa-from, --kappa-to, --points)")
+    if args.extrapolate and (args.max_level is None or args.max_level < 3):
+        raise BadInput("--extrapolate needs --max-level K >= 3")
 
 
 def write_plot(draw, path, *data) -> int:
@@ -176,10 +202,71 @@ def frsb(args) -> int:
 
 
 def sat(args) -> int:
-    from ..capacity import sat_threshold
-    res = sat_threshold(args.kappa)
-    emit(args, to_json(res), f"zero-energy boundary at kappa {args.kappa:g}: alpha = {res['alpha']:.12f}")
+    """One level, levels ``0 … --max-level`` (and their extrapolation), or a curve over ``κ``."""
+    from ..zero_energy import sat as sat_level, sat_chain, sat_sequence
+    if args.kappa_from is not None:
+        return _sat_curve(args)
+    if args.max_level is None:
+        res = sat_level(args.kappa, args.level, **opt.engine_options(args))
+        emit(args, to_json(res), sat_text(res))
+        return EXIT_OK
+    t0 = time.perf_counter()
+    if args.extrapolate:
+        rows, fit = sat_sequence(args.max_level, args.kappa, **opt.engine_options(args))
+    else:
+        rows, fit = list(sat_chain(args.max_level, args.kappa, **opt.engine_options(args))), {}
+    payload = {"kappa": args.kappa, "levels": [r.level for r in rows], "alphas": [r.alpha for r in rows], **fit,
+               "seconds": time.perf_counter() - t0, "results": [to_json(r) for r in rows]}
+    text = [sat_text(r) for r in rows]
+    if fit:
+        text.append(f"alpha_sat,inf = {fit['alpha_inf']:.9f} +- {fit['alpha_inf_err']:.1e}  ({fit['model']})")
+    emit(args, payload, "\n".join(text))
     return EXIT_OK
+
+
+def _sat_curve(args) -> int:
+    """Levels ``0 … --level`` at every ``κ`` (warm-started continuation); not-converged ``κ`` listed, exit 3."""
+    import numpy as np
+    from ..frsb import extrapolate
+    from ..zero_energy import sat_curve
+    t0 = time.perf_counter()
+    kappas = np.linspace(args.kappa_from, args.kappa_to, args.points)
+    points, failed = [], []
+    for k, levels in zip(kappas, sat_curve(kappas, args.level, keep_going=True, **opt.engine_options(args))):
+        if isinstance(levels, ConvergenceError):
+            failed.append({"kappa": float(k), **_failure(levels)})
+            continue
+        point = {"kappa": float(k), "alphas": [r.alpha for r in levels],
+                 "dalpha_dkappa": [r.dalpha_dkappa for r in levels], "results": [to_json(r) for r in levels]}
+        if args.extrapolate:
+            fit = ({"alpha_inf": levels[0].alpha, "alpha_inf_err": 0.0} if k <= 0.0 else
+                   extrapolate([r.level for r in levels], [r.alpha for r in levels]))
+            point.update(alpha_inf=fit["alpha_inf"], alpha_inf_err=fit["alpha_inf_err"])
+        points.append(point)
+    payload = {"level": args.level, "points": points, "not_converged": failed, "seconds": time.perf_counter() - t0}
+    head = f"{'kappa':>9} " + " ".join(f"{'alpha_' + str(r):>16}" for r in range(args.level + 1))
+    text = [head + (f" {'alpha_inf':>16} {'+-':>8}" if args.extrapolate else "")]
+    for pt in points:
+        line = f"{pt['kappa']:>9.5f} " + " ".join(f"{a:>16.10f}" for a in pt["alphas"])
+        text.append(line + (f" {pt['alpha_inf']:>16.10f} {pt['alpha_inf_err']:>8.1e}" if args.extrapolate else ""))
+    text += [f"{f['kappa']:>9.5f} not converged: {f['error']}" for f in failed]
+    emit(args, payload, "\n".join(text))
+    code = write_plot(plotting.sat_curve, args.plot, points, args.level) if points else EXIT_OK
+    if failed:
+        say(f"jaxcap: not converged at {len(failed)} of {len(kappas)} kappas")
+        return EXIT_NOT_CONVERGED
+    return code
+
+
+def sat_text(res) -> str:
+    """A zero-energy :class:`~jaxcap.Result` in three (four, with a note) lines."""
+    d = res.diagnostics
+    q = ", ".join(f"{v:.6f}" for v in res.params["q"]) or "-"
+    y = ", ".join(f"{v:.4f}" for v in res.params["y"]) or "-"
+    note = "".join(f"\n  {m}" for m in res.messages if m)
+    return (f"level {res.level}, kappa {res.kappa:g}: alpha_sat = {res.alpha:.12f}, dalpha/dkappa = "
+            f"{res.dalpha_dkappa:.8f}\n  q = {q}, y = {y}\n  grad_norm = {d.grad_norm:.1e}, hessian_max_eig = "
+            f"{d.hessian_max_eig:.3e}, quad_error = {d.quad_error:.1e} ({d.engine}), {d.seconds:.1f} s{note}")
 
 
 def _temperature_spacing(args) -> dict:

@@ -74,6 +74,26 @@ def kappa_curve(path, results, level: int) -> None:
     _save(fig, plt, path)
 
 
+def sat_curve(path, points, level: int) -> None:
+    """The zero-energy line: ``α_sat,r(κ)`` for ``r = 0`` (RS, Gardner) … ``level`` and, when the points
+    carry it, the ``r → ∞`` extrapolation with its error bars (log scale)."""
+    plt = _pyplot()
+    ks = [p["kappa"] for p in points]
+    fig, ax = plt.subplots(figsize=(5, 3.8), layout="constrained")
+    for r in range(level + 1):
+        ax.plot(ks, [p["alphas"][r] for p in points], "-", lw=1,
+                label="RS (level 0, Gardner)" if r == 0 else f"level {r}")
+    if "alpha_inf" in points[0]:
+        ax.errorbar(ks, [p["alpha_inf"] for p in points], yerr=[p["alpha_inf_err"] for p in points], fmt="k.",
+                    ms=3, lw=0.8, label="r -> infinity (extrapolated)")
+    ax.set_yscale("log")
+    ax.set_xlabel("kappa")
+    ax.set_ylabel("alpha_sat")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    _save(fig, plt, path)
+
+
 def frsb(path, levels, alphas, fit) -> None:
     """``α_r`` against ``r ≥ 1`` with the fitted law and ``α_∞ ± err`` (left), and ``α_r − α_∞``
     against ``r`` on log–log axes (right), where the fit's quality shows."""
