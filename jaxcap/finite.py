@@ -579,6 +579,42 @@ def _dss_witness(W):
     return None
 
 
+def min_max_field(W) -> tuple[float, np.ndarray]:
+    """``min_{|x| = 1} max_i w_i . x`` exactly, with a minimiser: ``W`` has no field above ``κ`` at some
+    unit ``x`` iff the value is ``≤ κ`` (the zero-energy line at finite ``n``,
+    ``docs/theory.md#zero-energy``).
+
+    At a minimiser ``x`` with active rows ``S`` (those attaining the max, ``t``), the
+    optimality conditions give ``Σ_S μ_i w_i = −ν x`` with ``μ ≥ 0``.  For ``W`` in general
+    position ``ν ≠ 0`` (else ``|S| ≥ n + 1`` rows would meet on the sphere) and ``|S| ≤ n``,
+    so ``x`` lies in the row space of ``W_S`` with ``W_S x = t 1``: ``x = ±v/|v|``,
+    ``v = W_S^+ 1``.  The minimum is the least ``max_i w_i . x`` over these candidates for
+    every ``S`` of 1 to ``n`` rows (``Σ_k C(m, k)`` of them: small ``n`` only).
+
+    Returns:
+        ``(value, x)``.
+    """
+    W = _as_matrix(W)
+    m, n = W.shape
+    best, arg = np.inf, None
+    for k in range(1, min(n, m) + 1):
+        for chunk in _combination_chunks(m, k, 4096):
+            rows = W[chunk]                                              # (c, k, n)
+            gram = rows @ rows.transpose(0, 2, 1)
+            ok = np.linalg.cond(gram) < 1e12
+            if not ok.any():
+                continue
+            coef = np.linalg.solve(gram[ok], np.ones((int(ok.sum()), k, 1)))
+            v = (rows[ok].transpose(0, 2, 1) @ coef)[..., 0]             # W_S^+ 1
+            x = v / np.linalg.norm(v, axis=1, keepdims=True)
+            x = np.concatenate([x, -x])
+            values = (x @ W.T).max(axis=1)
+            i = int(np.argmin(values))
+            if values[i] < best:
+                best, arg = float(values[i]), x[i]
+    return best, arg
+
+
 def is_injective(W, *, method: str = "auto") -> bool:
     """Is x -> ReLU(W x) injective on R^n?
 

@@ -183,3 +183,25 @@ def test_sat_cli(jaxcap_cli, tmp_path):
                  ("sat", "--kappa", "1", "--kappa-from", "0", "--kappa-to", "1", "--points", "3")):
         run = jaxcap_cli(*argv)
         assert run.code == 2 and run.err.count("\n") == 1, run
+
+
+def test_finite_n_feasibility_moves_the_right_way_with_alpha():
+    """Exact finite-n check (jaxcap.finite.min_max_field: min over unit x of the largest field) at n = 3:
+    the value is attained by its certificate and no random direction beats it; along nested rows
+    (the first m = alpha n rows of one W) it never decreases, so the fraction of W with no field above
+    kappa = 0.5 falls with alpha, from 1 at alpha = 1 (line: 4.6966 as n -> infinity)."""
+    from jaxcap.finite import min_max_field
+    rng = np.random.default_rng(0)
+    n, kappa, alphas = 3, 0.5, (1, 2, 4, 8, 16)
+    mats = rng.standard_normal((40, alphas[-1] * n, n))
+    dirs = rng.standard_normal((20000, n))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    for W in mats[:4]:
+        value, x = min_max_field(W[:24])
+        assert np.linalg.norm(x) == pytest.approx(1.0) and (W[:24] @ x).max() == pytest.approx(value, abs=1e-12)
+        searched = (dirs @ W[:24].T).max(axis=1).min()
+        assert value <= searched + 1e-12 and searched - value < 0.1
+    values = np.array([[min_max_field(W[:a * n])[0] for a in alphas] for W in mats])
+    assert np.all(np.diff(values, axis=1) >= -1e-12)
+    fractions = (values <= kappa).mean(axis=0)
+    assert fractions[0] == 1.0 and np.all(np.diff(fractions) <= 0) and fractions[-1] < 0.5, fractions
