@@ -1,6 +1,6 @@
 """Cost of one ``value_and_grad`` of ``E_r`` at high levels, on whatever backend JAX sees.
 
-The engine half of the GPU-against-CPU benchmark (issue 3): the tensor engine at
+The engine half of the GPU-against-CPU benchmark: the tensor engine at
 level 4 (``Q`` Gauss–Hermite nodes per level, ``Q^4`` leaf evaluations) and the
 grid engine at levels 10, 20 and 30.  Run it once on a CPU and once on a GPU and
 compare the JSON files it writes (``benchmarks/results/engines-<backend>.json``,

@@ -4,7 +4,7 @@ Monte Carlo of the plain-RDT (Gordon) comparison problem.
 Everything here is numpy/scipy in float64; JAX is not used (``jaxcap`` is
 imported only inside :func:`_level0_energy`, for the level-0 energy).
 
-The quantity (DESIGN §1).  For ``W`` in R^{m x n} with rows ``w_i``,
+The quantity (``docs/theory.md#question``).  For ``W`` in R^{m x n} with rows ``w_i``,
 
     N(x) = #{ i : w_i . x > 0 },      min_active(W) = min_{|x| = 1} N(x).
 
@@ -47,7 +47,7 @@ injective ReLU networks", JMLR 2022, Thm 2): x -> ReLU(Wx) is injective iff
 
     for every x in R^n:  rank{ w_i : w_i . x >= 0 } = n.
 
-For W in general position this is ``min_active(W) >= n`` (the DESIGN §1
+For W in general position this is ``min_active(W) >= n`` (the ``docs/theory.md#question``
 criterion).  It is *not* the same for degenerate W; see :func:`is_injective`.
 """
 from __future__ import annotations
@@ -625,7 +625,7 @@ def is_injective(W, *, method: str = "auto") -> bool:
     than 2n rows are never injective.
 
     For W in general position (Gaussian W with probability one) the
-    criterion is ``min_active(W) >= n`` (DESIGN §1).  For degenerate W it is
+    criterion is ``min_active(W) >= n`` (``docs/theory.md#question``).  For degenerate W it is
     not: the 2n rows +-e_i give an injective layer (x = x_+ - x_-), yet
     min_active = 1 (at x = e_1 the rows +-e_2..+-e_n are zero, hence
     inactive); the criterion holds because at every generic x exactly one of
@@ -698,7 +698,7 @@ def gordon_limit_energy(alpha: float, kappa: float = 0.0) -> float:
     kappa < g < t with alpha E[(g - kappa)^2 1{kappa < g < t}] = 1 and
     e_0 = alpha P(g > t) (0 if alpha E[(g - kappa)_+^2] <= 1).  This is the
     maximum over chi of E_0(alpha; chi) = -1/(2 chi) - alpha E f_0(z)
-    (DESIGN §2): d/dchi = 0 is the same equation with t = kappa + sqrt(2 chi),
+    (``docs/theory.md#functional``): d/dchi = 0 is the same equation with t = kappa + sqrt(2 chi),
     and at that chi E_0 = alpha P(z > t).  Closed form via
     int_kappa^t (g - kappa)^2 phi = [(1 + kappa^2) Phi + (2 kappa - g) phi]_kappa^t.
     """

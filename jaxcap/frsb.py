@@ -1,4 +1,4 @@
-"""Toward full RSB: the sequence ``α_r`` and its ``r → ∞`` extrapolation (DESIGN §2, §3).
+"""Toward full RSB: the sequence ``α_r`` and its ``r → ∞`` extrapolation (``docs/theory.md#frsb``).
 
 The level-``r`` thresholds decrease with ``r`` and converge to the FRSB value.
 :func:`frsb_sequence` computes them level by level (each warm-started from the

@@ -1,4 +1,4 @@
-"""The level-r zero-temperature functional ``E_r(α; χ, q, x)`` (DESIGN §2).
+"""The level-r zero-temperature functional ``E_r(α; χ, q, x)`` (``docs/theory.md#functional``).
 
     Λ_l = χ + Σ_{j=l}^{r−1} x_j (q_{j+1} − q_j),      q_r = 1
     S   = −½ [ q_0/Λ_0 + Σ_{l=0}^{r−1} (1/x_l) ln(Λ_l/Λ_{l+1}) ]          (sphere part)
@@ -28,7 +28,7 @@ _INV_SQRT_2PI = 0.3989422804014327
 
 
 def sphere_term(params: Params):
-    """``S(χ, q, x)``, the sphere (entropic) part of ``E_r`` (DESIGN §2); ``−1/(2χ)`` at ``r = 0``."""
+    """``S(χ, q, x)``, the sphere (entropic) part of ``E_r`` (``docs/theory.md#functional``); ``−1/(2χ)`` at ``r = 0``."""
     chi, q, x = params
     if q.shape[0] == 0:
         return -0.5 / chi
@@ -46,7 +46,7 @@ def reduced_sphere_term(params: Params):
 
 
 def rs_outer_mean(chi, kappa):
-    """``G_0 = E_z f_r(z)`` in closed form (the RS outer mean, DESIGN §2).
+    """``G_0 = E_z f_r(z)`` in closed form (the RS outer mean, ``docs/theory.md#functional``).
 
     With ``a = √(2χ)``, ``b = κ``, ``c = κ + a`` and ``φ`` the normal density,
     ``∫_b^c (z − κ)² φ = (1 + κ²)(Φ(c) − Φ(b)) + (κ − a) φ(c) − κ φ(b)``, so
@@ -70,5 +70,5 @@ def outer_mean(params: Params, kappa, engine):
 
 
 def energy_functional(alpha, params: Params, kappa, engine):
-    """``E_r(α; χ, q, x) = S − α G`` (DESIGN §2), ``G`` from :func:`outer_mean`."""
+    """``E_r(α; χ, q, x) = S − α G`` (``docs/theory.md#functional``), ``G`` from :func:`outer_mean`."""
     return sphere_term(params) - alpha * outer_mean(params, kappa, engine)

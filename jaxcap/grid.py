@@ -1,4 +1,4 @@
-"""Grid engine: nested expectations level by level on uniform grids in ``h`` (DESIGN §4).
+"""Grid engine: nested expectations level by level on uniform grids in ``h`` (``docs/theory.md#engines``).
 
 Every ``f_l`` depends on ``h`` only through ``d = h − κ``.  Level ``l`` lives on
 the uniform grid ``d_i = lo + i Δ_l``; the innermost spacing ``Δ_{r−1}`` is the
@@ -137,7 +137,7 @@ def sliding_dot(padded, kernel, n: int, stride: int = 1):
     windows are reshapes and slices: every derivative stays a dense matrix
     product, which XLA:CPU runs far faster than batched ``lax.conv``.  Every term
     is a product of positive numbers, so the relative precision of a direct sum
-    is kept (DESIGN §4; an FFT would not).  ``padded`` must hold the
+    is kept (``docs/theory.md#engines``; an FFT would not).  ``padded`` must hold the
     ``stride·(n − 1) + L`` entries the outputs read.
     """
     size = kernel.shape[0]
@@ -285,7 +285,7 @@ class GridEngine:
         return dataclasses.replace(self, spacing=spacing, sigma_cap=1.0, level_caps=(), strides=())
 
     def fitted(self, params: Params) -> "GridEngine":
-        """This engine fitted to ``params`` (DESIGN §4): each level's kernel cut to ``1.3×`` its
+        """This engine fitted to ``params`` (``docs/theory.md#engines``): each level's kernel cut to ``1.3×`` its
         width (:func:`_cover`), and each level's grid with at least :data:`POINTS_PER_WIDTH`
         points across the scales it must resolve (:func:`_resolved_scales`), the innermost
         spacing at most this engine's."""

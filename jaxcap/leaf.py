@@ -1,6 +1,6 @@
 """The zero-temperature single-site problem and its innermost Gaussian smoothing.
 
-DESIGN §2, "Leaf" and "Innermost level in closed form".  With ``a = √(2χ)``
+``docs/theory.md#leaf``.  With ``a = √(2χ)``
 
     f_r(h) = max_u [ −(u − h)²/(2χ) − 1[u > κ] ]
            = 0 (h ≤ κ),   −(h − κ)²/(2χ) (κ < h < κ + a),   −1 (h ≥ κ + a)     (leaf)
@@ -34,7 +34,7 @@ __all__ = ["leaf_moreau", "innermost_log_mgf", "innermost_level", "leaf_hinge", 
 
 
 def leaf_moreau(h, chi, kappa):
-    """``f_r(h)``: the Moreau envelope of ``1[u > κ]`` with parameter ``χ`` (DESIGN §2, leaf)."""
+    """``f_r(h)``: the Moreau envelope of ``1[u > κ]`` with parameter ``χ`` (``docs/theory.md#leaf``)."""
     d = h - kappa
     a = jnp.sqrt(2.0 * chi)
     quad = -(d**2) / (2.0 * chi)
@@ -57,7 +57,7 @@ def _log_diff(log_hi, log_lo):
 
 
 def innermost_log_mgf(h, chi, s2, m, kappa):
-    """``log E_z exp(m f_r(h + s z))`` in closed form, ``s² = s2`` (DESIGN §2).
+    """``log E_z exp(m f_r(h + s z))`` in closed form, ``s² = s2`` (``docs/theory.md#leaf``).
 
     The result is at least ``−m`` (since ``f_r ≥ −1``); the three pieces are
     combined with a log-sum-exp so that large ``m`` does not underflow.  The four
@@ -80,7 +80,7 @@ def innermost_log_mgf(h, chi, s2, m, kappa):
 
 
 def innermost_level(h, chi, s2, m, kappa):
-    """``f_{r−1}(h) = (1/m) log E_z exp(m f_r(h + s z))`` (DESIGN §2, nested expectations)."""
+    """``f_{r−1}(h) = (1/m) log E_z exp(m f_r(h + s z))`` (``docs/theory.md#functional``)."""
     return innermost_log_mgf(h, chi, s2, m, kappa) / m
 
 

@@ -1,8 +1,8 @@
 """Parameters of the level-r functional and their unconstrained coordinates.
 
 A level-r point is ``(χ, q, x)`` with ``χ > 0``, ``0 < q_0 < … < q_{r−1} < 1``
-and ``0 < x_0 < … < x_{r−1}`` (DESIGN §2).  The solver works in unconstrained
-coordinates ``u ∈ R^{2r+1}`` (DESIGN §4, "Degenerate stationary points"):
+and ``0 < x_0 < … < x_{r−1}`` (``docs/theory.md#functional``).  The solver works in unconstrained
+coordinates ``u ∈ R^{2r+1}`` (``docs/theory.md#solver``):
 
 * ``χ = e^{u_0}``;
 * the increments ``p = (q_0, q_1 − q_0, …, 1 − q_{r−1})`` are the softmax of the
@@ -95,7 +95,7 @@ def degeneracy(params: Params, tol: float = 1e-4, gap_ratio: float = 0.05, gap_f
     Level ``r`` collapses to a lower level when two overlaps merge
     (``q_{l+1} − q_l → 0``, or ``1 − q_{r−1} → 0``), when two breakpoints merge
     (``x_{l+1} − x_l → 0``, relative to ``x_{l+1}``) or when ``x_0 → 0``
-    (DESIGN §4).  Such stationary points are never level-``r`` solutions.
+    (``docs/theory.md#solver``).  Such stationary points are never level-``r`` solutions.
 
     An overlap gap counts as merged when it is both small (below ``gap_floor``) and
     below ``gap_ratio`` times the larger of its neighbouring gaps (``q_0``
@@ -136,7 +136,7 @@ def split_level(params: Params, where: int, spread: float = 0.3) -> Params:
     innermost overlap, as measured over levels 1–5; at the middle of interval 0)
     and its breakpoint is
     split in two, ``spread`` apart on either side in log scale, so that the start
-    is not the merged (degenerate) point itself (DESIGN §4, warm starts).
+    is not the merged (degenerate) point itself (``docs/theory.md#solver``).
     """
     q = list(np.atleast_1d(np.asarray(params.q, dtype=float)))
     x = list(np.atleast_1d(np.asarray(params.x, dtype=float)))

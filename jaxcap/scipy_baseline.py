@@ -1,7 +1,7 @@
 """Conventional SciPy baseline for the level-r functional (levels 0, 1, 2).
 
 This is the reference that jaxcap's benchmarks compare against: the same
-functional E_r(alpha; chi, q, x) of DESIGN.md section 2, computed the way a
+functional E_r(alpha; chi, q, x) of docs/theory.md#functional, computed the way a
 physicist would without JAX -- adaptive ``scipy.integrate.quad`` on scalar
 Python integrands, ``scipy.optimize`` for the maximisation over the parameters
 and for the threshold in alpha.  No JAX, no vectorised Gauss-Hermite tensors.
@@ -14,7 +14,7 @@ What is computed how
   ``quad`` calls.  The maximum over chi is the root (``brentq`` in
   ``a = sqrt(2 chi)``) of the classic saddle-point equation
   ``alpha * int_kappa^{kappa+a} (z - kappa)^2 phi(z) dz = 1``.
-* Level 1 (1RSB / lifting level 1).  f_0 is the closed form of DESIGN.md
+* Level 1 (1RSB / lifting level 1).  f_0 is the closed form of docs/theory.md#leaf,
   section 2 ("Innermost level in closed form"), the outer expectation
   E_z f_0(sqrt(q_0) z) is one ``quad`` on ``[-Z_MAX, Z_MAX]`` with the two
   kink images (and 0, +-2, +-4, where the Gaussian weight lives) passed as
@@ -26,14 +26,14 @@ What is computed how
   evaluation of E_2, ~1000 evaluations for a threshold).
 * Maximisation (levels >= 1): Nelder-Mead on -E in unconstrained coordinates
   (chi = e^a; q the cumulative softmax of r + 1 logits, the last fixed at 0;
-  x the cumulative sums of e^b, DESIGN.md section 4), then a root-find of the
+  x the cumulative sums of e^b, docs/theory.md#solver), then a root-find of the
   stationarity equations grad E = 0 with ``scipy.optimize.root`` (MINPACK
   ``hybr``) on central finite-difference gradients in the natural parameters,
   with a central finite-difference Hessian as its Jacobian; finally the
   Hessian is checked to be negative definite.
 * Threshold: Newton in alpha through ``scipy.optimize.root_scalar``, with
   the derivative from the envelope theorem dE/dalpha = -E_z f_0(sqrt(q_0) z)
-  (DESIGN.md section 2); every alpha evaluation is warm-started from the
+  (docs/theory.md#leaf); every alpha evaluation is warm-started from the
   previous solution.  ``method="brentq"`` instead brackets the root and uses
   ``scipy.optimize.brentq``.
 
@@ -67,7 +67,7 @@ ACCURACY_NOTES = {
         "(xtol 1e-15 in a = sqrt(2 chi)); threshold by Newton in alpha with "
         "the envelope derivative, xtol=tol. The erf closed form is used only "
         "in the self-check."),
-    1: ("level 1: innermost level in closed form (DESIGN.md section 2); outer "
+    1: ("level 1: innermost level in closed form (docs/theory.md#leaf); outer "
         "E_z by scipy quad on [-8, 8] (truncated mass 1.2e-15) with break "
         "points at the kink images and at 0, +-2, +-4, epsabs=epsabs, "
         "epsrel=1e-12; maximum by Nelder-Mead in unconstrained coordinates "
@@ -115,7 +115,7 @@ def _phi(z: float) -> float:
 
 
 def leaf(h: float, chi: float, kappa: float = 0.0) -> float:
-    """f_r(h): the Moreau envelope of V_kappa (DESIGN.md section 2)."""
+    """f_r(h): the Moreau envelope of V_kappa (docs/theory.md#leaf)."""
     d = h - kappa
     if d <= 0.0:
         return 0.0

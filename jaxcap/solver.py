@@ -1,4 +1,4 @@
-"""Maximise the level-r functional: ascent, Newton polish, measurements (DESIGN §4).
+"""Maximise the level-r functional: ascent, Newton polish, measurements (``docs/theory.md#solver``).
 
 Everything here minimises a scalar objective ``φ(u)`` of the unconstrained
 coordinates of :mod:`jaxcap.params`:
@@ -290,7 +290,7 @@ def energy_derivatives(objective, value, grad, hess, sphere, sphere_grad):
     Energy: ``φ = −E``.  Threshold: ``φ = log A`` with ``N = 1 − S = A·(−G)``;
     ``E(α, ·) = S − αG`` at ``α = A(θ)`` has ``∇E = −N∇φ`` and
     ``∇²E = −N(∇²φ + ∇φ∇φᵀ) + A(∇φ ∇Gᵀ + ∇G ∇φᵀ)``, where
-    ``∇G = −G(∇φ + ∇S/N)`` follows from ``∇ log A = −∇S/N − ∇G/G`` (DESIGN §2).
+    ``∇G = −G(∇φ + ∇S/N)`` follows from ``∇ log A = −∇S/N − ∇G/G`` (``docs/theory.md#threshold``).
     Both identities hold at any ``θ`` (not only at the optimum), and on the
     zero-energy line with ``N = −S`` (``φ = log(S/G)``, ``E = S − αG``).
     """
@@ -323,7 +323,7 @@ def measure(objective, u, value, grad, hess, alpha, kappa, engine, refined, dphi
 
     ``α`` (``A(θ)`` for a threshold), ``E``, ``G``, ``∂G/∂κ`` (for the envelope
     derivatives; from ``dphi_dkappa`` when given, else by a JVP), ``G`` on the
-    ``refined`` engine (quadrature-error estimate, DESIGN §4; equal to ``G`` when
+    ``refined`` engine (quadrature-error estimate, ``docs/theory.md#engines``; equal to ``G`` when
     ``refined`` is ``None``) and the natural stationarity of ``E(α, ·)``.
     On the zero-energy line ``u`` is returned with ``u_0 = 0`` prepended (``χ = 1``), so that
     every objective packs alike (:data:`MEASURED`).

@@ -1,8 +1,8 @@
 """Finite temperature: the RS free entropy, its energy, and the de Almeida–Thouless line.
 
-DESIGN.md states the zero-temperature functional; its finite-temperature RS
-parent is stated here (the level-0 functional of DESIGN §2 is its ``β → ∞``
-limit, with ``χ = β(1 − q)``).
+The finite-temperature RS parent of the zero-temperature functional
+(``docs/theory.md#temperature``): the level-0 functional of ``docs/theory.md#functional``
+is its ``β → ∞`` limit, with ``χ = β(1 − q)``.
 
 The Gibbs measure ``∝ exp(−β Σ_i V_κ(w_i·x))`` on the sphere has, in the
 replica-symmetric (RS) ansatz with overlap ``q``, the free entropy per

@@ -1,4 +1,4 @@
-"""Tensor engine: nested expectations by Gauss–Hermite tensor products (DESIGN §2, §4).
+"""Tensor engine: nested expectations by Gauss–Hermite tensor products (``docs/theory.md#engines``).
 
     f_{r−1}(h) = (1/x_{r−1}) log E_z exp(x_{r−1} f_r(h + √(1 − q_{r−1}) z))   (closed form)
     f_l(h)     = (1/x_l) log Σ_k w_k exp(x_l f_{l+1}(h + √(q_{l+1} − q_l) z_k))

@@ -47,7 +47,7 @@ _LEVEL0_PARAMS = [Params(np.exp(u[0]), np.zeros(0), np.zeros(0)) for u in _LEVEL
 
 
 def _starts(level: int, previous: Params | None, before: Params | None = None) -> list[Params]:
-    """Starting points for level ``level`` (DESIGN §4, warm starts): from level 4 on, first the
+    """Starting points for level ``level`` (``docs/theory.md#solver``): from level 4 on, first the
     extrapolation of the two levels below (:func:`~jaxcap.params.extrapolated_level`), then the
     splits of each interval of the level below (narrow splits first)."""
     if level == 0:
@@ -164,7 +164,7 @@ def _solve(level, kappa, engine, starts, alpha=None):
     """Shared driver: the first candidate that passes :func:`_verdict` and whose discretisation error
     the engine resolves (:func:`jaxcap.guards.unresolved`), else :class:`ConvergenceError`.
 
-    ``alpha=None`` solves for the threshold (Newton on ``log A``, DESIGN §2:
+    ``alpha=None`` solves for the threshold (Newton on ``log A``, ``docs/theory.md#threshold``:
     ``α_r = min A``), otherwise maximises ``E_r(alpha, ·)``.
     """
     t0 = time.perf_counter()

@@ -91,3 +91,19 @@ def test_every_documented_option_exists():
 ])
 def test_option_pattern(text, expected):
     assert set(OPTION.findall(text)) == expected
+
+
+def test_the_repository_is_self_contained():
+    """Nothing cites a document outside the repository, and no text speaks of how it was developed."""
+    outside = re.compile("DESIGN" + r"(\.md| ?§)")
+    process = re.compile(r"this session|\(issue [0-9]|\bissue [0-9]+\b|at commit|\btoday\b|this machine", re.I)
+    offenders = []
+    for top in ("README.md", "docs", "jaxcap", "benchmarks", "tests"):
+        paths = [ROOT / top] if (ROOT / top).is_file() else sorted((ROOT / top).rglob("*"))
+        for path in paths:
+            if path.suffix not in {".md", ".py", ".yml", ".txt"} or path == Path(__file__):
+                continue
+            for i, line in enumerate(path.read_text().splitlines(), 1):
+                if outside.search(line) or process.search(line):
+                    offenders.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)

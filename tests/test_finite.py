@@ -201,7 +201,7 @@ def test_gordon_limit_energy_closed_form_matches_level0_functional(alpha, kappa)
 
 
 def test_gordon_limit_energy_known_values():
-    assert F.gordon_limit_energy(7.647695) == pytest.approx(1.0, abs=1e-6)  # RS threshold, DESIGN §3
+    assert F.gordon_limit_energy(7.647695) == pytest.approx(1.0, abs=1e-6)  # RS threshold, docs/references.md
     assert F.gordon_limit_energy(2.0) == 0.0 and F.gordon_limit_energy(1.5) == 0.0    # alpha <= 2: all fields negative
     assert F.gordon_limit_energy(2.2) > 0
     # kappa < 0: zero energy up to Gardner's capacity 1 / E (z - kappa)_+^2

@@ -1,4 +1,4 @@
-"""The functional's pieces against independent computations (DESIGN §2)."""
+"""The functional's pieces against independent computations (docs/theory.md#functional)."""
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -1,4 +1,4 @@
-"""Levels 4–6: per-level grids, extrapolated starts and the r → ∞ fit (DESIGN §3, §4)."""
+"""Levels 4–6: per-level grids, extrapolated starts and the r → ∞ fit (docs/references.md, docs/theory.md#frsb)."""
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -41,7 +41,7 @@ def _agree(results, refs, tol=1e-8):
 def test_level1_matches_one_at_a_time(level1):
     refs, results = level1
     _agree(results, refs)
-    # the kappa = 0 end of the family is the published 1RSB value (DESIGN §3)
+    # the kappa = 0 end of the family is the published 1RSB value (docs/references.md)
     assert list(results.kappa) == LEVEL1_KAPPAS and results.shape == (5,)
 
 

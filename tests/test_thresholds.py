@@ -1,4 +1,4 @@
-"""Thresholds levels 0–3 against the published values and the invariants (DESIGN §3, §4)."""
+"""Thresholds levels 0–3 against the published values and the invariants (docs/references.md, docs/theory.md#solver)."""
 import numpy as np
 import pytest
 
