@@ -157,7 +157,7 @@ class FRSBResult:
     """Thresholds ``α_0 … α_R`` (``levels``, :class:`Result` each) and the ``r → ∞`` extrapolation.
 
     ``fit`` holds ``alpha_inf``, ``alpha_inf_err``, the model and its parameters
-    (:func:`jaxcap.frsb.extrapolate`); ``seconds`` the whole run.
+    (:func:`jaxcap.extrapolation.extrapolate`); ``seconds`` the whole run.
     """
 
     kappa: float

@@ -44,7 +44,7 @@ import jax
 import numpy as np
 from scipy.special import ndtr, roots_laguerre
 
-from .frsb import extrapolate
+from .extrapolation import extrapolate
 from .grid import GridEngine
 from .params import Params, degeneracy, extrapolated_level, from_reduced, split_level, to_reduced
 from .result import ConvergenceError, Diagnostics, Result
@@ -305,7 +305,7 @@ def sat(kappa: float, level: int = 0, **options) -> Result:
 def sat_sequence(max_level: int, kappa: float, **options) -> tuple[list[Result], dict]:
     """Levels ``0 … max_level`` of the line at ``κ`` and their ``r → ∞`` extrapolation.
 
-    The extrapolation is :func:`jaxcap.frsb.extrapolate` (the threshold's: a shifted power
+    The extrapolation is :func:`jaxcap.extrapolation.extrapolate` (the threshold's: a shifted power
     law over levels ``r ≥ 2`` from five of them, else a plain power law over ``r ≥ 1``),
     with its error bar.  For ``κ ≤ 0`` every level is level 0 and so is the limit (error 0).
 

@@ -8,7 +8,7 @@ import pytest
 
 import jaxcap
 from jaxcap import finite, guards
-from jaxcap.frsb import extrapolate
+from jaxcap.extrapolation import extrapolate
 from jaxcap.grid import GridEngine
 from jaxcap.params import Params, to_unconstrained
 from jaxcap.solver import polish, polish_fast_compile

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import jaxcap
-from jaxcap.frsb import MODEL, extrapolate
+from jaxcap.extrapolation import MODEL, extrapolate
 from jaxcap.grid import GridEngine
 from jaxcap.params import Params, extrapolated_level, split_level, to_unconstrained
 from jaxcap.tensor import TensorEngine

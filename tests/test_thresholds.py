@@ -94,7 +94,7 @@ def test_frsb_and_table_cli_write_plots(chain, tmp_path, jaxcap_cli):
 
 
 def test_extrapolation_recovers_a_known_power_law():
-    from jaxcap.frsb import extrapolate
+    from jaxcap.extrapolation import extrapolate
     levels = [1, 2, 3, 4, 5]
     alphas = [6.698 + 0.0178 * r ** -2.8 for r in levels]
     fit = extrapolate(levels, alphas)
@@ -106,7 +106,7 @@ def test_extrapolation_recovers_a_known_power_law():
 
 def test_extrapolation_recovers_a_known_shifted_power_law():
     """With five or more levels r >= 2 the fit is the shifted law, the left-out-level spread included."""
-    from jaxcap.frsb import MODEL, extrapolate
+    from jaxcap.extrapolation import MODEL, extrapolate
     levels = list(range(0, 9))
     alphas = [6.69805 + 0.14 * (r + 0.7) ** -4.1 for r in levels]
     fit = extrapolate(levels, alphas)

@@ -227,7 +227,7 @@ def sat(args) -> int:
 def _sat_curve(args) -> int:
     """Levels ``0 … --level`` at every ``κ`` (warm-started continuation); not-converged ``κ`` listed, exit 3."""
     import numpy as np
-    from ..frsb import extrapolate
+    from ..extrapolation import extrapolate
     from ..zero_energy import sat_curve
     t0 = time.perf_counter()
     kappas = np.linspace(args.kappa_from, args.kappa_to, args.points)
