@@ -37,3 +37,15 @@ def jaxcap_cli(capfd, monkeypatch):
         out, err = capfd.readouterr()
         return Run(code, out, err)
     return run
+
+
+# The files that take longest (compilation of the level-1 and level-2 programs), run first: with
+# ``-n 2 --dist loadfile`` each file goes to one worker, so a long file started last would leave the
+# other worker idle at the end.
+LONGEST_FIRST = ("test_zero_energy.py", "test_derivatives_level_2.py", "test_derivatives_level_1.py",
+                 "test_derivatives_level_0.py", "test_sweep.py", "test_thresholds.py", "test_sensitivity.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # stable: the rest keep their order

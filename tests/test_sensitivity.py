@@ -9,7 +9,7 @@ import jaxcap
 H = 1e-3
 
 
-@pytest.mark.parametrize("level", [0, 1])   # level 2, and second derivatives: test_jax_api.py
+@pytest.mark.parametrize("level", [0, 1])   # level 2, and second derivatives: jax_api/test_derivatives_level_*.py
 def test_dalpha_dkappa_matches_finite_differences(level):
     res = jaxcap.threshold(level, kappa=0.05)
     grad = float(jax.grad(lambda k: jaxcap.threshold(level, kappa=k, start=res).alpha)(0.05))

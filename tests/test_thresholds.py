@@ -73,7 +73,8 @@ def test_frsb_resumes_from_checkpoint_and_extrapolates(chain, tmp_path):
     assert FRSB_ALPHA - 1e-3 < fit["alpha_inf"] < chain[3].alpha
     # a finished checkpoint is not recomputed
     again = frsb_sequence(3, checkpoint=str(ckpt))
-    assert [r.alpha for r in again.levels] == [r.alpha for r in rows] and again.seconds < 5
+    assert [r.alpha for r in again.levels] == [r.alpha for r in rows]
+    assert [r.diagnostics.seconds for r in again.levels] == [r.diagnostics.seconds for r in rows]  # read back
 
 
 def test_frsb_and_table_cli_write_plots(chain, tmp_path, jaxcap_cli):
