@@ -57,9 +57,11 @@ from .solver import HESSIAN_STEP, OBJECTIVES
 from .functional import energy_functional
 from .sweep import AUTO_COARSE_FROM, Plan, batch_engine, solve_batch
 from .threshold import energy as host_energy, threshold as host_threshold
+from .engine import make_engine
+from .zero_energy import gardner, sat_curve
 
 __all__ = ["Spec", "spec_for", "traced_engine", "optimum", "objective_at", "implicit_tangent", "traced_solve",
-           "DEFAULT_KAPPA_RANGE"]
+           "SatSpec", "sat_spec", "sat_line", "traced_sat", "DEFAULT_KAPPA_RANGE"]
 
 #: ``κ`` range whose solutions the traced engine is fitted to, unless ``kappa_range`` is given.
 DEFAULT_KAPPA_RANGE = (-1.0, 1.0)
@@ -284,6 +286,14 @@ def _traced_arrays(spec: Spec, alpha, kappa):
     return out
 
 
+def _diagnostics(diag, info: dict) -> Diagnostics:
+    """:class:`Diagnostics` from the callback's :data:`DIAGNOSTICS` columns (constants under differentiation)."""
+    cols = dict(zip(DIAGNOSTICS, (jax.lax.stop_gradient(diag[..., i]) for i in range(len(DIAGNOSTICS)))))
+    cols["newton_steps"] = jnp.nan_to_num(cols["newton_steps"]).astype(jnp.int32)
+    return Diagnostics(**cols, starts_tried=1, quad_nodes=info.get("nodes", 0), engine=info["engine"],
+                       grid_spacing=info.get("spacing"))
+
+
 def traced_solve(kind: str, level: int, alpha, kappa, options: dict, kappa_range=DEFAULT_KAPPA_RANGE,
                  start=None) -> Result:
     """A :class:`~jaxcap.result.Result` whose leaves are JAX values (for traced ``alpha``, ``kappa``).
@@ -295,13 +305,108 @@ def traced_solve(kind: str, level: int, alpha, kappa, options: dict, kappa_range
     spec = spec_for(kind, level, options, kappa_range, start)
     alpha = jnp.asarray(0.0 if alpha is None else alpha, jnp.float64)
     out = _traced_arrays(spec, alpha, jnp.asarray(kappa, jnp.float64))
-    diag = dict(zip(DIAGNOSTICS, (jax.lax.stop_gradient(out["diag"][..., i]) for i in range(len(DIAGNOSTICS)))))
-    diag["newton_steps"] = jnp.nan_to_num(diag["newton_steps"]).astype(jnp.int32)
     info = spec.engine.describe()
     return Result(
         alpha=out["alpha"], energy=out["energy"], kappa=kappa, params=out["params"],
-        diagnostics=Diagnostics(**diag, starts_tried=1, quad_nodes=info.get("nodes", 0), engine=info["engine"],
-                                grid_spacing=info.get("spacing")),
+        diagnostics=_diagnostics(out["diag"], info),
         dalpha_dkappa=out.get("dalpha_dkappa"), denergy_dalpha=out.get("denergy_dalpha"),
         denergy_dkappa=out.get("denergy_dkappa"), status=jax.lax.stop_gradient(out["status"]).astype(jnp.int32),
         level=level, kind=kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# the zero-energy line
+
+class SatSpec(NamedTuple):
+    """Everything static about a traced zero-energy solve (hashable)."""
+
+    level: int
+    options: tuple          # sorted (name, value) pairs: engine, nodes, spacing
+
+
+def sat_spec(level: int, options: dict) -> SatSpec:
+    """The :class:`SatSpec` of a traced :func:`jaxcap.sat`; validates the options before anything is traced.
+
+    Raises:
+        TypeError, ValueError: invalid engine options.
+    """
+    unknown = set(options) - {"engine", "nodes", "spacing"}
+    if unknown:
+        raise TypeError(f"unexpected options: {', '.join(sorted(unknown))}")
+    if level >= 1:  # builds (and so checks) the level's hinge engine
+        make_engine(level, options.get("engine"), options.get("nodes"), options.get("spacing"), 1.0, leaf="hinge")
+    return SatSpec(level, tuple(sorted(options.items())))
+
+
+def _host_sat(spec: SatSpec, kappas):
+    """The callback of :func:`sat_line`: ``(α, dα/dκ, energy, q, y, status, diagnostics)`` for every
+    element, by one warm-started continuation over the batch sorted by ``κ``
+    (:func:`jaxcap.zero_energy.sat_curve`): a host loop, there is no batched zero-energy program.
+    An element that fails comes back NaN with its status."""
+    kappas = np.asarray(kappas, np.float64)
+    shape, k = kappas.shape, kappas.ravel()
+    n, r = k.size, spec.level
+    scalars = np.full((3, n), np.nan)                     # alpha, slope, energy
+    q, y = np.full((n, r), np.nan), np.full((n, r), np.nan)
+    status = np.full(n, float(INVALID_INPUT))
+    diag = np.full((n, len(DIAGNOSTICS)), np.nan)
+    ok = np.zeros(n, bool)
+    for i in np.flatnonzero(np.isfinite(k)):
+        try:
+            gardner(float(k[i]))                          # beyond float64 (about kappa = 38): invalid input
+            ok[i] = True
+        except ValueError:
+            pass
+    order = np.flatnonzero(ok)[np.argsort(k[ok], kind="stable")]
+    rows = sat_curve(k[order], r, keep_going=True, **dict(spec.options)) if order.size else []
+    for i, row in zip(order, rows):
+        if isinstance(row, ConvergenceError):
+            status[i] = NO_SOLUTION
+            continue
+        res = row[-1]
+        scalars[:, i] = res.alpha, res.dalpha_dkappa, res.energy
+        if len(res.params["q"]) == r:                     # empty where kappa <= 0 (no level-r minimiser)
+            q[i], y[i] = res.params["q"], res.params["y"]
+        status[i] = 0
+        d = res.diagnostics
+        diag[i] = d.grad_norm, d.hessian_max_eig, d.quad_error, d.newton_steps, d.seconds
+    return (*(v.reshape(shape) for v in scalars), q.reshape(shape + (r,)), y.reshape(shape + (r,)),
+            status.reshape(shape), diag.reshape(shape + (len(DIAGNOSTICS),)))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def sat_line(spec: SatSpec, kappa):
+    """``(α_sat,r, dα_sat,r/dκ, energy, q, y, status, diagnostics)`` at ``κ`` from the host
+    (:func:`_host_sat`, ``vmap_method="broadcast_all"``: a batch reaches the host in one call).
+
+    Its tangent is first order only: ``dα = (dα_sat,r/dκ) dκ`` (envelope theorem,
+    ``docs/theory.md#zero-energy``); the tangents of ``dα/dκ``, ``energy``, ``q`` and ``y``
+    are NaN (not computed), those of ``status`` and the diagnostics 0.  So a second
+    derivative of ``α`` is NaN, never a wrong number.
+    """
+    f64, r = jnp.float64, spec.level
+    scalar = jax.ShapeDtypeStruct((), f64)
+    shapes = (scalar, scalar, scalar, jax.ShapeDtypeStruct((r,), f64), jax.ShapeDtypeStruct((r,), f64), scalar,
+              jax.ShapeDtypeStruct((len(DIAGNOSTICS),), f64))
+    return jax.pure_callback(functools.partial(_host_sat, spec), shapes, kappa, vmap_method="broadcast_all")
+
+
+@sat_line.defjvp
+def _sat_line_jvp(spec, primals, tangents):
+    (kappa,), (dkappa,) = primals, tangents
+    out = sat_line(spec, kappa)
+    alpha, slope, energy, q, y, status, diag = out
+    unknown = lambda v: jnp.full_like(v, jnp.nan) * dkappa  # noqa: E731  linear in dkappa
+    return out, (slope * dkappa, unknown(slope), unknown(energy), unknown(q), unknown(y),
+                 jnp.zeros_like(status), jnp.zeros_like(diag))
+
+
+def traced_sat(level: int, kappa, options: dict) -> Result:
+    """:func:`jaxcap.sat` for a traced ``κ``: a :class:`~jaxcap.result.Result` (``kind="sat"``) of JAX values
+    from :func:`sat_line`; a failed element has NaN values and ``converged`` false."""
+    spec = sat_spec(level, options)
+    alpha, slope, energy, q, y, status, diag = sat_line(spec, jnp.asarray(kappa, jnp.float64))
+    name = dict(spec.options).get("engine") or "grid"
+    return Result(alpha=alpha, energy=energy, kappa=kappa, params={"q": q, "y": y},
+                  diagnostics=_diagnostics(diag, {"engine": name if level else "closed form"}),
+                  dalpha_dkappa=slope, status=jax.lax.stop_gradient(status).astype(jnp.int32), level=level, kind="sat")
