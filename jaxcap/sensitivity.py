@@ -213,32 +213,42 @@ def optimum(spec: Spec, alpha, kappa):
     return jax.pure_callback(functools.partial(_host_solve, spec), shapes, alpha, kappa, vmap_method="broadcast_all")
 
 
-def _second_derivatives(spec: Spec, u, alpha, kappa):
-    """``(H, ∂∇_u φ/∂α, ∂∇_u φ/∂κ)`` at ``(u, α, κ)``: central differences of exact gradients.
+def _central(spec: Spec, u, alpha, kappa, du, dalpha, dkappa):
+    """``(∇_u φ(u + du_i, α + dα_i, κ + dκ_i) − ∇_u φ(u − du_i, …)) / (2h)`` for every row ``i``: central
+    differences of exact gradients, one vmapped reverse pass (``h`` = :data:`~jaxcap.solver.HESSIAN_STEP`,
+    as the single solve's Newton: error about 1e−10, and it compiles in half the time of a
+    forward-over-reverse Hessian).  Written in JAX operations, so it is differentiated again for
+    higher orders."""
+    m = du.shape[0]
+    grads = jax.vmap(jax.grad(_phi, argnums=1), in_axes=(None, 0, 0, 0))(
+        spec, jnp.concatenate([u + du, u - du]), alpha + jnp.concatenate([dalpha, -dalpha]),
+        kappa + jnp.concatenate([dkappa, -dkappa]))
+    return (grads[:m] - grads[m:]) / (2.0 * HESSIAN_STEP)
 
-    One vmapped reverse pass at ``u ± h e_i``, ``α ± h``, ``κ ± h`` (``h`` =
-    :data:`~jaxcap.solver.HESSIAN_STEP`), as the single solve's Newton: error about 1e−10,
-    and it compiles in half the time of a forward-over-reverse Hessian.  Written in JAX
-    operations, so it is differentiated again for higher orders.
-    """
-    n, h = u.shape[0], HESSIAN_STEP
-    shift = h * jnp.eye(n, dtype=u.dtype)
-    zeros = jnp.zeros(2 * n)
-    us = jnp.concatenate([u + shift, u - shift, jnp.broadcast_to(u, (4, n))])
-    alphas = alpha + jnp.concatenate([zeros, h * jnp.array([1.0, -1.0, 0.0, 0.0])])
-    kappas = kappa + jnp.concatenate([zeros, h * jnp.array([0.0, 0.0, 1.0, -1.0])])
-    grads = jax.vmap(jax.grad(_phi, argnums=1), in_axes=(None, 0, 0, 0))(spec, us, alphas, kappas)
-    hess = (grads[:n] - grads[n:2 * n]) / (2.0 * h)
-    return (0.5 * (hess + hess.T), (grads[2 * n] - grads[2 * n + 1]) / (2.0 * h),
-            (grads[2 * n + 2] - grads[2 * n + 3]) / (2.0 * h))
+
+def _hessian(spec: Spec, u, alpha, kappa):
+    """``H = ∇²_u φ(u)`` (:func:`_central`, symmetrised)."""
+    n = u.shape[0]
+    hess = _central(spec, u, alpha, kappa, HESSIAN_STEP * jnp.eye(n, dtype=u.dtype), jnp.zeros(n), jnp.zeros(n))
+    return 0.5 * (hess + hess.T)
 
 
 @jit(static_argnums=0)
 def implicit_tangent(spec: Spec, u, alpha, kappa, dalpha, dkappa):
     """``du* = −H⁻¹ (∂²φ/∂u∂α dα + ∂²φ/∂u∂κ dκ)``, ``H = ∇²_u φ(u*)``: the tangent of the
-    maximiser, from ``∇_u φ(u*(α, κ), α, κ) = 0`` (:func:`_second_derivatives`)."""
-    hess, mixed_alpha, mixed_kappa = _second_derivatives(spec, u, alpha, kappa)
-    return -jnp.linalg.solve(hess, mixed_alpha * dalpha + mixed_kappa * dkappa)
+    maximiser, from ``∇_u φ(u*(α, κ), α, κ) = 0`` (:func:`_central`).
+
+    The solve is a ``jax.lax.custom_linear_solve`` that builds ``H`` itself: linear in the
+    tangents, it lands on the tangent side of a linearization, so a reverse pass that does not
+    need ``du*`` (``jax.grad`` of ``alpha`` alone, outside ``jax.jit`` too) never computes ``H``.
+    """
+    h = HESSIAN_STEP
+    mixed = _central(spec, u, alpha, kappa, jnp.zeros((2, u.shape[0]), u.dtype), jnp.array([h, 0.0]),
+                     jnp.array([0.0, h]))
+    rhs = mixed[0] * dalpha + mixed[1] * dkappa
+    hessian = lambda: _hessian(spec, u, alpha, kappa)  # noqa: E731
+    return -jax.lax.custom_linear_solve(lambda v: hessian() @ v, rhs,
+                                        lambda _, b: jnp.linalg.solve(hessian(), b), symmetric=True)
 
 
 @optimum.defjvp
