@@ -4,7 +4,8 @@
   ``jaxcap.sweep(1, κ)`` on the same ``κ`` (target: within 1.5×, warm);
 * ``vmap_hessian``: ``jax.vmap(jax.hessian(α_1))`` on the same ``κ`` against ``vmap_grad``
   (target: at most 3×, warm);
-* the same two inside ``jax.jit``, where XLA drops what the first derivative does not use.
+* the same two inside ``jax.jit``, where XLA drops what the first derivative does not use;
+  ``vmap_grad / sweep`` is the eager ratio (no outer ``jax.jit``), ``jit_vmap_grad / sweep`` the jitted one.
 
 Every timing is warm: each call runs once untimed (compilation), then the best of ``--repeats``.
 Prints the figures and writes ``benchmarks/results/api-cpu.json``.

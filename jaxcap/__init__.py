@@ -13,8 +13,7 @@ __version__ = "0.1.0"
 from .result import ConvergenceError, Diagnostics, FRSBResult, Quantities, Result, to_json  # noqa: E402
 from .threshold import threshold_chain  # noqa: E402
 from .sweep import energy_grid, sweep  # noqa: E402  (the name jaxcap.sweep is the function)
-from .api import energy, threshold  # noqa: E402
-from .zero_energy import sat  # noqa: E402
+from .api import energy, sat, threshold  # noqa: E402
 
 __all__ = ["energy", "threshold", "threshold_chain", "sweep", "energy_grid", "sat", "Result", "Diagnostics", "FRSBResult",
            "Quantities", "ConvergenceError", "to_json"]

@@ -1,5 +1,5 @@
-"""The public solves :func:`threshold` and :func:`energy`: validation, then the concrete solve on
-the host (:mod:`jaxcap.threshold`) or, under a JAX transformation, the traced one
+"""The public solves :func:`threshold`, :func:`energy` and :func:`sat`: validation, then the concrete solve on
+the host (:mod:`jaxcap.threshold`, :mod:`jaxcap.zero_energy`) or, under a JAX transformation, the traced one
 (:mod:`jaxcap.sensitivity`).  See ``docs/guide/jax.md``."""
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import jax.numpy as jnp
 
 from . import sensitivity
 from . import threshold as host
+from . import zero_energy
 from .precision import require_x64
 from .result import Result
 
-__all__ = ["threshold", "energy"]
+__all__ = ["threshold", "energy", "sat"]
 
 
 def _traced_scalar(value, name: str) -> bool:
@@ -96,3 +97,41 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start: Result | dict
             host.check_kappa(kappa)
         return sensitivity.traced_solve("energy", level, alpha, kappa, options, kappa_range, start)
     return host.energy(alpha, level, kappa=kappa, start=start, **options)
+
+
+def sat(kappa: float, level: int = 0, **options: Any) -> Result:
+    """``α_sat,r(κ)``: the level-``level`` zero-energy line (``docs/theory.md#zero-energy``,
+    ``docs/guide/zero-energy.md``).
+
+    A JAX function of ``kappa``: ``jax.jit``, ``jax.vmap`` and first derivatives
+    (``jax.grad``, ``jax.jacfwd``, ``jax.jacrev``) apply.  Under ``jax.vmap`` the whole batch
+    reaches the host in one callback and is solved there by a loop over the batch sorted by
+    ``κ``, each ``κ`` warm-started from the previous one (:func:`jaxcap.zero_energy.sat_curve`;
+    there is no batched zero-energy program).  The derivative is the envelope theorem's
+    ``dα_sat/dκ = −α (∂G/∂κ)/G``, the host's value: second derivatives are not computed and
+    come back NaN, as do derivatives of ``params``, ``energy`` and ``dalpha_dkappa``.
+
+    Args:
+        kappa: the field threshold (finite); ``κ > 0`` is the negative spherical perceptron; may be traced.
+        level: the lifting level ``r``, a Python ``int >= 0`` (0: Gardner's ``1/E(z − κ)_+²``).
+        **options: ``engine`` (``"grid"``, default, or ``"tensor"``), ``nodes``, ``spacing``.
+
+    Returns:
+        A :class:`Result` (``kind="sat"``) with ``alpha``, ``level``, ``kappa``, ``params``
+        (``{"q": [...], "y": [...]}``, ``y_l = x_l/χ``; empty at level 0 and for ``κ ≤ 0``
+        when concrete, NaN there under transformations), ``energy`` (the reduced energy at
+        the minimiser: 0 up to rounding), ``diagnostics`` and ``dalpha_dkappa``.  Under
+        transformations its leaves are JAX values, and an element that did not converge has
+        NaN values and ``converged`` false instead of raising.
+
+    Raises:
+        TypeError: ``level`` not an int (bool, None, str, float, a traced value), ``kappa``
+            not a real number, unknown options.
+        ValueError: ``level < 0``, ``kappa`` not finite, invalid options.
+        ConvergenceError: (concrete ``kappa`` only) no verified minimum at some level up to ``level``.
+    """
+    level = host.check_level(level)
+    require_x64()
+    if _traced_scalar(kappa, "kappa"):
+        return sensitivity.traced_sat(level, kappa, options)
+    return zero_energy.sat(kappa, level, **options)

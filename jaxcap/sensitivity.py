@@ -57,9 +57,11 @@ from .solver import HESSIAN_STEP, OBJECTIVES
 from .functional import energy_functional
 from .sweep import AUTO_COARSE_FROM, Plan, batch_engine, solve_batch
 from .threshold import energy as host_energy, threshold as host_threshold
+from .engine import make_engine
+from .zero_energy import gardner, sat_curve
 
 __all__ = ["Spec", "spec_for", "traced_engine", "optimum", "objective_at", "implicit_tangent", "traced_solve",
-           "DEFAULT_KAPPA_RANGE"]
+           "SatSpec", "sat_spec", "sat_line", "traced_sat", "DEFAULT_KAPPA_RANGE"]
 
 #: ``κ`` range whose solutions the traced engine is fitted to, unless ``kappa_range`` is given.
 DEFAULT_KAPPA_RANGE = (-1.0, 1.0)
@@ -211,32 +213,42 @@ def optimum(spec: Spec, alpha, kappa):
     return jax.pure_callback(functools.partial(_host_solve, spec), shapes, alpha, kappa, vmap_method="broadcast_all")
 
 
-def _second_derivatives(spec: Spec, u, alpha, kappa):
-    """``(H, ∂∇_u φ/∂α, ∂∇_u φ/∂κ)`` at ``(u, α, κ)``: central differences of exact gradients.
+def _central(spec: Spec, u, alpha, kappa, du, dalpha, dkappa):
+    """``(∇_u φ(u + du_i, α + dα_i, κ + dκ_i) − ∇_u φ(u − du_i, …)) / (2h)`` for every row ``i``: central
+    differences of exact gradients, one vmapped reverse pass (``h`` = :data:`~jaxcap.solver.HESSIAN_STEP`,
+    as the single solve's Newton: error about 1e−10, and it compiles in half the time of a
+    forward-over-reverse Hessian).  Written in JAX operations, so it is differentiated again for
+    higher orders."""
+    m = du.shape[0]
+    grads = jax.vmap(jax.grad(_phi, argnums=1), in_axes=(None, 0, 0, 0))(
+        spec, jnp.concatenate([u + du, u - du]), alpha + jnp.concatenate([dalpha, -dalpha]),
+        kappa + jnp.concatenate([dkappa, -dkappa]))
+    return (grads[:m] - grads[m:]) / (2.0 * HESSIAN_STEP)
 
-    One vmapped reverse pass at ``u ± h e_i``, ``α ± h``, ``κ ± h`` (``h`` =
-    :data:`~jaxcap.solver.HESSIAN_STEP`), as the single solve's Newton: error about 1e−10,
-    and it compiles in half the time of a forward-over-reverse Hessian.  Written in JAX
-    operations, so it is differentiated again for higher orders.
-    """
-    n, h = u.shape[0], HESSIAN_STEP
-    shift = h * jnp.eye(n, dtype=u.dtype)
-    zeros = jnp.zeros(2 * n)
-    us = jnp.concatenate([u + shift, u - shift, jnp.broadcast_to(u, (4, n))])
-    alphas = alpha + jnp.concatenate([zeros, h * jnp.array([1.0, -1.0, 0.0, 0.0])])
-    kappas = kappa + jnp.concatenate([zeros, h * jnp.array([0.0, 0.0, 1.0, -1.0])])
-    grads = jax.vmap(jax.grad(_phi, argnums=1), in_axes=(None, 0, 0, 0))(spec, us, alphas, kappas)
-    hess = (grads[:n] - grads[n:2 * n]) / (2.0 * h)
-    return (0.5 * (hess + hess.T), (grads[2 * n] - grads[2 * n + 1]) / (2.0 * h),
-            (grads[2 * n + 2] - grads[2 * n + 3]) / (2.0 * h))
+
+def _hessian(spec: Spec, u, alpha, kappa):
+    """``H = ∇²_u φ(u)`` (:func:`_central`, symmetrised)."""
+    n = u.shape[0]
+    hess = _central(spec, u, alpha, kappa, HESSIAN_STEP * jnp.eye(n, dtype=u.dtype), jnp.zeros(n), jnp.zeros(n))
+    return 0.5 * (hess + hess.T)
 
 
 @jit(static_argnums=0)
 def implicit_tangent(spec: Spec, u, alpha, kappa, dalpha, dkappa):
     """``du* = −H⁻¹ (∂²φ/∂u∂α dα + ∂²φ/∂u∂κ dκ)``, ``H = ∇²_u φ(u*)``: the tangent of the
-    maximiser, from ``∇_u φ(u*(α, κ), α, κ) = 0`` (:func:`_second_derivatives`)."""
-    hess, mixed_alpha, mixed_kappa = _second_derivatives(spec, u, alpha, kappa)
-    return -jnp.linalg.solve(hess, mixed_alpha * dalpha + mixed_kappa * dkappa)
+    maximiser, from ``∇_u φ(u*(α, κ), α, κ) = 0`` (:func:`_central`).
+
+    The solve is a ``jax.lax.custom_linear_solve`` that builds ``H`` itself: linear in the
+    tangents, it lands on the tangent side of a linearization, so a reverse pass that does not
+    need ``du*`` (``jax.grad`` of ``alpha`` alone, outside ``jax.jit`` too) never computes ``H``.
+    """
+    h = HESSIAN_STEP
+    mixed = _central(spec, u, alpha, kappa, jnp.zeros((2, u.shape[0]), u.dtype), jnp.array([h, 0.0]),
+                     jnp.array([0.0, h]))
+    rhs = mixed[0] * dalpha + mixed[1] * dkappa
+    hessian = lambda: _hessian(spec, u, alpha, kappa)  # noqa: E731
+    return -jax.lax.custom_linear_solve(lambda v: hessian() @ v, rhs,
+                                        lambda _, b: jnp.linalg.solve(hessian(), b), symmetric=True)
 
 
 @optimum.defjvp
@@ -284,6 +296,14 @@ def _traced_arrays(spec: Spec, alpha, kappa):
     return out
 
 
+def _diagnostics(diag, info: dict) -> Diagnostics:
+    """:class:`Diagnostics` from the callback's :data:`DIAGNOSTICS` columns (constants under differentiation)."""
+    cols = dict(zip(DIAGNOSTICS, (jax.lax.stop_gradient(diag[..., i]) for i in range(len(DIAGNOSTICS)))))
+    cols["newton_steps"] = jnp.nan_to_num(cols["newton_steps"]).astype(jnp.int32)
+    return Diagnostics(**cols, starts_tried=1, quad_nodes=info.get("nodes", 0), engine=info["engine"],
+                       grid_spacing=info.get("spacing"))
+
+
 def traced_solve(kind: str, level: int, alpha, kappa, options: dict, kappa_range=DEFAULT_KAPPA_RANGE,
                  start=None) -> Result:
     """A :class:`~jaxcap.result.Result` whose leaves are JAX values (for traced ``alpha``, ``kappa``).
@@ -295,13 +315,108 @@ def traced_solve(kind: str, level: int, alpha, kappa, options: dict, kappa_range
     spec = spec_for(kind, level, options, kappa_range, start)
     alpha = jnp.asarray(0.0 if alpha is None else alpha, jnp.float64)
     out = _traced_arrays(spec, alpha, jnp.asarray(kappa, jnp.float64))
-    diag = dict(zip(DIAGNOSTICS, (jax.lax.stop_gradient(out["diag"][..., i]) for i in range(len(DIAGNOSTICS)))))
-    diag["newton_steps"] = jnp.nan_to_num(diag["newton_steps"]).astype(jnp.int32)
     info = spec.engine.describe()
     return Result(
         alpha=out["alpha"], energy=out["energy"], kappa=kappa, params=out["params"],
-        diagnostics=Diagnostics(**diag, starts_tried=1, quad_nodes=info.get("nodes", 0), engine=info["engine"],
-                                grid_spacing=info.get("spacing")),
+        diagnostics=_diagnostics(out["diag"], info),
         dalpha_dkappa=out.get("dalpha_dkappa"), denergy_dalpha=out.get("denergy_dalpha"),
         denergy_dkappa=out.get("denergy_dkappa"), status=jax.lax.stop_gradient(out["status"]).astype(jnp.int32),
         level=level, kind=kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# the zero-energy line
+
+class SatSpec(NamedTuple):
+    """Everything static about a traced zero-energy solve (hashable)."""
+
+    level: int
+    options: tuple          # sorted (name, value) pairs: engine, nodes, spacing
+
+
+def sat_spec(level: int, options: dict) -> SatSpec:
+    """The :class:`SatSpec` of a traced :func:`jaxcap.sat`; validates the options before anything is traced.
+
+    Raises:
+        TypeError, ValueError: invalid engine options.
+    """
+    unknown = set(options) - {"engine", "nodes", "spacing"}
+    if unknown:
+        raise TypeError(f"unexpected options: {', '.join(sorted(unknown))}")
+    if level >= 1:  # builds (and so checks) the level's hinge engine
+        make_engine(level, options.get("engine"), options.get("nodes"), options.get("spacing"), 1.0, leaf="hinge")
+    return SatSpec(level, tuple(sorted(options.items())))
+
+
+def _host_sat(spec: SatSpec, kappas):
+    """The callback of :func:`sat_line`: ``(α, dα/dκ, energy, q, y, status, diagnostics)`` for every
+    element, by one warm-started continuation over the batch sorted by ``κ``
+    (:func:`jaxcap.zero_energy.sat_curve`): a host loop, there is no batched zero-energy program.
+    An element that fails comes back NaN with its status."""
+    kappas = np.asarray(kappas, np.float64)
+    shape, k = kappas.shape, kappas.ravel()
+    n, r = k.size, spec.level
+    scalars = np.full((3, n), np.nan)                     # alpha, slope, energy
+    q, y = np.full((n, r), np.nan), np.full((n, r), np.nan)
+    status = np.full(n, float(INVALID_INPUT))
+    diag = np.full((n, len(DIAGNOSTICS)), np.nan)
+    ok = np.zeros(n, bool)
+    for i in np.flatnonzero(np.isfinite(k)):
+        try:
+            gardner(float(k[i]))                          # beyond float64 (about kappa = 38): invalid input
+            ok[i] = True
+        except ValueError:
+            pass
+    order = np.flatnonzero(ok)[np.argsort(k[ok], kind="stable")]
+    rows = sat_curve(k[order], r, keep_going=True, **dict(spec.options)) if order.size else []
+    for i, row in zip(order, rows):
+        if isinstance(row, ConvergenceError):
+            status[i] = NO_SOLUTION
+            continue
+        res = row[-1]
+        scalars[:, i] = res.alpha, res.dalpha_dkappa, res.energy
+        if len(res.params["q"]) == r:                     # empty where kappa <= 0 (no level-r minimiser)
+            q[i], y[i] = res.params["q"], res.params["y"]
+        status[i] = 0
+        d = res.diagnostics
+        diag[i] = d.grad_norm, d.hessian_max_eig, d.quad_error, d.newton_steps, d.seconds
+    return (*(v.reshape(shape) for v in scalars), q.reshape(shape + (r,)), y.reshape(shape + (r,)),
+            status.reshape(shape), diag.reshape(shape + (len(DIAGNOSTICS),)))
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def sat_line(spec: SatSpec, kappa):
+    """``(α_sat,r, dα_sat,r/dκ, energy, q, y, status, diagnostics)`` at ``κ`` from the host
+    (:func:`_host_sat`, ``vmap_method="broadcast_all"``: a batch reaches the host in one call).
+
+    Its tangent is first order only: ``dα = (dα_sat,r/dκ) dκ`` (envelope theorem,
+    ``docs/theory.md#zero-energy``); the tangents of ``dα/dκ``, ``energy``, ``q`` and ``y``
+    are NaN (not computed), those of ``status`` and the diagnostics 0.  So a second
+    derivative of ``α`` is NaN, never a wrong number.
+    """
+    f64, r = jnp.float64, spec.level
+    scalar = jax.ShapeDtypeStruct((), f64)
+    shapes = (scalar, scalar, scalar, jax.ShapeDtypeStruct((r,), f64), jax.ShapeDtypeStruct((r,), f64), scalar,
+              jax.ShapeDtypeStruct((len(DIAGNOSTICS),), f64))
+    return jax.pure_callback(functools.partial(_host_sat, spec), shapes, kappa, vmap_method="broadcast_all")
+
+
+@sat_line.defjvp
+def _sat_line_jvp(spec, primals, tangents):
+    (kappa,), (dkappa,) = primals, tangents
+    out = sat_line(spec, kappa)
+    alpha, slope, energy, q, y, status, diag = out
+    unknown = lambda v: jnp.full_like(v, jnp.nan) * dkappa  # noqa: E731  linear in dkappa
+    return out, (slope * dkappa, unknown(slope), unknown(energy), unknown(q), unknown(y),
+                 jnp.zeros_like(status), jnp.zeros_like(diag))
+
+
+def traced_sat(level: int, kappa, options: dict) -> Result:
+    """:func:`jaxcap.sat` for a traced ``κ``: a :class:`~jaxcap.result.Result` (``kind="sat"``) of JAX values
+    from :func:`sat_line`; a failed element has NaN values and ``converged`` false."""
+    spec = sat_spec(level, options)
+    alpha, slope, energy, q, y, status, diag = sat_line(spec, jnp.asarray(kappa, jnp.float64))
+    name = dict(spec.options).get("engine") or "grid"
+    return Result(alpha=alpha, energy=energy, kappa=kappa, params={"q": q, "y": y},
+                  diagnostics=_diagnostics(diag, {"engine": name if level else "closed form"}),
+                  dalpha_dkappa=slope, status=jax.lax.stop_gradient(status).astype(jnp.int32), level=level, kind="sat")

@@ -1,0 +1,68 @@
+"""jaxcap.sat as a JAX function (docs/guide/zero-energy.md): grad against finite differences of the
+concrete line, vmap equal to the concrete values, jit returning a Result, Gardner's slope for kappa <= 0,
+second derivatives NaN (not computed) and the static arguments checked before tracing."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxcap
+from jaxcap.zero_energy import gardner, sat_curve
+
+alpha_1 = lambda k: jaxcap.sat(k, 1).alpha  # noqa: E731
+
+
+@pytest.mark.parametrize("kappa", [0.5, 1.0])
+def test_grad_matches_central_differences_of_the_concrete_line(kappa):
+    h = 1e-3
+    (lo, hi) = (rows[-1].alpha for rows in sat_curve([kappa - h, kappa + h], 1))
+    fd = (hi - lo) / (2 * h)
+    grad = float(jax.grad(alpha_1)(kappa))
+    # central differences: error O(h^2 alpha''') plus the solves' tolerance amplified by 1/h
+    assert grad == pytest.approx(fd, rel=1e-5)
+
+
+def test_vmap_equals_the_concrete_values_and_jit_returns_a_result():
+    ks = np.array([1.0, -0.5, 0.5])  # unsorted: the host loop sorts and puts back
+    batch = jax.vmap(lambda k: jaxcap.sat(k, 1))(jnp.asarray(ks))
+    assert np.all(np.asarray(batch.converged))
+    for i, k in enumerate(ks):
+        ref = jaxcap.sat(float(k), 1)
+        assert float(batch.alpha[i]) == pytest.approx(ref.alpha, rel=1e-12)
+        assert float(batch.dalpha_dkappa[i]) == pytest.approx(ref.dalpha_dkappa, rel=1e-12)
+        if k > 0:
+            np.testing.assert_allclose(np.asarray(batch.params["q"][i]), ref.params["q"], rtol=1e-12)
+    res = jax.jit(lambda k: jaxcap.sat(k, 1))(0.5)
+    assert isinstance(res, jaxcap.Result) and res.kind == "sat" and bool(res.converged)
+    assert float(res.alpha) == pytest.approx(float(batch.alpha[2]), rel=1e-12)
+
+
+@pytest.mark.parametrize("level", [0, 1, 2])
+def test_nonpositive_kappa_gives_gardners_slope(level):
+    alpha, slope = gardner(-0.5)
+    assert float(jax.jit(lambda k: jaxcap.sat(k, level).alpha)(-0.5)) == pytest.approx(alpha, rel=1e-14)
+    assert float(jax.grad(lambda k: jaxcap.sat(k, level).alpha)(-0.5)) == pytest.approx(slope, rel=1e-14)
+
+
+def test_second_derivative_and_parameter_tangents_are_nan_not_zero():
+    assert np.isnan(float(jax.grad(jax.grad(alpha_1))(-0.5)))
+    assert np.isnan(float(jax.grad(lambda k: jaxcap.sat(k, 1).dalpha_dkappa)(-0.5)))
+
+
+def test_failures_come_back_not_converged():
+    res = jax.jit(lambda k: jaxcap.sat(k, 0))(jnp.inf)
+    assert not bool(res.converged) and np.isnan(float(res.alpha))
+
+
+@pytest.mark.parametrize("level, error", [(True, TypeError), (None, TypeError), ("1", TypeError), (1.0, TypeError),
+                                          (-1, ValueError)])
+def test_static_level_is_checked_before_tracing(level, error):
+    with pytest.raises(error):
+        jax.jit(lambda k: jaxcap.sat(k, level))(0.5)
+    with pytest.raises(error):
+        jaxcap.sat(0.5, level)
+
+
+def test_unknown_option_is_a_type_error_before_tracing():
+    with pytest.raises(TypeError):
+        jax.jit(lambda k: jaxcap.sat(k, 1, colour="red"))(0.5)
