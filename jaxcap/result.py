@@ -7,8 +7,8 @@
   (:func:`jaxcap.sweep`, :func:`jaxcap.energy_grid`, ``jax.vmap`` of a solve) has
   a leading axis on every leaf and supports ``len``, indexing and iteration.
 * :class:`FRSBResult`: the thresholds level by level and their ``r → ∞`` extrapolation.
-* :class:`Quantities`: named numbers of the other solves (the zero-energy boundary,
-  the dAT line, the RS state at finite temperature), read like a mapping.
+* :class:`Quantities`: named numbers of the finite-temperature solves (the dAT line, the RS
+  state), read like a mapping.  The zero-energy line (``jaxcap.sat``) is a :class:`Result`.
 
 ``converged`` and ``reason`` mean the same everywhere: ``converged`` is true when
 the returned point passed the verdict of :mod:`jaxcap.measurement`, and
@@ -185,7 +185,7 @@ class FRSBResult:
 @functools.partial(jax.tree_util.register_dataclass, data_fields=["values"], meta_fields=["kind"])
 @dataclasses.dataclass(frozen=True)
 class Quantities(Mapping):
-    """Named numbers of a solve (``kind``: ``"sat"``, ``"dat"``, ``"rs"``), read like a mapping
+    """Named numbers of a solve (``kind``: ``"dat"``, ``"rs"``), read like a mapping
     (``res["alpha"]``).  Such solves raise :class:`ConvergenceError` rather than return an
     unverified point, so ``converged`` is always true and ``reason`` ``None``."""
 
