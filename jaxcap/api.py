@@ -103,13 +103,15 @@ def sat(kappa: float, level: int = 0, **options: Any) -> Result:
     """``α_sat,r(κ)``: the level-``level`` zero-energy line (``docs/theory.md#zero-energy``,
     ``docs/guide/zero-energy.md``).
 
-    A JAX function of ``kappa``: ``jax.jit``, ``jax.vmap`` and first derivatives
-    (``jax.grad``, ``jax.jacfwd``, ``jax.jacrev``) apply.  Under ``jax.vmap`` the whole batch
-    reaches the host in one callback and is solved there by a loop over the batch sorted by
-    ``κ``, each ``κ`` warm-started from the previous one (:func:`jaxcap.zero_energy.sat_curve`;
-    there is no batched zero-energy program).  The derivative is the envelope theorem's
-    ``dα_sat/dκ = −α (∂G/∂κ)/G``, the host's value: second derivatives are not computed and
-    come back NaN, as do derivatives of ``params``, ``energy`` and ``dalpha_dkappa``.
+    A JAX function of ``kappa``: ``jax.jit``, ``jax.vmap`` and first and second derivatives
+    (``jax.grad``, ``jax.hessian``, ``jax.jacfwd``, ``jax.jacrev``) apply.  Under ``jax.vmap`` the
+    whole batch reaches the host in one callback and is solved there by a loop over the batch
+    sorted by ``κ``, each ``κ`` warm-started from the previous one
+    (:func:`jaxcap.zero_energy.sat_curve`; there is no batched zero-energy program).  The first
+    derivative is the envelope theorem's ``dα_sat/dκ = −α (∂G/∂κ)/G``, the host's value; the
+    second is the implicit function theorem's (:func:`jaxcap.zero_energy.second_derivative`),
+    computed on the host only where it is used.  Third derivatives, and derivatives of
+    ``params`` and ``energy``, are not computed and come back NaN.
 
     Args:
         kappa: the field threshold (finite); ``κ > 0`` is the negative spherical perceptron; may be traced.

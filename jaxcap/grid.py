@@ -50,7 +50,7 @@ import numpy as np
 from .leaf import hinge_innermost_level, innermost_level
 from .params import Params
 
-__all__ = ["GridEngine", "snapped_spacing"]
+__all__ = ["GridEngine", "snapped_spacing", "hinge_ranges"]
 
 #: Standard deviations of the widest Gaussian covered on either side of a kink.
 TAIL = 9.0
@@ -98,6 +98,38 @@ def _hinge_widths(q, y) -> tuple[np.ndarray, np.ndarray]:
     lam = 1.0 + np.concatenate([np.cumsum((y * dq)[::-1])[::-1], [0.0]])   # λ_0 … λ_r
     ratio = lam[1:-1] / lam[:-2]                                           # λ_{l+1}/λ_l, l = 0 … r−2
     return np.sqrt(dq[:-1] * ratio), 1.0 - ratio
+
+
+def hinge_ranges(q, y, tail: float = TAIL) -> np.ndarray:
+    """Per level ``l = 0 … r−1`` of the hinge the interval ``[lo_l, hi_l]`` of ``d`` outside which ``g_l``
+    equals its asymptotes (0 on the left, ``−d²/(2λ_l) − b_l`` on the right) up to about ``e^{−tail²/2}``.
+
+    * Left: ``0 ≥ g_l(d) ≥ −E(d + √(1 − q_l) z)_+²/2`` (Jensen, level by level), so
+      ``lo_l = −tail √(1 − q_l)``.
+    * Right: ``g_l − (asymptote) = (1/y_l) log E exp(y_l (g_{l+1} − asymptote)(T))`` with ``T`` the
+      tilted Gaussian ``N(ρ_l d, ρ_l σ_l²)`` of :func:`_hinge_widths` (``ρ_l = λ_{l+1}/λ_l``,
+      ``σ_l² = q_{l+1} − q_l``, ``q_r = 1``), which is small once ``T`` stays right of ``hi_{l+1}``:
+      ``hi_l = (hi_{l+1} + tail σ_l √ρ_l)/ρ_l`` from ``hi_r = 0`` (the leaf's kink).
+
+    Returns an ``(r, 2)`` array (``docs/theory.md#engines``).
+    """
+    q = np.atleast_1d(np.asarray(q, dtype=float))
+    y = np.atleast_1d(np.asarray(y, dtype=float))
+    dq = np.diff(np.concatenate([q, [1.0]]))
+    lam = 1.0 + np.concatenate([np.cumsum((y * dq)[::-1])[::-1], [0.0]])   # λ_0 … λ_r
+    hi = np.zeros(q.size + 1)
+    for l in range(q.size - 1, -1, -1):
+        rho = lam[l + 1] / lam[l]
+        hi[l] = (hi[l + 1] + tail * np.sqrt(dq[l] * rho)) / rho
+    with np.errstate(invalid="ignore"):
+        return np.stack([-tail * np.sqrt(1.0 - q), hi[:-1]], axis=1)
+
+
+def _outward(v: float) -> float:
+    """``v ≠ 0`` moved away from 0 to the ladder ``±0.01 · 2^{k/4}`` (few distinct ranges, hence few compiled
+    programs, at most 19% wider)."""
+    k = math.ceil(4.0 * math.log2(abs(v) / 0.01) - 1e-9)
+    return math.copysign(0.01 * 2.0 ** (k / 4.0), v)
 
 
 def _cover(sigma: float) -> float:
@@ -187,6 +219,11 @@ class GridEngine:
     #: ``"moreau"`` (the threshold's leaf, :func:`jaxcap.leaf.leaf_moreau`) or ``"hinge"``
     #: (the zero-energy line's, :func:`jaxcap.leaf.leaf_hinge`; module docstring).
     leaf: str = "moreau"
+    #: Per-level ranges ``((lo_0, hi_0), …, (lo_{r−1}, hi_{r−1}))`` where each level is computed, each
+    #: clipped to ``[lo, hi]`` (:func:`hinge_ranges`; beyond them a level takes its asymptotes, and
+    #: level 0, which the outer Gaussian integrates over ``[lo, hi]``, is extended by them); every
+    #: level computed on ``[lo, hi]`` when empty.
+    level_ranges: tuple = ()
     name: str = dataclasses.field(default="grid", init=False)
 
     @classmethod
@@ -229,17 +266,46 @@ class GridEngine:
     @property
     def nodes(self) -> int:
         """Points of the innermost grid."""
+        return self.grids(len(self.level_ranges))[-1][1] if self.level_ranges else self._full_nodes
+
+    @property
+    def _full_nodes(self) -> int:
         return int(math.ceil((self.hi - self.lo) / self.spacing)) + 1
 
-    def points(self) -> np.ndarray:
-        """The innermost grid."""
-        return self.lo + self.spacing * np.arange(self.nodes)
+    def grids(self, levels: int) -> list:
+        """``(start, points)`` of the grid of each level ``0 … levels−1``: level ``l`` at
+        ``start + i Δ_l``, ``i < points``.  Every start is ``lo`` plus a whole number of its own
+        spacing, hence of every finer one: the grids of neighbouring levels interleave."""
+        steps, counts = self.spacings(levels), self._full_counts(levels)
+        if not self.level_ranges:
+            return [(self.lo, n) for n in counts]
+        ranges = self._per_level(self.level_ranges, None, levels, "ranges")
+        out = []
+        for (a, b), step, n in zip(ranges, steps, counts):
+            first = max(0, math.floor((a - self.lo) / step + 1e-9))
+            last = min(n - 1, math.ceil((b - self.lo) / step - 1e-9))
+            out.append((self.lo + first * step, max(last - first + 1, 1)))
+        return out
+
+    def _full_counts(self, levels: int) -> list:
+        """Points of each level's grid over all of ``[lo, hi]``."""
+        steps = self.spacings(levels)
+        counts = [self._full_nodes]
+        for l in range(levels - 2, -1, -1):
+            counts.insert(0, -(-counts[0] // int(round(steps[l] / steps[l + 1]))))
+        return counts
+
+    def terms(self, levels: int) -> float:
+        """Terms summed by one evaluation at ``levels`` levels: per smoothing, outputs times kernel points."""
+        steps, caps, grids = self.spacings(levels), self.caps(levels - 1), self.grids(levels)
+        return float(sum(grids[l][1] * (2 * self._half_width(caps[l], steps[l + 1]) + 1) for l in range(levels - 1)))
 
     def outer_mean(self, params: Params, kappa):
         chi, q, x = params
         r = q.shape[0]
-        d = jnp.asarray(self.points())
-        caps, steps = self.caps(r - 1), self.spacings(r)
+        caps, steps, grids = self.caps(r - 1), self.spacings(r), self.grids(r)
+        start, n = grids[r - 1]
+        d = jnp.asarray(start + steps[r - 1] * np.arange(n))
         hinge = self.leaf == "hinge"
         if hinge:
             f = hinge_innermost_level(d, 1.0 - q[r - 1], x[r - 1], 0.0)
@@ -252,18 +318,31 @@ class GridEngine:
             k = self._half_width(caps[l], steps[l + 1])
             offsets = jnp.asarray(steps[l + 1] * np.arange(-k, k + 1))
             logits = -0.5 * offsets**2 / (q[l + 1] - q[l])
-            n = -(-f.shape[0] // stride)
-            extra = k + stride * n - f.shape[0]
+            (start, n), inner = grids[l], grids[l + 1][0]
+            # the input read by the outputs, from ``start − kΔ_{l+1}``: the level below where its grid
+            # has it, its asymptotes beyond
+            size = 2 * k + stride * n
+            first = int(round((start - inner) / steps[l + 1])) - k
+            left = min(max(-first, 0), size)
+            middle = max(0, min(f.shape[0], first + size) - max(first, 0))
+            f = f[max(first, 0):max(first, 0) + middle]
+            right = size - left - middle
             if hinge:
-                beyond = jnp.asarray(self.lo + steps[l + 1] * (f.shape[0] + np.arange(extra)))
-                padded = x[l] * jnp.concatenate([jnp.zeros(k), f, -beyond**2 / (2.0 * lam) - b])
+                beyond = jnp.asarray(start + steps[l + 1] * (np.arange(left + middle, size) - k))
+                padded = x[l] * jnp.concatenate([jnp.zeros(left), f, -beyond**2 / (2.0 * lam) - b])
                 f = sliding_logsumexp(padded, jax.nn.log_softmax(logits), n, stride) / x[l]
                 grown = lam + x[l] * (q[l + 1] - q[l])
                 lam, b = grown, b + jnp.log(grown / lam) / (2.0 * x[l])
                 continue
-            padded = jnp.concatenate([jnp.ones(k), jnp.exp(x[l] * f), jnp.full(extra, jnp.exp(-x[l]))])
+            padded = jnp.concatenate([jnp.ones(left), jnp.exp(x[l] * f), jnp.full(right, jnp.exp(-x[l]))])
             f = jnp.log(sliding_dot(padded, jax.nn.softmax(logits), n, stride)) / x[l]
-        d0 = self.lo + steps[0] * np.arange(f.shape[0])
+        start, n = grids[0]
+        if self.level_ranges:  # level 0 over all of [lo, hi]: its asymptotes beyond its range
+            first = int(round((start - self.lo) / steps[0]))
+            d_right = self.lo + steps[0] * np.arange(first + n, self._full_counts(r)[0])
+            tail = -jnp.asarray(d_right) ** 2 / (2.0 * lam) - b
+            f, start = jnp.concatenate([jnp.zeros(first), f, tail]), self.lo
+        d0 = start + steps[0] * np.arange(f.shape[0])
         weights = jax.nn.softmax(-0.5 * (jnp.asarray(d0) + kappa) ** 2 / q[0])
         return jnp.sum(weights * f)
 
@@ -282,7 +361,7 @@ class GridEngine:
         """
         narrowest = min((_narrowest_level(p) for p in starts), default=0.0)
         spacing = min(max(snapped_spacing(narrowest / 4.0), 0.02), 0.04)
-        return dataclasses.replace(self, spacing=spacing, sigma_cap=1.0, level_caps=(), strides=())
+        return dataclasses.replace(self, spacing=spacing, sigma_cap=1.0, level_caps=(), strides=(), level_ranges=())
 
     def fitted(self, params: Params) -> "GridEngine":
         """This engine fitted to ``params`` (``docs/theory.md#engines``): each level's kernel cut to ``1.3×`` its
@@ -294,13 +373,24 @@ class GridEngine:
             return self  # level 0: closed form, no grid
         caps = tuple(_cover(w) for w in np.sqrt(np.diff(q)))
         y = self._hinge_y(params)
+        ranges = ()
         if y is not None:
-            # the kernel reaches the integrand's peak, shifted by up to ``hi`` times its shift per unit d
+            # each inner level's grid where it differs from its asymptotes (with a margin over
+            # :meth:`check`'s), and each kernel reaching its integrand's peak, shifted by up to the
+            # top of the level's grid times the shift per unit d
+            wanted = hinge_ranges(q, y, TAIL + 1.0)
+            ranges = tuple((_outward(a), _outward(b)) for a, b in wanted) if np.all(np.isfinite(wanted)) else ()
+            tops = self._tops(ranges, q.size)
             width, shift = _hinge_widths(q, y)
-            caps = tuple(max(c, _rung(self.hi * a / self.cutoff + w, up=True)) for c, w, a in zip(caps, width, shift))
+            caps = tuple(max(c, _rung(top * a / self.cutoff + w, up=True))
+                         for c, w, a, top in zip(caps, width, shift, tops))
         inner, strides = _ladder(_resolved_scales(q, y) / POINTS_PER_WIDTH, self.spacing)
-        return dataclasses.replace(self, spacing=inner, strides=strides, level_caps=caps,
+        return dataclasses.replace(self, spacing=inner, strides=strides, level_caps=caps, level_ranges=ranges,
                                    sigma_cap=max(caps, default=_cover(0.05)))
+
+    def _tops(self, ranges: tuple, levels: int) -> list:
+        """The top of the output grid of each smoothing ``0 … levels−2``: its level's range (clipped to ``hi``)."""
+        return [min(self.hi, b) for _, b in (ranges or ((self.lo, self.hi),) * levels)][:levels - 1]
 
     def points_needed(self, params: Params) -> float:
         """About how many points the innermost grid of :meth:`fitted` has for ``params`` (within the factor
@@ -313,7 +403,11 @@ class GridEngine:
             scale = float(np.min(_resolved_scales(q, self._hinge_y(params))))
         if not scale > 0.0:  # zero, negative or not a number
             return math.inf
-        return (self.hi - self.lo) / min(self.spacing, scale / POINTS_PER_WIDTH) + 1.0
+        span = self.hi - self.lo
+        if self.leaf == "hinge" and q.size > 1:
+            a, b = hinge_ranges(q, self._hinge_y(params), TAIL + 1.0)[-1]
+            span = min(b, self.hi) - max(a, self.lo)
+        return span / min(self.spacing, scale / POINTS_PER_WIDTH) + 1.0
 
     def _hinge_y(self, params: Params):
         """``y`` of a hinge point (``params.x``), ``None`` for the Moreau leaf."""
@@ -324,7 +418,14 @@ class GridEngine:
         n = max(len(self.level_caps), len(other.level_caps), len(self.strides), len(other.strides))
         wide = all(a >= b for a, b in zip(self.caps(n), other.caps(n))) if n else self.sigma_cap >= other.sigma_cap
         fine = all(a <= b * (1 + 1e-9) for a, b in zip(self.spacings(n + 1), other.spacings(n + 1)))
-        return wide and fine
+        mine, theirs = self._ranges(n + 1), other._ranges(n + 1)
+        spans = all(a <= c and b >= d for (a, b), (c, d) in zip(mine, theirs))
+        return wide and fine and spans
+
+    def _ranges(self, levels: int) -> tuple:
+        """The levels' ranges clipped to ``[lo, hi]`` (all of it when none are set)."""
+        ranges = self._per_level(self.level_ranges, (self.lo, self.hi), levels, "ranges")
+        return tuple((max(a, self.lo), min(b, self.hi)) for a, b in ranges)
 
     def joined(self, other: "GridEngine") -> "GridEngine":
         """The coarsest engine on the ladder that covers both (per level the finer grid and the wider kernel)."""
@@ -332,8 +433,10 @@ class GridEngine:
         caps = tuple(map(max, self.caps(n), other.caps(n))) if self.level_caps and other.level_caps else ()
         bounds = np.minimum(self.spacings(n + 1), other.spacings(n + 1)) * (1 + 1e-9)
         inner, strides = _ladder(bounds, min(self.spacing, other.spacing) * (1 + 1e-9))
+        ranges = (tuple((min(a, c), max(b, d)) for (a, b), (c, d) in zip(self._ranges(n + 1), other._ranges(n + 1)))
+                  if self.level_ranges and other.level_ranges else ())
         return dataclasses.replace(self, spacing=inner, strides=strides if n else (), level_caps=caps,
-                                   sigma_cap=max(self.sigma_cap, other.sigma_cap))
+                                   level_ranges=ranges, sigma_cap=max(self.sigma_cap, other.sigma_cap))
 
     def check(self, params: Params) -> str | None:
         """Why ``params`` lie outside what this engine resolves, or ``None``."""
@@ -347,7 +450,19 @@ class GridEngine:
         except ValueError as err:
             return str(err)
         y = self._hinge_y(params)
-        reach = self.cutoff * widths if y is None else self.hi * _hinge_widths(q, y)[1] + self.cutoff * _hinge_widths(q, y)[0]
+        if y is None:
+            reach = self.cutoff * widths
+        else:
+            width, shift = _hinge_widths(q, y)
+            reach = np.asarray(self._tops(self.level_ranges, q.size)) * shift + self.cutoff * width
+            try:
+                ranges = self._per_level(self.level_ranges, (self.lo, self.hi), q.size, "ranges")
+            except ValueError as err:
+                return str(err)
+            for level, ((a, b), (need_a, need_b)) in enumerate(zip(ranges, hinge_ranges(q, y))):
+                if not (max(need_a, self.lo) >= max(a, self.lo) and min(need_b, self.hi) <= min(b, self.hi)):
+                    return (f"level {level} differs from its asymptotes on [{need_a:.3g}, {need_b:.3g}], "
+                            f"beyond its grid [{a:.3g}, {b:.3g}]")
         for level, (need, cap) in enumerate(zip(reach, caps)):
             if max(need, self.cutoff * widths[level]) > self._half_width(cap, steps[level + 1]) * steps[level + 1]:
                 return f"kernel cutoff: level {level} needs a reach of {need:.3g}, beyond the kernel cover {cap:.3g}"
@@ -361,4 +476,5 @@ class GridEngine:
     def describe(self) -> dict:
         return {"engine": "grid", "spacing": self.spacing, "nodes": self.nodes,
                 "sigma_cap": self.sigma_cap, "level_caps": list(self.level_caps), "strides": list(self.strides)} | (
-            {"leaf": self.leaf} if self.leaf != "moreau" else {})
+            {"leaf": self.leaf} if self.leaf != "moreau" else {}) | (
+            {"level_ranges": [list(r) for r in self.level_ranges]} if self.level_ranges else {})

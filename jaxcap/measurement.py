@@ -30,16 +30,17 @@ CONVERGED, NON_FINITE, DEGENERATE, UNRESOLVED, NOT_MAXIMUM, NO_SOLUTION, INVALID
 
 
 def verdict(params: Params, grad_norm: float, hessian_max_eig: float, level: int, engine,
-            *measured: float) -> tuple[int, str | None]:
+            *measured: float, **degenerate) -> tuple[int, str | None]:
     """``(status, why)`` for one measured point: ``(CONVERGED, None)`` for a verified maximum.
 
-    ``why`` names a non-finite (any of ``measured`` included), degenerate or unresolved
+    ``why`` names a non-finite (any of ``measured`` included), degenerate
+    (:func:`jaxcap.params.degeneracy`, with the keyword arguments ``degenerate``) or unresolved
     point (``None`` when the point is only short of stationarity or of negative curvature).
     """
     values = (grad_norm, hessian_max_eig, float(np.asarray(params.chi)), *measured)
     if not all(np.isfinite(values)) or not np.all(np.isfinite(np.asarray(params.q))):
         return NON_FINITE, "non-finite"
-    why = degeneracy(params)
+    why = degeneracy(params, **degenerate)
     if why:
         return DEGENERATE, why
     why = engine.check(params) if level else None

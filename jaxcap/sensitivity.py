@@ -58,10 +58,10 @@ from .functional import energy_functional
 from .sweep import AUTO_COARSE_FROM, Plan, batch_engine, solve_batch
 from .threshold import energy as host_energy, threshold as host_threshold
 from .engine import make_engine
-from .zero_energy import gardner, sat_curve
+from .zero_energy import curvature, gardner, sat_curve
 
 __all__ = ["Spec", "spec_for", "traced_engine", "optimum", "objective_at", "implicit_tangent", "traced_solve",
-           "SatSpec", "sat_spec", "sat_line", "traced_sat", "DEFAULT_KAPPA_RANGE"]
+           "SatSpec", "sat_spec", "sat_line", "sat_curvature", "traced_sat", "DEFAULT_KAPPA_RANGE"]
 
 #: ``κ`` range whose solutions the traced engine is fitted to, unless ``kappa_range`` is given.
 DEFAULT_KAPPA_RANGE = (-1.0, 1.0)
@@ -389,10 +389,11 @@ def sat_line(spec: SatSpec, kappa):
     """``(α_sat,r, dα_sat,r/dκ, energy, q, y, status, diagnostics)`` at ``κ`` from the host
     (:func:`_host_sat`, ``vmap_method="broadcast_all"``: a batch reaches the host in one call).
 
-    Its tangent is first order only: ``dα = (dα_sat,r/dκ) dκ`` (envelope theorem,
-    ``docs/theory.md#zero-energy``); the tangents of ``dα/dκ``, ``energy``, ``q`` and ``y``
-    are NaN (not computed), those of ``status`` and the diagnostics 0.  So a second
-    derivative of ``α`` is NaN, never a wrong number.
+    Its tangent (``docs/theory.md#zero-energy``): ``dα = (dα_sat,r/dκ) dκ`` (envelope theorem)
+    and ``d(dα/dκ) = (d²α_sat,r/dκ²) dκ`` from :func:`sat_curvature`, which runs only where that
+    tangent is used; the tangents of ``energy``, ``q`` and ``y`` are NaN (not computed), those
+    of ``status`` and the diagnostics 0.  So ``α`` has first and second derivatives; a third
+    is NaN, never a wrong number.
     """
     f64, r = jnp.float64, spec.level
     scalar = jax.ShapeDtypeStruct((), f64)
@@ -401,13 +402,44 @@ def sat_line(spec: SatSpec, kappa):
     return jax.pure_callback(functools.partial(_host_sat, spec), shapes, kappa, vmap_method="broadcast_all")
 
 
+def _host_curvature(spec: SatSpec, kappas, qs, ys, status):
+    """The callback of :func:`sat_curvature`: ``d²α_sat,r/dκ²`` per element (NaN where the solve failed)."""
+    kappas, status = np.asarray(kappas, np.float64), np.asarray(status)
+    shape, r = kappas.shape, spec.level
+    qs, ys = np.asarray(qs, np.float64).reshape(-1, r), np.asarray(ys, np.float64).reshape(-1, r)
+    out = np.full(kappas.size, np.nan)
+    for i, (k, st) in enumerate(zip(kappas.ravel(), status.ravel())):
+        if st == 0:
+            kept = qs[i] if np.all(np.isfinite(qs[i])) else []     # NaN where kappa <= 0: level 0
+            out[i] = curvature(r, float(k), kept, ys[i][:len(kept)], **dict(spec.options))
+    return out.reshape(shape)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def sat_curvature(spec: SatSpec, kappa, q, y, status):
+    """``d²α_sat,r/dκ²`` at the points of :func:`sat_line` (:func:`jaxcap.zero_energy.curvature` on the host);
+    its own tangent is NaN (a third derivative is not computed)."""
+    return jax.pure_callback(functools.partial(_host_curvature, spec), jax.ShapeDtypeStruct(jnp.shape(kappa), jnp.float64),
+                             kappa, q, y, status, vmap_method="broadcast_all")
+
+
+@sat_curvature.defjvp
+def _sat_curvature_jvp(spec, primals, tangents):
+    value = sat_curvature(spec, *primals)
+    return value, jnp.full_like(value, jnp.nan) * tangents[0]
+
+
 @sat_line.defjvp
 def _sat_line_jvp(spec, primals, tangents):
     (kappa,), (dkappa,) = primals, tangents
     out = sat_line(spec, kappa)
     alpha, slope, energy, q, y, status, diag = out
     unknown = lambda v: jnp.full_like(v, jnp.nan) * dkappa  # noqa: E731  linear in dkappa
-    return out, (slope * dkappa, unknown(slope), unknown(energy), unknown(q), unknown(y),
+    # d(slope) = curvature * dkappa, the curvature computed inside the linear solve: only where the
+    # tangent is needed (as :func:`implicit_tangent`'s Hessian)
+    second = lambda: sat_curvature(spec, kappa, q, y, status)  # noqa: E731
+    dslope = jax.lax.custom_linear_solve(lambda v: v / second(), dkappa, lambda _, b: b * second(), symmetric=True)
+    return out, (slope * dkappa, dslope, unknown(energy), unknown(q), unknown(y),
                  jnp.zeros_like(status), jnp.zeros_like(diag))
 
 

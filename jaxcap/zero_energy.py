@@ -31,7 +31,10 @@ At every finite ``χ`` (``x = χy``) the ratio is larger: the finite-``χ`` leaf
   ``S − α_sat G`` in ``(q, y)`` ≤ 1e−9, its Hessian negative definite (``α`` has a
   strict minimum), no merged levels, and the engine resolves the point.
 
-``dα_sat/dκ = −α (∂G/∂κ)/G`` by the envelope theorem (``S`` does not depend on ``κ``).
+``dα_sat/dκ = −α (∂G/∂κ)/G`` by the envelope theorem (``S`` does not depend on ``κ``), and
+(:func:`second_derivative`, ``docs/theory.md#derivatives``) with ``φ = log(S/G)`` and ``u*`` its minimiser,
+
+    d²α_sat/dκ² = α [(∂_κ φ)² + ∂²_κ φ − ∂²_{κu} φ · H⁻¹ ∂²_{uκ} φ],    H = ∇²_u φ(u*).
 """
 from __future__ import annotations
 
@@ -41,19 +44,22 @@ import time
 from typing import Iterator
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from scipy.special import ndtr, roots_laguerre
 
 from .extrapolation import extrapolate
 from .grid import GridEngine
+from .guards import unresolved
+from .measurement import CONVERGED, envelope_derivatives, quad_error, verdict
 from .params import Params, degeneracy, extrapolated_level, from_reduced, split_level, to_reduced
 from .result import ConvergenceError, Diagnostics, Result
-from .solver import ascend, polish, polish_fast_compile, unpack
+from .compilation import jit
+from .solver import ascend, log_zero_energy_ratio, polish, polish_fast_compile, unpack, value_grad_hessian
 from .engine import make_engine
 
-__all__ = ["gardner", "sat", "sat_chain", "sat_sequence", "sat_curve"]
+__all__ = ["gardner", "sat", "sat_chain", "sat_sequence", "sat_curve", "second_derivative"]
 
-GRAD_TOL = 1e-9
 #: Starts of a level tried by Newton alone before the ascent over all of them.
 DIRECT_TRIES = 2
 #: First level started from the extrapolation of the two below.
@@ -126,26 +132,31 @@ def _starts(level: int, previous: Params | None, before: Params | None) -> list[
 
 
 def _verdict(m: dict, engine, below: float) -> str | None:
-    """Why ``m`` is not a verified level-``r`` point of the line, or ``None`` (module docstring); a point
-    that does not lower ``below`` (the level under it) is the merged one."""
+    """Why ``m`` is not a verified level-``r`` point of the line, or ``None``: the thresholds' verdict
+    (:func:`jaxcap.measurement.verdict`, merged levels below :data:`GAP_FLOOR`), an engine that
+    resolves ``α`` (:func:`jaxcap.guards.unresolved`), and a point that lowers ``below`` (the
+    level under it; one that does not is the merged one)."""
     params = Params(m["chi"], m["q"], m["x"])
-    why = degeneracy(params, gap_floor=GAP_FLOOR) or engine.check(params)
-    if not why and not m["alpha"] < below:
-        why = f"alpha = {m['alpha']:.12g} does not lower the level below ({below:.12g})"
-    if why or not (m["grad_norm"] <= GRAD_TOL and m["hessian_max_eig"] < 0.0):
-        return f"{why or ''} grad_norm={m['grad_norm']:.2e} hessian_max_eig={m['hessian_max_eig']:.2e}"
-    return None
+    status, why = verdict(params, m["grad_norm"], m["hessian_max_eig"], len(m["q"]), engine, m["alpha"],
+                          gap_floor=GAP_FLOOR)
+    if status == CONVERGED:
+        why = unresolved(_quad_error(m), m["alpha"])
+        if not why and not m["alpha"] < below:
+            why = f"alpha = {m['alpha']:.12g} does not lower the level below ({below:.12g})"
+        if not why:
+            return None
+    return f"{why or ''} grad_norm={m['grad_norm']:.2e} hessian_max_eig={m['hessian_max_eig']:.2e}"
 
 
-def _work(engine) -> float:
-    """Terms summed by one evaluation of the hinge nesting on ``engine`` (grid: outputs times kernel
-    points per smoothing; tensor: ``Q^r``), for :data:`MAX_WORK`."""
-    if not isinstance(engine, GridEngine):
-        return 0.0
-    n = len(engine.strides) + 1
-    steps, caps = engine.spacings(n), engine.caps(n - 1)
-    return sum((engine.hi - engine.lo) / steps[l] * (2 * engine._half_width(caps[l], steps[l + 1]) + 1)
-               for l in range(n - 1))
+def _quad_error(m: dict) -> float:
+    """:func:`jaxcap.measurement.quad_error` on ``α`` of the measured point ``m``."""
+    return float(quad_error(m["alpha"], m["g"], m["g_refined"], on_alpha=True))
+
+
+def _work(engine, level: int) -> float:
+    """Terms summed by one evaluation of the level-``level`` hinge nesting on ``engine``
+    (:meth:`~jaxcap.grid.GridEngine.terms`; 0 on the tensor engine), for :data:`MAX_WORK`."""
+    return engine.terms(level) if isinstance(engine, GridEngine) else 0.0
 
 
 #: Most terms per evaluation (:func:`_work`) a grid may sum: beyond it (``κ`` near 0 from level 2, where
@@ -162,8 +173,8 @@ def _polished(u, params: Params, level: int, kappa: float, engine, fitted=None):
     fitted = fitted or engine.fitted(params)
 
     def run(start, eng):
-        if _work(eng) > MAX_WORK:
-            return f"{_OVER_BUDGET} {_work(eng):.1e} terms per evaluation (limit {MAX_WORK:.0e})"
+        if _work(eng, level) > MAX_WORK:
+            return f"{_OVER_BUDGET} {_work(eng, level):.1e} terms per evaluation (limit {MAX_WORK:.0e})"
         return unpack(np.asarray(newton(start, 0.0, kappa, objective="zero_energy", engine=eng,
                                         refined=eng.refined())), level)
 
@@ -183,7 +194,12 @@ def _candidates(level: int, kappa: float, engine, starts, fitted=None):
     u0s = np.stack([to_reduced(p) for p in starts])
     tried = starts[:DIRECT_TRIES]
     if fitted is None and isinstance(engine, GridEngine):
-        fitted = functools.reduce(GridEngine.joined, [engine.fitted(p) for p in tried])
+        # one engine (one compiled program) for the tried starts, unless joining far apart starts
+        # (a fine grid from one, a wide range and kernel from another) costs more than both apart
+        own = [engine.fitted(p) for p in tried]
+        joined = functools.reduce(GridEngine.joined, own)
+        if _work(joined, level) <= sum(_work(e, level) for e in own):
+            fitted = joined
     over = 0
     for i, p in enumerate(tried):
         used, m = _polished(u0s[i], p, level, kappa, engine, fitted)
@@ -214,12 +230,13 @@ def _solve_level(level: int, kappa: float, starts, engine, below: float, fitted=
             continue
         alpha, g, info = float(m["alpha"]), float(m["g"]), used.describe()
         diag = Diagnostics(grad_norm=m["grad_norm"], hessian_max_eig=m["hessian_max_eig"],
-                           quad_nodes=info.get("nodes", 0), quad_error=alpha * abs(m["g_refined"] - g) / abs(g),
+                           quad_nodes=info.get("nodes", 0), quad_error=_quad_error(m),
                            seconds=time.perf_counter() - t0, engine=info["engine"], grid_spacing=info.get("spacing"),
                            newton_steps=int(m["newton_steps"]), starts_tried=len(failures) + 1)
         return Result(alpha=alpha, energy=float(m["energy"]), level=level, kappa=float(kappa),
                       params={"q": [float(v) for v in m["q"]], "y": [float(v) for v in m["x"]]},
-                      diagnostics=diag, dalpha_dkappa=-alpha * float(m["dg_dkappa"]) / g, kind="sat"), used
+                      diagnostics=diag, kind="sat",
+                      **envelope_derivatives("threshold", alpha, g, float(m["dg_dkappa"]))), used
     raise ConvergenceError(
         f"zero-energy line, level {level} (kappa={kappa}): no start reached a verified non-degenerate minimum",
         {"level": level, "kappa": kappa, "starts": len(starts), "failures": failures, "engine": engine.describe()})
@@ -380,3 +397,51 @@ def sat_curve(kappas, level: int, *, keep_going: bool = False, **options) -> lis
             warm = {r.level: (_as_params(r), None) for r in rows[1:]} if ok else {}
         out.append(rows)
     return out
+
+
+@jit(static_argnames=("engine",))
+def _objective_hessian(v, *, engine):
+    """``(φ, ∇φ, ∇²φ)`` of ``φ(u, κ) = log(S/G)`` in ``v = (u, κ)`` (central differences of exact gradients,
+    :func:`~jaxcap.solver.value_grad_hessian`)."""
+    phi = lambda w, _: log_zero_energy_ratio(w[:-1], 0.0, w[-1], engine)  # noqa: E731
+    value, grad, hess, _ = value_grad_hessian(phi, v, jnp.zeros(()))
+    return value, grad, hess
+
+
+def second_derivative(res: Result, **options) -> float:
+    """``d²α_sat,r/dκ²`` at the point of ``res`` (a :func:`sat` result).
+
+    At a level-``r ≥ 1`` minimiser: the implicit function theorem (module docstring) on the
+    engine fitted to the point, with the derivatives of ``φ = log(S/G)`` in ``(u, κ)`` from
+    central differences of exact gradients (relative error about 1e−9).  At level 0, and
+    for ``κ ≤ 0`` where every level is level 0: Gardner's closed form.
+
+    Args:
+        res: a converged result of :func:`sat`.
+        **options: the engine options ``res`` was solved with (as :func:`sat`).
+
+    Raises:
+        ValueError: ``res`` is not a converged zero-energy result.
+    """
+    if res.kind != "sat" or not bool(np.all(res.converged)):
+        raise ValueError("second_derivative needs a converged zero-energy result (jaxcap.sat)")
+    return curvature(res.level, float(res.kappa), res.params["q"], res.params["y"], **options)
+
+
+def curvature(level: int, kappa: float, q, y, **options) -> float:
+    """:func:`second_derivative` at the level-``level`` minimiser ``(q, y)`` of ``κ`` (empty: level 0)."""
+    if len(q) == 0:
+        return _gardner_second(kappa)
+    params = Params(np.ones(()), np.asarray(q, float), np.asarray(y, float))
+    engine = _engine(level, kappa, options).fitted(params)
+    v = jnp.asarray(np.append(to_reduced(params), kappa))
+    value, grad, hess = (np.asarray(a) for a in _objective_hessian(v, engine=engine))
+    alpha, h_uu, h_uk = math.exp(float(value)), hess[:-1, :-1], hess[:-1, -1]
+    return alpha * (grad[-1] ** 2 + hess[-1, -1] - h_uk @ np.linalg.solve(h_uu, h_uk))
+
+
+def _gardner_second(kappa: float) -> float:
+    """``d²/dκ²`` of Gardner's ``1/m_2`` (``m_n = E(z − κ)_+^n``, ``dm_2/dκ = −2 m_1``, ``dm_1/dκ = −Φ(−κ)``):
+    ``d/dκ (2 m_1/m_2²) = (−2Φ(−κ) m_2 + 8 m_1²)/m_2³``."""
+    m1, m2 = _positive_part_moments(kappa)
+    return (-2.0 * float(ndtr(-kappa)) * m2 + 8.0 * m1 * m1) / m2**3

@@ -1,13 +1,14 @@
 """jaxcap.sat as a JAX function (docs/guide/zero-energy.md): grad against finite differences of the
-concrete line, vmap equal to the concrete values, jit returning a Result, Gardner's slope for kappa <= 0,
-second derivatives NaN (not computed) and the static arguments checked before tracing."""
+concrete line, second derivatives against finite differences of the concrete slopes, vmap equal to the
+concrete values, jit returning a Result, Gardner's slope for kappa <= 0, third derivatives NaN (not
+computed) and the static arguments checked before tracing."""
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import jaxcap
-from jaxcap.zero_energy import gardner, sat_curve
+from jaxcap.zero_energy import curvature, gardner, sat_curve
 
 alpha_1 = lambda k: jaxcap.sat(k, 1).alpha  # noqa: E731
 
@@ -44,9 +45,30 @@ def test_nonpositive_kappa_gives_gardners_slope(level):
     assert float(jax.grad(lambda k: jaxcap.sat(k, level).alpha)(-0.5)) == pytest.approx(slope, rel=1e-14)
 
 
-def test_second_derivative_and_parameter_tangents_are_nan_not_zero():
-    assert np.isnan(float(jax.grad(jax.grad(alpha_1))(-0.5)))
-    assert np.isnan(float(jax.grad(lambda k: jaxcap.sat(k, 1).dalpha_dkappa)(-0.5)))
+def test_second_derivatives_match_central_differences_of_the_concrete_slopes():
+    """vmap(hessian) at level 1 and jit(vmap(grad(grad))) at level 2 (the implicit function theorem on the
+    host, jaxcap.zero_energy.curvature) against central differences of the envelope slopes; Gardner's
+    closed form for kappa <= 0."""
+    h = 1e-3
+    for level, ks, second in ((1, [-0.5, 0.5], jax.vmap(jax.hessian(alpha_1))),
+                              (2, [1.0], jax.jit(jax.vmap(jax.grad(jax.grad(lambda k: jaxcap.sat(k, level).alpha)))))):
+        got = np.asarray(second(jnp.asarray(ks)))
+        for k, value in zip(ks, got):
+            lo, hi = (rows[-1].dalpha_dkappa for rows in sat_curve([k - h, k + h], level))
+            assert value == pytest.approx((hi - lo) / (2 * h), rel=1e-5), (level, k)
+
+
+def test_first_derivative_alone_skips_the_curvature_and_a_third_is_nan(monkeypatch):
+    import jaxcap.sensitivity as sensitivity
+    calls = []
+    counted = lambda *a, **kw: calls.append(a) or curvature(*a, **kw)  # noqa: E731
+    monkeypatch.setattr(sensitivity, "curvature", counted)
+    jax.grad(alpha_1)(0.7)
+    assert not calls
+    assert float(jax.grad(lambda k: jaxcap.sat(k, 1).dalpha_dkappa)(0.7)) == pytest.approx(
+        float(jax.hessian(alpha_1)(0.7)), rel=1e-12) and calls
+    assert np.isnan(float(jax.grad(jax.grad(jax.grad(alpha_1)))(0.7)))
+    assert np.isnan(float(jax.grad(lambda k: jaxcap.sat(k, 1).params["q"][0])(0.7)))
 
 
 def test_failures_come_back_not_converged():

@@ -1,6 +1,8 @@
 """The zero-energy line alpha_sat,r(kappa) (docs/theory.md#zero-energy): level 0 is Gardner's capacity,
 kappa <= 0 stays replica symmetric, kappa > 0 decreases with r, the chi -> infinity reduction, engines,
 derivatives and the verified minimum."""
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -123,6 +125,30 @@ def test_grid_and_tensor_engines_agree(chain_two):
     for grid, tensor in zip(chain_two[1:], list(sat_chain(2, 2.0, engine="tensor", nodes=128))[1:]):
         assert tensor.alpha == pytest.approx(grid.alpha, rel=1e-10)
         np.testing.assert_allclose(tensor.params["q"], grid.params["q"], rtol=1e-5)
+
+
+def test_inner_levels_on_their_own_ranges_equal_the_full_grids(chain_half):
+    """Each inner level's grid spans only where it differs from its asymptotes (jaxcap.grid.hinge_ranges):
+    the same sums as grids over the whole range, to rounding, with far fewer points; beyond a range the
+    innermost closed form equals its asymptotes; a point whose levels reach past the ranges is refused."""
+    from jaxcap.grid import GridEngine, hinge_ranges
+    res = chain_half[2]
+    q, y = np.asarray(res.params["q"]), np.asarray(res.params["y"])
+    params = Params(np.ones(()), q, y)
+    fitted = GridEngine.around(0.5, leaf="hinge").fitted(params)
+    whole = dataclasses.replace(fitted.refined(), level_ranges=())
+    assert fitted.level_ranges and fitted.check(params) is None
+    ranged = float(fitted.refined().outer_mean(params, 0.5))
+    assert ranged == pytest.approx(float(whole.outer_mean(params, 0.5)), rel=1e-14, abs=0)
+    assert fitted.nodes < 0.3 * whole.nodes and fitted.terms(2) < 0.3 * whole.terms(2)
+    (lo, hi), = hinge_ranges(q, y)[1:]
+    s2, lam = 1.0 - q[1], 1.0 + y[1] * (1.0 - q[1])
+    inner = lambda d: float(hinge_innermost_log_mgf(jnp.asarray(d), s2, y[1], 0.0)) / y[1]
+    assert abs(inner(lo)) < 1e-16 and abs(inner(-20.0)) < 1e-300
+    for d in (hi, 1.5 * hi):
+        assert inner(d) == pytest.approx(-d**2 / (2 * lam) - np.log(lam) / (2 * y[1]), rel=1e-15)
+    wider = Params(np.ones(()), np.array([q[0], 0.6 * q[1] + 0.4 * q[0]]), y)
+    assert "beyond its grid" in fitted.check(wider)
 
 
 @pytest.mark.parametrize("level", [1, 2])

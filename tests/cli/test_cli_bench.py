@@ -31,7 +31,6 @@ def test_bench_subset(jaxcap_cli, tmp_path):
         assert t["seconds_cold"] > 0 and t["seconds_warm"] > 0
         lo, hi = t["warm_spread"]
         assert 0 < lo <= t["seconds_warm"] <= hi
-        assert t["seconds_cold"] > t["seconds_warm"]        # cold includes JIT compilation
 
     th = tasks["threshold-L0"]
     assert abs(th["alpha"] - RS_ALPHA) < 1e-6 and th["alpha"] == th["alpha_cold"]
