@@ -105,9 +105,9 @@ def sat(kappa: float, level: int = 0, **options: Any) -> Result:
 
     A JAX function of ``kappa``: ``jax.jit``, ``jax.vmap`` and first and second derivatives
     (``jax.grad``, ``jax.hessian``, ``jax.jacfwd``, ``jax.jacrev``) apply.  Under ``jax.vmap`` the
-    whole batch reaches the host in one callback and is solved there by a loop over the batch
-    sorted by ``κ``, each ``κ`` warm-started from the previous one
-    (:func:`jaxcap.zero_energy.sat_curve`; there is no batched zero-energy program).  The first
+    whole batch reaches the host in one callback and is solved there as a curve sorted by ``κ``
+    (:func:`jaxcap.zero_energy.sat_curve`: chunks of neighbouring ``κ`` polished together in one
+    vmapped Newton program per level, each chunk started from the ones before it).  The first
     derivative is the envelope theorem's ``dα_sat/dκ = −α (∂G/∂κ)/G``, the host's value; the
     second is the implicit function theorem's (:func:`jaxcap.zero_energy.second_derivative`),
     computed on the host only where it is used.  Third derivatives, and derivatives of

@@ -350,8 +350,8 @@ def sat_spec(level: int, options: dict) -> SatSpec:
 
 def _host_sat(spec: SatSpec, kappas):
     """The callback of :func:`sat_line`: ``(α, dα/dκ, energy, q, y, status, diagnostics)`` for every
-    element, by one warm-started continuation over the batch sorted by ``κ``
-    (:func:`jaxcap.zero_energy.sat_curve`): a host loop, there is no batched zero-energy program.
+    element, by one curve over the batch sorted by ``κ`` (:func:`jaxcap.zero_energy.sat_curve`: chunks
+    of neighbouring ``κ`` in one vmapped Newton program per level).
     An element that fails comes back NaN with its status."""
     kappas = np.asarray(kappas, np.float64)
     shape, k = kappas.shape, kappas.ravel()

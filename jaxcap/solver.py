@@ -41,7 +41,7 @@ from .params import flat, from_reduced, from_unconstrained
 
 __all__ = ["neg_energy", "log_threshold_ratio", "log_zero_energy_ratio", "ascend", "value_grad_hessian",
            "value_grad_hessian_autodiff", "lbfgs", "newton_in_u", "measure", "pack", "unpack",
-           "polish", "polish_fast_compile", "solve_closed_form", "OBJECTIVES", "MEASURED", "STALL_EVALUATIONS"]
+           "polish", "polish_fast_compile", "polish_many", "solve_closed_form", "OBJECTIVES", "MEASURED", "STALL_EVALUATIONS"]
 
 #: An ascent start whose objective has not decreased for this many evaluations is stalled
 #: (two failed line searches and then some).
@@ -398,3 +398,12 @@ def solve_closed_form(u0s, alpha, kappa, *, objective, steps=40, tol=1e-13):
     pick = lambda a: a[best]
     return pack(dict(measure(objective, pick(us), pick(values), pick(grads), pick(hessians), alpha, kappa, None,
                              None, pick(dks)), newton_steps=pick(ks)))
+
+
+@jit(static_argnames=_POLISH_STATIC, fast_compile=True)
+def polish_many(us, alpha, kappas, *, objective, engine, refined=None, steps=30, tol=1e-13):
+    """:func:`polish` from every row of ``us``, each at its own ``κ`` of ``kappas``, in one vmapped program
+    (a batch of nearby points on one static engine): one :func:`pack`-ed measurement per row."""
+    one = lambda u, k: _polish(u, alpha, k, objective=objective, engine=engine, refined=refined, steps=steps,  # noqa: E731
+                               tol=tol)
+    return jax.vmap(one)(us, kappas)

@@ -55,7 +55,8 @@ from .measurement import CONVERGED, envelope_derivatives, quad_error, verdict
 from .params import Params, degeneracy, extrapolated_level, from_reduced, split_level, to_reduced
 from .result import ConvergenceError, Diagnostics, Result
 from .compilation import jit
-from .solver import ascend, log_zero_energy_ratio, polish, polish_fast_compile, unpack, value_grad_hessian
+from .solver import (ascend, log_zero_energy_ratio, polish, polish_fast_compile, polish_many, unpack,
+                     value_grad_hessian)
 from .engine import make_engine
 
 __all__ = ["gardner", "sat", "sat_chain", "sat_sequence", "sat_curve", "second_derivative"]
@@ -219,6 +220,18 @@ def _candidates(level: int, kappa: float, engine, starts, fitted=None):
         yield f"start {i}", *_polished(us[i], params, level, kappa, engine)
 
 
+def _result(m: dict, used, level: int, kappa: float, seconds: float, tried: int) -> Result:
+    """The :class:`~jaxcap.result.Result` of a verified measurement ``m`` on engine ``used``."""
+    alpha, g, info = float(m["alpha"]), float(m["g"]), used.describe()
+    diag = Diagnostics(grad_norm=m["grad_norm"], hessian_max_eig=m["hessian_max_eig"],
+                       quad_nodes=info.get("nodes", 0), quad_error=_quad_error(m), seconds=seconds,
+                       engine=info["engine"], grid_spacing=info.get("spacing"),
+                       newton_steps=int(m["newton_steps"]), starts_tried=tried)
+    return Result(alpha=alpha, energy=float(m["energy"]), level=level, kappa=float(kappa),
+                  params={"q": [float(v) for v in m["q"]], "y": [float(v) for v in m["x"]]},
+                  diagnostics=diag, kind="sat", **envelope_derivatives("threshold", alpha, g, float(m["dg_dkappa"])))
+
+
 def _solve_level(level: int, kappa: float, starts, engine, below: float, fitted=None) -> tuple[Result, object]:
     """The verified level-``level`` point from ``starts`` (below ``below``) and the engine that resolved it."""
     t0 = time.perf_counter()
@@ -228,15 +241,7 @@ def _solve_level(level: int, kappa: float, starts, engine, below: float, fitted=
         if why:
             failures.append(f"{name}: {why}")
             continue
-        alpha, g, info = float(m["alpha"]), float(m["g"]), used.describe()
-        diag = Diagnostics(grad_norm=m["grad_norm"], hessian_max_eig=m["hessian_max_eig"],
-                           quad_nodes=info.get("nodes", 0), quad_error=_quad_error(m),
-                           seconds=time.perf_counter() - t0, engine=info["engine"], grid_spacing=info.get("spacing"),
-                           newton_steps=int(m["newton_steps"]), starts_tried=len(failures) + 1)
-        return Result(alpha=alpha, energy=float(m["energy"]), level=level, kappa=float(kappa),
-                      params={"q": [float(v) for v in m["q"]], "y": [float(v) for v in m["x"]]},
-                      diagnostics=diag, kind="sat",
-                      **envelope_derivatives("threshold", alpha, g, float(m["dg_dkappa"]))), used
+        return _result(m, used, level, kappa, time.perf_counter() - t0, len(failures) + 1), used
     raise ConvergenceError(
         f"zero-energy line, level {level} (kappa={kappa}): no start reached a verified non-degenerate minimum",
         {"level": level, "kappa": kappa, "starts": len(starts), "failures": failures, "engine": engine.describe()})
@@ -340,63 +345,144 @@ def sat_sequence(max_level: int, kappa: float, **options) -> tuple[list[Result],
     return rows, fit
 
 
-def sat_curve(kappas, level: int, *, keep_going: bool = False, **options) -> list:
-    """``α_sat,0 … α_sat,level`` at every ``κ`` of ``kappas``, by warm-started continuation.
+#: ``κ`` of a curve solved together, in one vmapped Newton program per level (:func:`sat_curve`).
+CURVE_CHUNK = 8
 
-    A continuation loop over ``κ`` in the given order, not the batched
-    :func:`jaxcap.sweep`: each level ``r ≥ 1`` at ``κ`` starts from its solution at the
-    previous ``κ`` (Newton alone, then the ascent) on the previous ``κ``'s engine when
-    that still resolves the point (one compiled program for a run of ``κ``), and a
-    ``κ`` where a warm start fails is solved from scratch (:func:`sat_chain`).  For
-    ``κ ≤ 0`` every level is level 0 (module docstring).
+
+def sat_curve(kappas, level: int, *, keep_going: bool = False, chunk: int = CURVE_CHUNK, **options) -> list:
+    """``α_sat,0 … α_sat,level`` at every ``κ`` of ``kappas``, batched by chunks of neighbouring ``κ``.
+
+    The ``κ > 0`` are taken in the given order (sorted input continues best), ``chunk`` at a
+    time.  The first ``κ`` is solved from scratch (:func:`sat_chain`); then, level by level,
+    every ``κ`` of a chunk starts from the straight line through the last two solutions of
+    that level before it (in the reduced coordinates ``u``; the last one alone at first) and
+    all of them are polished together, one vmapped Newton program on one engine fitted to
+    all those starts (:func:`jaxcap.solver.polish_many`), each then verified as a single
+    solve is (:func:`_verdict`, below the level under it, on an engine that resolves it).  A
+    ``κ`` that fails there is solved alone from its start (Newton, then the ascent), and
+    from scratch if that fails too.  For ``κ ≤ 0`` every level is level 0 (module docstring).
 
     Args:
-        kappas: the ``κ`` (finite), solved in this order (sorted input continues best).
+        kappas: the ``κ`` (finite), solved in this order.
         level: the highest level ``R``.
         keep_going: a ``κ`` whose solve from scratch fails too gets its
             :class:`~jaxcap.result.ConvergenceError` in place of its list, and the loop goes on.
+        chunk: how many ``κ`` one program polishes.
         **options: as :func:`sat`.
 
     Returns:
         Per ``κ`` the list of its levels ``0 … R`` (:class:`~jaxcap.result.Result`).
 
     Raises:
-        ValueError: bad level, ``κ`` or options.
+        ValueError: bad level, ``κ``, ``chunk`` or options.
         ConvergenceError: a ``κ`` where the solve from scratch fails too (unless ``keep_going``).
     """
     ks = [float(k) for k in np.atleast_1d(np.asarray(kappas, dtype=float))]
     for k in ks:
         _check(level, k)
-    out, warm = [], {}
+    if isinstance(chunk, bool) or int(chunk) != chunk or chunk < 1:
+        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    _engine(level, 0.0, options)      # the options checked before any work
+    out: list = [None] * len(ks)
+    for i, k in enumerate(ks):
+        if k <= 0.0 or level == 0:
+            out[i] = list(sat_chain(level, k, **options))
+    todo = [i for i, k in enumerate(ks) if out[i] is None]
+    known: dict = {r: [] for r in range(1, level + 1)}   # per level the (κ, u) solved so far, in order
 
-    def cold(k):
+    def cold(i):
         try:
-            return list(sat_chain(level, k, **options)), None
+            out[i] = list(sat_chain(level, ks[i], **options))
         except ConvergenceError as err:
             if not keep_going:
                 raise
-            return err, None
+            out[i] = err
+            return
+        for res in out[i][1:]:
+            known[res.level].append((ks[i], to_reduced(_as_params(res))))
 
-    for k in ks:
-        rows = None
-        if k > 0.0 and warm:
-            rows = [_level0(k, 0, time.perf_counter())]
-            try:
-                for r in range(1, level + 1):
-                    params, used = warm[r]
-                    base = _engine(r, k, options)
-                    reuse = used if isinstance(used, GridEngine) and (used.lo, used.hi) == (base.lo, base.hi) else None
-                    res, used = _solve_level(r, k, [params], base, rows[-1].alpha, reuse)
-                    rows.append(res)
-                    warm[r] = (_as_params(res), used)
-            except ConvergenceError:
-                rows = None
-        if rows is None:
-            rows, _ = cold(k)
-            ok = isinstance(rows, list) and k > 0.0
-            warm = {r.level: (_as_params(r), None) for r in rows[1:]} if ok else {}
-        out.append(rows)
+    while todo and not any(known.values()):
+        cold(todo.pop(0))
+    for at in range(0, len(todo), int(chunk)):
+        _curve_chunk([i for i in todo[at:at + int(chunk)]], ks, level, options, out, known, cold)
     return out
+
+
+def _predicted(known: list, kappa: float) -> np.ndarray:
+    """The start at ``κ``: the straight line through the last two ``(κ, u)`` of ``known`` (the last alone
+    when it is the only one)."""
+    (k1, u1) = known[-1]
+    if len(known) < 2 or known[-2][0] == k1:
+        return u1
+    k0, u0 = known[-2]
+    return u1 + (kappa - k1) * (u1 - u0) / (k1 - k0)
+
+
+def _polish_chunk(us: np.ndarray, kappas: list, size: int, level: int, base) -> list:
+    """Per row of ``us`` ``(engine, measurement)`` of Newton at its ``κ``, or ``None``: the rows polished
+    together (:func:`jaxcap.solver.polish_many`, padded to ``size`` rows by repeating the last) on one
+    engine fitted to all their starts; a row whose polished point that engine does not cover
+    (:meth:`~jaxcap.grid.GridEngine.covers`) is polished once more from there, with the others of
+    its kind, on an engine fitted to those points (as a single solve refits)."""
+    measured: list = [None] * len(us)
+    pending, us = list(range(len(us))), np.array(us)
+    for _ in range(2):
+        if not pending or not all(np.all(np.isfinite(us[j])) for j in pending):
+            break
+        engine = functools.reduce(GridEngine.joined, [base.fitted(from_reduced(us[j])) for j in pending])
+        if _work(engine, level) > MAX_WORK:
+            break
+        pad = [pending[-1]] * (size - len(pending))
+        packed = np.asarray(polish_many(us[pending + pad], 0.0, np.asarray(kappas)[pending + pad],
+                                        objective="zero_energy", engine=engine, refined=engine.refined()))
+        again = []
+        for j, v in zip(pending, packed):
+            m = unpack(v, level)
+            if not np.all(np.isfinite(m["u"])):
+                continue
+            if engine.covers(base.fitted(Params(m["chi"], m["q"], m["x"]))):
+                measured[j] = (engine, m)
+            else:
+                again.append(j)
+                us[j] = m["u"][1:]
+        pending = again
+    return measured
+
+
+def _curve_chunk(idx: list, ks: list, level: int, options: dict, out: list, known: dict, cold) -> None:
+    """Levels ``1 … level`` at the ``κ`` of ``idx`` (:func:`sat_curve`), written into ``out``."""
+    rows = {i: [_level0(ks[i], 0, time.perf_counter())] for i in idx}
+    for r in range(1, level + 1):
+        live = [i for i in idx if i in rows]
+        if not live:
+            return
+        t0 = time.perf_counter()
+        us = np.stack([_predicted(known[r], ks[i]) for i in live])
+        base = _engine(r, max(ks[i] for i in live), options)
+        starts = [from_reduced(u) for u in us]
+        measured = _polish_chunk(us, [ks[i] for i in live], len(idx), r, base) if isinstance(base, GridEngine) \
+            else [None] * len(live)
+        seconds = (time.perf_counter() - t0) / len(live)
+        for j, i in enumerate(live):
+            res, below = None, rows[i][-1].alpha
+            if measured[j] is not None:
+                engine, m = measured[j]
+                if not _verdict(m, engine, below):
+                    res = _result(m, engine, r, ks[i], seconds, 1)
+            if res is None:
+                # alone: from the nearest solution of this level (the last one), then from the prediction
+                near = from_reduced(known[r][-1][1])
+                tries = [Params(np.ones(()), p.q, p.x) for p in (near, starts[j])]
+                try:
+                    res, _ = _solve_level(r, ks[i], tries, _engine(r, ks[i], options), below)
+                except ConvergenceError:
+                    del rows[i]
+                    cold(i)
+                    continue
+            rows[i].append(res)
+            known[r].append((ks[i], to_reduced(_as_params(res))))
+    for i, levels in rows.items():
+        out[i] = levels
 
 
 @jit(static_argnames=("engine",))

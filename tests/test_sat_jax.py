@@ -13,14 +13,20 @@ from jaxcap.zero_energy import curvature, gardner, sat_curve
 alpha_1 = lambda k: jaxcap.sat(k, 1).alpha  # noqa: E731
 
 
-@pytest.mark.parametrize("kappa", [0.5, 1.0])
-def test_grad_matches_central_differences_of_the_concrete_line(kappa):
-    h = 1e-3
-    (lo, hi) = (rows[-1].alpha for rows in sat_curve([kappa - h, kappa + h], 1))
-    fd = (hi - lo) / (2 * h)
-    grad = float(jax.grad(alpha_1)(kappa))
-    # central differences: error O(h^2 alpha''') plus the solves' tolerance amplified by 1/h
-    assert grad == pytest.approx(fd, rel=1e-5)
+def test_first_and_second_derivatives_match_central_differences_of_the_concrete_line():
+    """vmap(grad) and vmap(hessian) of the level-1 line against central differences of the concrete
+    values and slopes (one warm-started curve); for kappa <= 0, of Gardner's closed form."""
+    h, ks = 1e-3, [0.5, 1.0]
+    rows = [r[-1] for r in sat_curve([k + s for k in ks for s in (-h, h)], 1)]
+    first = np.asarray(jax.vmap(jax.grad(alpha_1))(jnp.asarray(ks + [-0.5])))
+    second = np.asarray(jax.vmap(jax.hessian(alpha_1))(jnp.asarray(ks + [-0.5])))
+    for i in range(len(ks)):
+        lo, hi = rows[2 * i], rows[2 * i + 1]
+        # central differences: error O(h^2 alpha''') plus the solves' tolerance amplified by 1/h
+        assert first[i] == pytest.approx((hi.alpha - lo.alpha) / (2 * h), rel=1e-5)
+        assert second[i] == pytest.approx((hi.dalpha_dkappa - lo.dalpha_dkappa) / (2 * h), rel=1e-5)
+    assert first[2] == pytest.approx(gardner(-0.5)[1], rel=1e-14)
+    assert second[2] == pytest.approx((gardner(-0.5 + h)[1] - gardner(-0.5 - h)[1]) / (2 * h), rel=1e-5)
 
 
 def test_vmap_equals_the_concrete_values_and_jit_returns_a_result():
@@ -45,17 +51,11 @@ def test_nonpositive_kappa_gives_gardners_slope(level):
     assert float(jax.grad(lambda k: jaxcap.sat(k, level).alpha)(-0.5)) == pytest.approx(slope, rel=1e-14)
 
 
-def test_second_derivatives_match_central_differences_of_the_concrete_slopes():
-    """vmap(hessian) at level 1 and jit(vmap(grad(grad))) at level 2 (the implicit function theorem on the
-    host, jaxcap.zero_energy.curvature) against central differences of the envelope slopes; Gardner's
-    closed form for kappa <= 0."""
-    h = 1e-3
-    for level, ks, second in ((1, [-0.5, 0.5], jax.vmap(jax.hessian(alpha_1))),
-                              (2, [1.0], jax.jit(jax.vmap(jax.grad(jax.grad(lambda k: jaxcap.sat(k, level).alpha)))))):
-        got = np.asarray(second(jnp.asarray(ks)))
-        for k, value in zip(ks, got):
-            lo, hi = (rows[-1].dalpha_dkappa for rows in sat_curve([k - h, k + h], level))
-            assert value == pytest.approx((hi - lo) / (2 * h), rel=1e-5), (level, k)
+def test_second_derivative_at_level_2_under_jit():
+    h, k = 1e-3, 1.0
+    second = jax.jit(jax.grad(jax.grad(lambda v: jaxcap.sat(v, 2).alpha)))(k)
+    lo, hi = (rows[-1].dalpha_dkappa for rows in sat_curve([k - h, k + h], 2))
+    assert float(second) == pytest.approx((hi - lo) / (2 * h), rel=1e-5)
 
 
 def test_first_derivative_alone_skips_the_curvature_and_a_third_is_nan(monkeypatch):

@@ -225,7 +225,7 @@ def sat(args) -> int:
 
 
 def _sat_curve(args) -> int:
-    """Levels ``0 … --level`` at every ``κ`` (warm-started continuation); not-converged ``κ`` listed, exit 3."""
+    """Levels ``0 … --level`` at every ``κ`` (:func:`jaxcap.zero_energy.sat_curve`); not-converged ``κ`` listed, exit 3."""
     import numpy as np
     from ..extrapolation import extrapolate
     from ..zero_energy import sat_curve

@@ -18,12 +18,15 @@ def slope_of(level):
 
 
 def stencil(level, kappas):
-    """Traced thresholds at kappa - H, kappa, kappa + H for every kappa, in one vmapped call."""
-    ks = (np.asarray(kappas)[:, None] + H * np.array([-1.0, 0.0, 1.0])).ravel()
-    res = jax.vmap(lambda k: jaxcap.threshold(level, kappa=k))(jnp.asarray(ks))
-    assert bool(jnp.all(res.converged))
-    shape = (len(kappas), 3)
-    return np.asarray(res.alpha).reshape(shape), np.asarray(res.dalpha_dkappa).reshape(shape)
+    """Traced thresholds at kappa - H, kappa, kappa + H, one vmapped call per kappa (batches of three:
+    the batched program the derivatives ran, padded to four, is reused)."""
+    alphas, slopes = [], []
+    for kappa in kappas:
+        res = jax.vmap(lambda k: jaxcap.threshold(level, kappa=k))(kappa + H * jnp.array([-1.0, 0.0, 1.0]))
+        assert bool(jnp.all(res.converged))
+        alphas.append(np.asarray(res.alpha))
+        slopes.append(np.asarray(res.dalpha_dkappa))
+    return np.stack(alphas), np.stack(slopes)
 
 
 def check_derivatives(level, kappas, first, second):

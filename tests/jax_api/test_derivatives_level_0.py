@@ -1,9 +1,10 @@
 """Level-0 threshold derivatives: vmap(grad), vmap(hessian) and every other way JAX differentiates,
-against central finite differences."""
+against central finite differences; a start given, no start, under jit."""
 import jax
 import pytest
 
-from fd import alpha_of, check_batched, check_derivatives, slope_of
+import jaxcap
+from fd import H, alpha_of, check_batched, check_derivatives, slope_of
 
 
 def test_vmapped_first_and_second_derivatives_level_0():
@@ -11,16 +12,34 @@ def test_vmapped_first_and_second_derivatives_level_0():
 
 
 def test_every_way_to_differentiate_agrees_level_0():
-    """``grad(grad)``, ``jacfwd(jacrev)``, ``jacrev(jacfwd)``, ``jacfwd`` and the derivative of the
-    slope field give the same numbers as ``grad`` and ``hessian`` (each compiles its own programs:
-    level 0 keeps that cheap)."""
+    """``grad(grad)``, ``jacrev(jacfwd)`` (reverse over forward; ``hessian`` is forward over reverse) and
+    the derivative of the slope field give the same numbers as ``grad`` and ``hessian`` (each compiles
+    its own programs: level 0 keeps that cheap)."""
     k = 0.25
     f = alpha_of(0)
     g1, g2 = jax.grad(f)(k), jax.hessian(f)(k)
     assert float(jax.grad(jax.grad(f))(k)) == pytest.approx(float(g2), rel=1e-10)
-    assert float(jax.jacfwd(jax.jacrev(f))(k)) == pytest.approx(float(g2), rel=1e-10)
     assert float(jax.jacrev(jax.jacfwd(f))(k)) == pytest.approx(float(g2), rel=1e-10)
-    assert float(jax.jacfwd(f)(k)) == pytest.approx(float(g1), rel=1e-12)
     # the slope is itself differentiable: its derivative is the second derivative
     assert float(jax.grad(slope_of(0))(k)) == pytest.approx(float(g2), rel=1e-8)
     check_derivatives(0, [k], [g1], [g2])
+
+
+def test_dalpha_dkappa_from_a_start_matches_finite_differences():
+    res = jaxcap.threshold(0, kappa=0.05)
+    grad = float(jax.grad(lambda k: jaxcap.threshold(0, kappa=k, start=res).alpha)(0.05))
+    plus = jaxcap.threshold(0, kappa=0.05 + H, start=res).alpha
+    minus = jaxcap.threshold(0, kappa=0.05 - H, start=res).alpha
+    assert grad == pytest.approx(res.dalpha_dkappa, rel=1e-10)
+    assert grad == pytest.approx((plus - minus) / (2 * H), rel=1e-5)
+
+
+def test_grad_of_threshold_from_scratch():
+    """The form users write: no start, the whole chain runs inside the callback."""
+    g = jax.grad(lambda k: jaxcap.threshold(0, kappa=k).alpha)(0.0)
+    assert float(g) == pytest.approx(jaxcap.threshold(0).dalpha_dkappa, rel=1e-9)
+
+
+def test_gradient_works_under_jit():
+    g = jax.jit(jax.grad(lambda k: jaxcap.threshold(0, kappa=k).alpha))(0.2)
+    assert float(g) == pytest.approx(jaxcap.threshold(0, kappa=0.2).dalpha_dkappa, rel=1e-10)
