@@ -51,11 +51,16 @@ def test_nonpositive_kappa_gives_gardners_slope(level):
     assert float(jax.grad(lambda k: jaxcap.sat(k, level).alpha)(-0.5)) == pytest.approx(slope, rel=1e-14)
 
 
-def test_second_derivative_at_level_2_under_jit():
+def test_level_2_first_and_second_derivatives():
+    """The concrete envelope slopes at levels 1 and 2 against central differences of the values along a
+    curve (which equals the single solve), and jit(grad(grad)) at level 2 against differences of the slopes."""
     h, k = 1e-3, 1.0
+    minus, mid, plus = sat_curve([k - h, k, k + h], 2)
+    for level in (1, 2):
+        assert mid[level].dalpha_dkappa == pytest.approx((plus[level].alpha - minus[level].alpha) / (2 * h), rel=1e-6)
+    assert mid[2].alpha == pytest.approx(jaxcap.sat(k, 2).alpha, rel=1e-12)
     second = jax.jit(jax.grad(jax.grad(lambda v: jaxcap.sat(v, 2).alpha)))(k)
-    lo, hi = (rows[-1].dalpha_dkappa for rows in sat_curve([k - h, k + h], 2))
-    assert float(second) == pytest.approx((hi - lo) / (2 * h), rel=1e-5)
+    assert float(second) == pytest.approx((plus[2].dalpha_dkappa - minus[2].dalpha_dkappa) / (2 * h), rel=1e-5)
 
 
 def test_first_derivative_alone_skips_the_curvature_and_a_third_is_nan(monkeypatch):
