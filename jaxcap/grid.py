@@ -296,9 +296,11 @@ class GridEngine:
         return counts
 
     def terms(self, levels: int) -> float:
-        """Terms summed by one evaluation at ``levels`` levels: per smoothing, outputs times kernel points."""
+        """Terms of one evaluation at ``levels`` levels: the closed-form innermost level at each point of its
+        grid, and per smoothing its outputs times its kernel points."""
         steps, caps, grids = self.spacings(levels), self.caps(levels - 1), self.grids(levels)
-        return float(sum(grids[l][1] * (2 * self._half_width(caps[l], steps[l + 1]) + 1) for l in range(levels - 1)))
+        return float(grids[-1][1] + sum(grids[l][1] * (2 * self._half_width(caps[l], steps[l + 1]) + 1)
+                                        for l in range(levels - 1)))
 
     def outer_mean(self, params: Params, kappa):
         chi, q, x = params

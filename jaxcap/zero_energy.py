@@ -160,8 +160,8 @@ def _work(engine, level: int) -> float:
     return engine.terms(level) if isinstance(engine, GridEngine) else 0.0
 
 
-#: Most terms per evaluation (:func:`_work`) a grid may sum: beyond it (``κ`` near 0 from level 2, where
-#: ``1 − q`` shrinks like ``κ²`` and the grid with it) a solve stops with that reason.
+#: Most terms per evaluation (:func:`_work`) a grid may sum: a start whose polished point needs more (one
+#: drifting toward ``q → 1``, where the grid's spacing follows ``√(1 − q)``) is refused with that reason.
 MAX_WORK = 2e7
 _OVER_BUDGET = "the grid needs"
 

@@ -187,6 +187,14 @@ def test_a_curve_in_chunks_equals_single_solves():
         sat_curve(ks, 1, chunk=0)
 
 
+def test_a_start_drifting_to_q_one_is_refused_by_the_budget_not_memory():
+    """At kappa = 4 some level-1 starts polish toward 1 - q ~ 1e-13, whose grid would hold ~2e8 points:
+    the budget counts the closed-form level's points too, so those starts are refused (before, the
+    process ran out of memory) and the solve goes on to the verified minimum (q_0 ~ 1e-3)."""
+    res = sat(4.0, 1)
+    assert res.converged and res.alpha < gardner(4.0)[0] and 0.0 < res.params["q"][0] < 0.01
+
+
 def test_energy_below_the_level_r_line_says_so():
     """Between alpha_sat,1(kappa) and Gardner's value the level-1 energy is positive, so a failed energy
     solve there is not explained by the zero-energy phase; below the level-1 line it is, by that line.
