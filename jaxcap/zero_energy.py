@@ -404,7 +404,7 @@ def sat_curve(kappas, level: int, *, keep_going: bool = False, chunk: int = CURV
     while todo and not any(known.values()):
         cold(todo.pop(0))
     for at in range(0, len(todo), int(chunk)):
-        _curve_chunk([i for i in todo[at:at + int(chunk)]], ks, level, options, out, known, cold)
+        _curve_chunk(todo[at:at + int(chunk)], ks, level, options, out, known, cold)
     return out
 
 
@@ -471,8 +471,8 @@ def _curve_chunk(idx: list, ks: list, level: int, options: dict, out: list, know
                     res = _result(m, engine, r, ks[i], seconds, 1)
             if res is None:
                 # alone: from the nearest solution of this level (the last one), then from the prediction
-                near = from_reduced(known[r][-1][1])
-                tries = [Params(np.ones(()), p.q, p.x) for p in (near, starts[j])]
+                # (from_reduced gives chi = 1, as the zero-energy starts have)
+                tries = [from_reduced(known[r][-1][1]), starts[j]]
                 try:
                     res, _ = _solve_level(r, ks[i], tries, _engine(r, ks[i], options), below)
                 except ConvergenceError:
