@@ -30,6 +30,7 @@ from .measurement import CONVERGED, envelope_derivatives, quad_error, verdict
 from .params import Params, degeneracy, extrapolated_level, from_unconstrained, split_level, to_unconstrained
 from .result import ConvergenceError, Diagnostics, Result, start_params
 from .solver import ascend, polish, polish_fast_compile, solve_closed_form, unpack
+from .zero_energy import gardner, sat
 
 __all__ = ["energy", "threshold", "threshold_chain", "check_level", "check_kappa", "check_alpha"]
 
@@ -303,9 +304,15 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, **option
 
     Raises:
         TypeError, ValueError: invalid ``alpha``, ``level``, ``kappa`` or options.
-        ConvergenceError: no verified maximum (below the zero-energy boundary, the error says so).
+        ConvergenceError: no verified maximum.  At or below the zero-energy boundary (from level 1
+            on) the error says so; at ``κ ≤ 0``, where the boundary is Gardner's closed form, before
+            any solve.
     """
     level, kappa, alpha = check_level(level), check_kappa(kappa), check_alpha(alpha)
+    if level >= 1 and kappa <= 0.0:   # alpha_sat,r(kappa) = alpha_sat,0(kappa) (docs/theory.md#zero-energy)
+        line = gardner(kappa)[0]
+        if alpha <= line:
+            raise _below_zero_energy_line(alpha, kappa, level, line, {"level": level, "kappa": kappa})
     try:
         if start is not None:
             return _solve_level(level, kappa, alpha, [start_params(start, level)], **options)
@@ -316,18 +323,21 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, **option
 
 
 def _zero_energy_phase(err: ConvergenceError, alpha, kappa, level) -> ConvergenceError:
-    """``err``, explained when ``α ≤ α_sat,r(κ)`` (:func:`jaxcap.zero_energy.sat` at the same level ``r``):
-    there ``e_r = 0``, the supremum of ``E_r`` approached as ``χ → ∞``, with no finite maximiser
-    (``docs/theory.md#zero-energy``)."""
-    from .zero_energy import sat
+    """``err``, explained when ``α ≤ α_sat,r(κ)`` (:func:`jaxcap.zero_energy.sat` at the same level ``r``)."""
     try:
         line = sat(float(kappa), level).alpha
     except ConvergenceError:
         return err
     if float(alpha) > line:
         return err
+    return _below_zero_energy_line(alpha, kappa, level, line, err.diagnostics)
+
+
+def _below_zero_energy_line(alpha, kappa, level, line: float, diagnostics: dict) -> ConvergenceError:
+    """The error of an energy solve at ``α ≤ α_sat,r(κ) = line``: there ``e_r = 0``, the supremum of
+    ``E_r`` approached as ``χ → ∞``, with no finite maximiser (``docs/theory.md#zero-energy``)."""
     return ConvergenceError(
         f"alpha = {float(alpha):g} is at or below the level-{level} zero-energy boundary alpha_sat,{level}"
         f"(kappa={float(kappa):g}) = {line:.10g} (jaxcap sat --level {level}): e_{level}(alpha) = 0 there, "
         "approached as chi -> infinity, with no finite maximiser",
-        dict(err.diagnostics, alpha_sat=line, zero_energy_phase=True))
+        dict(diagnostics, alpha_sat=line, zero_energy_phase=True))

@@ -1,5 +1,9 @@
 import json
+import os
+import shutil
+import tempfile
 
+import jax
 import pytest
 
 import jaxcap  # noqa: F401  (enables float64)
@@ -50,3 +54,26 @@ LONGEST_FIRST = ("test_zero_energy.py", "test_functional.py", "test_derivatives_
 def pytest_collection_modifyitems(items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # stable: the rest keep their order
+
+
+# One XLA compilation cache per test run, shared by the xdist workers and the subprocesses they start:
+# the workers compile the same solver programs (levels 1 and 2, both engines), and each compiles them
+# once for the run instead of once per worker.  A fresh directory per run, removed at the end: nothing
+# carries over between runs.  (``jaxcap bench`` drops it from its tasks' environment: they time cold
+# compilation.)
+_CACHE_ENV = {"JAX_COMPILATION_CACHE_DIR": None, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+              "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):                     # the controller: before the workers start
+        config.jaxcap_cache = tempfile.mkdtemp(prefix="jaxcap-test-xla-")
+        os.environ.update({**_CACHE_ENV, "JAX_COMPILATION_CACHE_DIR": config.jaxcap_cache})
+    jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def pytest_unconfigure(config):
+    if hasattr(config, "jaxcap_cache"):
+        shutil.rmtree(config.jaxcap_cache, ignore_errors=True)

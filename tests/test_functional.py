@@ -92,23 +92,26 @@ def test_sphere_term_level_zero_and_one():
     assert float(sphere_term(Params(jnp.asarray(chi), jnp.asarray([q0]), jnp.asarray([x0])))) == pytest.approx(ref, rel=1e-14)
 
 
+def _outer_mean(engine, params, kappa=0.0):
+    """``G`` from ``engine``, compiled (eagerly, each operation of a level-3 grid is its own program)."""
+    return float(jax.jit(lambda p: engine.outer_mean(p, kappa))(params))
+
+
 def test_engines_agree():
     """Independent engines: Gauss–Hermite tensor products vs the grid (G to 1e-9; level 2: the solves in
     test_thresholds.py)."""
-    params, kappa = LEVEL3, 0.0
-    g_tensor = float(TensorEngine(128).outer_mean(params, kappa))
-    g_grid = float(GridEngine().outer_mean(params, kappa))
+    g_tensor, g_grid = _outer_mean(TensorEngine(128), LEVEL3), _outer_mean(GridEngine(), LEVEL3)
     assert g_grid == pytest.approx(g_tensor, abs=1e-8)
 
 
 def test_grid_converges_in_spacing():
-    g = [float(GridEngine(spacing=s).outer_mean(LEVEL3, 0.0)) for s in (0.02, 0.01, 0.005)]
+    g = [_outer_mean(GridEngine(spacing=s), LEVEL3) for s in (0.02, 0.01, 0.005)]
     assert abs(g[2] - g[1]) < 1e-11 and abs(g[1] - g[0]) < 1e-8
 
 
 def test_tensor_converges_in_nodes():
     """Each doubling of the nodes cuts the change of G more than tenfold (7e-7, then 1.1e-8)."""
-    e = [float(TensorEngine(q).outer_mean(LEVEL2, 0.0)) for q in (64, 128, 256)]
+    e = [_outer_mean(TensorEngine(q), LEVEL2) for q in (64, 128, 256)]
     diffs = np.abs(np.diff(e))
     assert diffs[-1] < 0.1 * diffs[0] and diffs[-1] < 2e-8
 

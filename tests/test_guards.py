@@ -123,12 +123,12 @@ def test_drift_needs_no_grid_and_no_rounding():
 
 
 def test_energy_from_a_drifted_point_ends_in_convergence_error_not_value_error():
-    """``jaxcap.energy(1.0, 1)`` has reached ``q_0 ~ 1e-51`` on some machines: the solve must say
-    it did not converge (exit 3), whatever the rounding that led there."""
+    """An energy solve started at ``q_0 ~ 1e-51`` (where a level-1 solve below the zero-energy line
+    has drifted on some machines) must say it did not converge (exit 3), whatever the rounding that
+    led there."""
     start = {"chi": 0.0036, "q": [5.8e-51], "x": [1.58]}
     with pytest.raises(jaxcap.ConvergenceError) as info:
-        jaxcap.energy(1.0, 1, start=start)
-    assert info.value.diagnostics["alpha_sat"] == pytest.approx(2.0, rel=1e-8)
+        jaxcap.energy(3.0, 1, start=start)
     assert any("degenerate drift" in f for f in info.value.diagnostics["failures"])
 
 

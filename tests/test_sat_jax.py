@@ -18,8 +18,8 @@ def test_first_and_second_derivatives_match_central_differences_of_the_concrete_
     values and slopes (one warm-started curve); for kappa <= 0, of Gardner's closed form."""
     h, ks = 1e-3, [0.5, 1.0]
     rows = [r[-1] for r in sat_curve([k + s for k in ks for s in (-h, h)], 1)]
-    first = np.asarray(jax.vmap(jax.grad(alpha_1))(jnp.asarray(ks + [-0.5])))
-    second = np.asarray(jax.vmap(jax.hessian(alpha_1))(jnp.asarray(ks + [-0.5])))
+    both = jax.jit(jax.vmap(lambda k: (jax.grad(alpha_1)(k), jax.hessian(alpha_1)(k))))
+    first, second = (np.asarray(d) for d in both(jnp.asarray(ks + [-0.5])))
     for i in range(len(ks)):
         lo, hi = rows[2 * i], rows[2 * i + 1]
         # central differences: error O(h^2 alpha''') plus the solves' tolerance amplified by 1/h
@@ -53,13 +53,14 @@ def test_nonpositive_kappa_gives_gardners_slope(level):
 
 def test_level_2_first_and_second_derivatives():
     """The concrete envelope slopes at levels 1 and 2 against central differences of the values along a
-    curve (which equals the single solve), and jit(grad(grad)) at level 2 against differences of the slopes."""
+    curve, and jit(grad(grad)) at level 2 against differences of the slopes (its value: the curve's)."""
     h, k = 1e-3, 1.0
     minus, mid, plus = sat_curve([k - h, k, k + h], 2)
     for level in (1, 2):
         assert mid[level].dalpha_dkappa == pytest.approx((plus[level].alpha - minus[level].alpha) / (2 * h), rel=1e-6)
-    assert mid[2].alpha == pytest.approx(jaxcap.sat(k, 2).alpha, rel=1e-12)
-    second = jax.jit(jax.grad(jax.grad(lambda v: jaxcap.sat(v, 2).alpha)))(k)
+    alpha_2 = lambda v: jaxcap.sat(v, 2).alpha  # noqa: E731
+    alpha, second = jax.jit(lambda v: (alpha_2(v), jax.grad(jax.grad(alpha_2))(v)))(k)
+    assert float(alpha) == pytest.approx(mid[2].alpha, rel=1e-12)   # the traced solve: the curve's value
     assert float(second) == pytest.approx((plus[2].dalpha_dkappa - minus[2].dalpha_dkappa) / (2 * h), rel=1e-5)
 
 

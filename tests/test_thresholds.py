@@ -130,8 +130,11 @@ def test_ascent_fallback_reaches_the_same_level_two_solution(chain, monkeypatch)
 
 
 def test_energy_below_the_zero_energy_boundary_says_so():
-    """Below alpha_sat (2 at kappa = 0) e_r = 0 is a supremum at chi -> infinity: no finite maximum to return."""
-    with pytest.raises(jaxcap.ConvergenceError, match="zero-energy boundary") as info:
-        jaxcap.energy(1.0, 1)
-    assert info.value.diagnostics["alpha_sat"] == pytest.approx(2.0, rel=1e-8)
+    """Below alpha_sat (Gardner's capacity at kappa <= 0: 2 at kappa = 0) e_r = 0 is a supremum at
+    chi -> infinity: no finite maximum to return, said before any solve."""
+    from jaxcap.zero_energy import gardner
+    for alpha, level, kappa in ((1.0, 1, 0.0), (2.0, 3, 0.0), (0.5, 2, -0.5)):
+        with pytest.raises(jaxcap.ConvergenceError, match="zero-energy boundary") as info:
+            jaxcap.energy(alpha, level, kappa=kappa)
+        assert info.value.diagnostics["alpha_sat"] == pytest.approx(gardner(kappa)[0], rel=1e-14)
 

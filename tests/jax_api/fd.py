@@ -40,9 +40,15 @@ def check_derivatives(level, kappas, first, second):
     np.testing.assert_allclose(np.asarray(second), fd2, rtol=1e-5)
 
 
+def first_and_second(level):
+    """``jax.grad`` and ``jax.hessian`` of the level-``level`` threshold, in one jitted program (the
+    traced solve's programs are compiled once, not once per transformation, as eagerly)."""
+    f = alpha_of(level)
+    return jax.jit(lambda k: (jax.grad(f)(k), jax.hessian(f)(k)))
+
+
 def check_batched(level):
-    """``jax.vmap(jax.grad(...))`` and ``jax.vmap(jax.hessian(...))`` at three kappa, in one batch each."""
+    """``jax.vmap(jax.grad(...))`` and ``jax.vmap(jax.hessian(...))`` at three kappa, each one batch."""
     kappas = [-0.5, 0.0, 0.5]
-    first = jax.vmap(jax.grad(alpha_of(level)))(jnp.asarray(kappas))
-    second = jax.vmap(jax.hessian(alpha_of(level)))(jnp.asarray(kappas))
+    first, second = jax.vmap(first_and_second(level))(jnp.asarray(kappas))
     check_derivatives(level, kappas, first, second)

@@ -13,15 +13,17 @@ def test_vmapped_first_and_second_derivatives_level_0():
 
 def test_every_way_to_differentiate_agrees_level_0():
     """``grad(grad)``, ``jacrev(jacfwd)`` (reverse over forward; ``hessian`` is forward over reverse) and
-    the derivative of the slope field give the same numbers as ``grad`` and ``hessian`` (each compiles
-    its own programs: level 0 keeps that cheap)."""
+    the derivative of the slope field give the same numbers as ``grad`` and ``hessian`` (all traced
+    into one jitted program; ``grad`` outside ``jit``: test_grad_of_threshold_from_scratch)."""
     k = 0.25
     f = alpha_of(0)
-    g1, g2 = jax.grad(f)(k), jax.hessian(f)(k)
-    assert float(jax.grad(jax.grad(f))(k)) == pytest.approx(float(g2), rel=1e-10)
-    assert float(jax.jacrev(jax.jacfwd(f))(k)) == pytest.approx(float(g2), rel=1e-10)
+    every = jax.jit(lambda v: (jax.grad(f)(v), jax.hessian(f)(v), jax.grad(jax.grad(f))(v),
+                               jax.jacrev(jax.jacfwd(f))(v), jax.grad(slope_of(0))(v)))
+    g1, g2, grad_grad, rev_fwd, of_slope = every(k)
+    assert float(grad_grad) == pytest.approx(float(g2), rel=1e-10)
+    assert float(rev_fwd) == pytest.approx(float(g2), rel=1e-10)
     # the slope is itself differentiable: its derivative is the second derivative
-    assert float(jax.grad(slope_of(0))(k)) == pytest.approx(float(g2), rel=1e-8)
+    assert float(of_slope) == pytest.approx(float(g2), rel=1e-8)
     check_derivatives(0, [k], [g1], [g2])
 
 

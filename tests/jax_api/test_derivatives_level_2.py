@@ -1,12 +1,12 @@
-"""Level-2 threshold derivatives (unbatched grad and hessian), against central finite differences."""
-import jax
+"""Level-2 threshold derivatives (unbatched grad and hessian, jitted), against central finite differences."""
 import pytest
 
-from fd import alpha_of, check_derivatives
+from fd import check_derivatives, first_and_second
+
+derivatives = first_and_second(2)
 
 
 @pytest.mark.parametrize("kappa", [-0.5, 0.5])
 def test_first_and_second_derivatives_level_2(kappa):
-    first = jax.grad(alpha_of(2))(kappa)
-    second = jax.hessian(alpha_of(2))(kappa)
+    first, second = derivatives(kappa)
     check_derivatives(2, [kappa], [first], [second])
