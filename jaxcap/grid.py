@@ -297,10 +297,13 @@ class GridEngine:
 
     def terms(self, levels: int) -> float:
         """Terms of one evaluation at ``levels`` levels: the closed-form innermost level at each point of its
-        grid, and per smoothing its outputs times its kernel points."""
+        grid, per smoothing its outputs times its kernel points, and, with ranges, level 0's asymptotes
+        over the rest of ``[lo, hi]`` (at level 1 on the innermost spacing: ``2·10⁸`` points when
+        ``1 − q_0 ~ 10⁻¹³``, however narrow the range)."""
         steps, caps, grids = self.spacings(levels), self.caps(levels - 1), self.grids(levels)
-        return float(grids[-1][1] + sum(grids[l][1] * (2 * self._half_width(caps[l], steps[l + 1]) + 1)
-                                        for l in range(levels - 1)))
+        extended = self._full_counts(levels)[0] - grids[0][1] if self.level_ranges else 0
+        return float(grids[-1][1] + extended + sum(grids[l][1] * (2 * self._half_width(caps[l], steps[l + 1]) + 1)
+                                                   for l in range(levels - 1)))
 
     def outer_mean(self, params: Params, kappa):
         chi, q, x = params

@@ -38,6 +38,7 @@ the engines' quadrature error (``quad_error``), not to the last digit.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import functools
 import math
@@ -92,6 +93,14 @@ class Spec(NamedTuple):
         return 2 * self.level + 1
 
 
+def at_top_level(fun, *args, **kwargs):
+    """``fun(*args, **kwargs)`` run in a fresh thread: JAX's trace state is per thread, so a host solve
+    called while a transformation traces the caller runs as it would at top level (its programs
+    compiled whole, and shared with the same solve called outside any transformation)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(fun, *args, **kwargs).result()
+
+
 @functools.cache
 def traced_engine(level: int, options: tuple, kappa_range: tuple):
     """The one engine of level-``level`` traced solves over ``kappa_range``: the grid of
@@ -108,8 +117,7 @@ def traced_engine(level: int, options: tuple, kappa_range: tuple):
     eng = batch_engine(level, np.array([lo, hi]), opts.get("engine"), opts.get("nodes"), opts.get("spacing"))
     if level == 0:
         return eng
-    with jax.ensure_compile_time_eval():  # a concrete solve, also when called while tracing
-        middle = host_threshold(level, kappa=0.5 * (lo + hi), **opts)
+    middle = at_top_level(host_threshold, level, kappa=0.5 * (lo + hi), **opts)
     fitted = eng.fitted(start_params(middle, level))
     if not isinstance(fitted, GridEngine):
         return fitted

@@ -188,11 +188,22 @@ def test_a_curve_in_chunks_equals_single_solves():
 
 
 def test_a_start_drifting_to_q_one_is_refused_by_the_budget_not_memory():
-    """At kappa = 4 some level-1 starts polish toward 1 - q ~ 1e-13, whose grid would hold ~2e8 points:
-    the budget counts the closed-form level's points too, so those starts are refused (before, the
-    process ran out of memory) and the solve goes on to the verified minimum (q_0 ~ 1e-3)."""
-    res = sat(4.0, 1)
-    assert res.converged and res.alpha < gardner(4.0)[0] and 0.0 < res.params["q"][0] < 0.01
+    """A level-1 point with 1 - q_0 ~ 1e-13 (where some starts polish at kappa = 4) has a fitted grid of 93
+    points on its range, but level 0 is extended by its asymptotes over all of [lo, hi] at that spacing:
+    3e8 points, 10 GB of constants.  The budget counts them (and the closed-form level's points), so
+    the start is refused before anything is built (the solve at kappa = 4 goes on to the verified
+    minimum alpha_sat,1(4) = 119731.0, docs/guide/zero-energy.md)."""
+    from jaxcap.grid import GridEngine
+    from jaxcap.zero_energy import MAX_WORK, _polished
+    engine = GridEngine.around(4.0, leaf="hinge")
+    p = Params(np.ones(()), np.array([1.0 - 1e-13]), np.array([50.0]))
+    fitted = engine.fitted(p)
+    (_, points), = fitted.grids(1)
+    assert points < 100 and fitted.terms(1) == fitted._full_counts(1)[0] > 10 * MAX_WORK   # range + asymptotes
+    _, why = _polished(to_reduced(p), p, 1, 4.0, engine)
+    assert why.startswith("the grid needs") and f"{fitted.terms(1):.1e}" in why
+    usual = engine.fitted(Params(np.ones(()), np.array([1e-3]), np.array([147.0])))   # the kappa = 4 minimum
+    assert usual.terms(1) < MAX_WORK / 100
 
 
 def test_energy_below_the_level_r_line_says_so():

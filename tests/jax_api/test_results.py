@@ -79,7 +79,7 @@ def test_a_solve_that_fails_inside_jit_is_nan_not_an_exception(monkeypatch):
 def test_energy_second_derivatives():
     alpha, kappa = 7.0, 0.1
     e = lambda a, k: jaxcap.energy(a, 0, kappa=k).energy
-    hess = np.asarray(jax.hessian(e, argnums=(0, 1))(alpha, kappa))
+    hess = np.asarray(jax.jit(jax.hessian(e, argnums=(0, 1)))(alpha, kappa))
     # one batched call at (alpha +- H, kappa) and (alpha, kappa +- H)
     a = jnp.array([alpha - H, alpha + H, alpha, alpha, alpha])
     k = jnp.array([kappa, kappa, kappa - H, kappa + H, kappa])
