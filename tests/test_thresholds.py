@@ -52,8 +52,7 @@ def test_energy_at_threshold_reaches_one(chain):
 
 
 def test_tensor_engine_agrees_with_grid_engine(chain):
-    for level in (1, 2):
-        t = jaxcap.threshold(level, engine="tensor", nodes=256)
+    for level, t in enumerate(jaxcap.threshold_chain(2, engine="tensor", nodes=256)):
         assert t.alpha == pytest.approx(chain[level].alpha, abs=1e-6)
         assert t.diagnostics.engine == "tensor" and t.diagnostics.quad_nodes == 256
 

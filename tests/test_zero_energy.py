@@ -179,7 +179,7 @@ def test_a_curve_in_chunks_equals_single_solves():
     for k, rows in zip(ks, curve):
         assert rows[0].alpha == gardner(k)[0]
         assert rows[1].alpha < rows[0].alpha if k > 0 else rows[1].alpha == rows[0].alpha
-    for i in (3, 6, 8):
+    for i in (3, 8):   # in the first chunk, and in the last (padded) one
         single = sat(ks[i], 1)
         assert curve[i][1].alpha == pytest.approx(single.alpha, rel=1e-12)
         np.testing.assert_allclose(curve[i][1].params["q"], single.params["q"], rtol=1e-7)
