@@ -46,9 +46,9 @@ def jaxcap_cli(capfd, monkeypatch):
 # The files that take longest (compilation of the level-1 and level-2 programs), run first: with
 # ``-n 2 --dist loadfile`` each file goes to one worker, so a long file started last would leave the
 # other worker idle at the end.
-LONGEST_FIRST = ("test_zero_energy.py", "test_functional.py", "test_derivatives_level_2.py", "test_thresholds.py",
-                 "test_high_levels.py", "test_derivatives_level_1.py", "test_sat_jax.py", "test_sweep.py",
-                 "test_derivatives_level_0.py", "test_results.py")
+LONGEST_FIRST = ("test_zero_energy.py", "test_sat_jax.py", "test_sweep.py", "test_thresholds.py", "test_functional.py",
+                 "test_high_levels.py", "test_derivatives_level_2.py", "test_cli_bench.py", "test_results.py",
+                 "test_derivatives_level_0.py", "test_derivatives_level_1.py")
 
 
 def pytest_collection_modifyitems(items):
