@@ -61,17 +61,15 @@ def pytest_collection_modifyitems(items):
 # once for the run instead of once per worker.  A fresh directory per run, removed at the end: nothing
 # carries over between runs.  (``jaxcap bench`` drops it from its tasks' environment: they time cold
 # compilation.)
-_CACHE_ENV = {"JAX_COMPILATION_CACHE_DIR": None, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-              "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
-
-
 def pytest_configure(config):
     if not hasattr(config, "workerinput"):                     # the controller: before the workers start
         config.jaxcap_cache = tempfile.mkdtemp(prefix="jaxcap-test-xla-")
-        os.environ.update({**_CACHE_ENV, "JAX_COMPILATION_CACHE_DIR": config.jaxcap_cache})
-    jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        os.environ.update(JAX_COMPILATION_CACHE_DIR=config.jaxcap_cache, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+                          JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):                # absent on a worker that did not inherit it
+        jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def pytest_unconfigure(config):
