@@ -298,7 +298,7 @@ class GridEngine:
     def terms(self, levels: int) -> float:
         """Terms of one evaluation at ``levels`` levels: the closed-form innermost level at each point of its
         grid, per smoothing its outputs times its kernel points, and, with ranges, level 0's asymptotes
-        over the rest of ``[lo, hi]`` (at level 1 on the innermost spacing: ``2·10⁸`` points when
+        over the rest of ``[lo, hi]`` (at level 1 on the innermost spacing: ``3·10⁸`` points when
         ``1 − q_0 ~ 10⁻¹³``, however narrow the range)."""
         steps, caps, grids = self.spacings(levels), self.caps(levels - 1), self.grids(levels)
         extended = self._full_counts(levels)[0] - grids[0][1] if self.level_ranges else 0
