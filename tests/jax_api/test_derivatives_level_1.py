@@ -14,7 +14,7 @@ def test_vmapped_first_and_second_derivatives_level_1():
 def test_energy_gradient_in_alpha_and_kappa():
     alpha, kappa = 7.0, 0.1
     res = jaxcap.energy(alpha, 1, kappa=kappa)
-    da, dk = jax.grad(lambda a, k: jaxcap.energy(a, 1, kappa=k).energy, argnums=(0, 1))(alpha, kappa)
+    da, dk = jax.jit(jax.grad(lambda a, k: jaxcap.energy(a, 1, kappa=k).energy, argnums=(0, 1)))(alpha, kappa)
     fd_a = (jaxcap.energy(alpha + H, 1, kappa=kappa, start=res).energy
             - jaxcap.energy(alpha - H, 1, kappa=kappa, start=res).energy) / (2 * H)
     fd_k = (jaxcap.energy(alpha, 1, kappa=kappa + H, start=res).energy
