@@ -1,7 +1,6 @@
 """Finite temperature: RS free entropy, energy, replicon and the dAT line (jaxcap.temperature)."""
 import math
 
-import numpy as np
 import pytest
 from scipy import integrate
 from scipy.special import ndtr

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 import jaxcap
-from jaxcap.tensor import TensorEngine
 from conftest import FRSB_ALPHA, ONE_RSB_ALPHA, RS_ALPHA
 
 

@@ -11,6 +11,7 @@ from scipy.integrate import quad
 from scipy.stats import norm
 
 from jaxcap.functional import reduced_sphere_term, sphere_term
+from jaxcap.grid import GridEngine, hinge_ranges
 from jaxcap.leaf import hinge_innermost_log_mgf, innermost_log_mgf
 from jaxcap.params import Params, to_reduced
 from jaxcap.result import ConvergenceError
@@ -131,7 +132,6 @@ def test_inner_levels_on_their_own_ranges_equal_the_full_grids(chain_half):
     """Each inner level's grid spans only where it differs from its asymptotes (jaxcap.grid.hinge_ranges):
     the same sums as grids over the whole range, to rounding, with far fewer points; beyond a range the
     innermost closed form equals its asymptotes; a point whose levels reach past the ranges is refused."""
-    from jaxcap.grid import GridEngine, hinge_ranges
     res = chain_half[2]
     q, y = np.asarray(res.params["q"]), np.asarray(res.params["y"])
     params = Params(np.ones(()), q, y)
@@ -193,7 +193,6 @@ def test_a_start_drifting_to_q_one_is_refused_by_the_budget_not_memory():
     3e8 points, 10 GB of constants.  The budget counts them (and the closed-form level's points), so
     the start is refused before anything is built (the solve at kappa = 4 goes on to the verified
     minimum alpha_sat,1(4) = 119731.0, docs/guide/zero-energy.md)."""
-    from jaxcap.grid import GridEngine
     from jaxcap.zero_energy import MAX_WORK, _polished
     engine = GridEngine.around(4.0, leaf="hinge")
     p = Params(np.ones(()), np.array([1.0 - 1e-13]), np.array([50.0]))
