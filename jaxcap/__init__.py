@@ -14,6 +14,8 @@ from .result import ConvergenceError, Diagnostics, FRSBResult, Quantities, Resul
 from .threshold import threshold_chain  # noqa: E402
 from .sweep import energy_grid, sweep  # noqa: E402  (the name jaxcap.sweep is the function)
 from .api import energy, sat, threshold  # noqa: E402
+from .euler import euler_characteristic, euler_threshold  # noqa: E402
 
 __all__ = ["energy", "threshold", "threshold_chain", "sweep", "energy_grid", "sat", "Result", "Diagnostics", "FRSBResult",
            "Quantities", "ConvergenceError", "to_json"]
+__all__ += ["euler_characteristic", "euler_threshold"]

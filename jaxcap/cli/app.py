@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 
-from . import bench, commands, finite, sweep
+from . import bench, commands, euler, finite, sweep
 from .errors import (EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NOT_CONVERGED, EXIT_OK,
                      EXIT_WRITE_FAILED, BadInput)
 from .options import Parser
@@ -35,6 +35,7 @@ def build_parser() -> Parser:
     sweep.register(sub)
     finite.register(sub)
     bench.register(sub)
+    euler.register(sub)
     return parser
 
 

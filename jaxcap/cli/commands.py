@@ -14,7 +14,7 @@ from ..result import ConvergenceError, to_json
 from . import options as opt
 from . import plotting
 from .errors import EXIT_NOT_CONVERGED, EXIT_OK, EXIT_WRITE_FAILED, BadInput
-from .output import dumps, emit, levels_table, result_text, say
+from .output import dumps, emit, euler_line, levels_table, result_text, say
 
 
 def register(sub) -> None:
@@ -154,13 +154,26 @@ def table(args) -> int:
     payload = {"kappa": args.kappa, "levels": [to_json(r) for r in rows], "seconds": seconds}
     if failure is not None:
         payload["failed"] = {"level": len(rows), **_failure(failure)}
-    emit(args, payload, levels_table(args.kappa, rows, seconds))
+    euler = _euler_prediction(args.kappa)
+    if euler is not None:
+        payload["euler"] = euler
+    rs_alpha = rows[0].alpha if rows and rows[0].level == 0 else None
+    emit(args, payload, levels_table(args.kappa, rows, seconds) + euler_line(euler, rs_alpha))
     code = write_plot(plotting.levels, args.plot, rows) if rows else EXIT_OK
     if failure is not None:
         say(f"jaxcap: not converged at level {len(rows)}: {failure}")
         say(dumps(_failure(failure)))
         return EXIT_NOT_CONVERGED
     return code
+
+
+def _euler_prediction(kappa: float) -> dict | None:
+    """At ``κ = 0``: ``α_Euler`` of the expected-Euler-characteristic heuristic (:mod:`jaxcap.euler`), else ``None``."""
+    if kappa != 0.0:
+        return None
+    from ..euler import euler_threshold
+    res = euler_threshold()
+    return {"alpha": res.alpha, "alpha_err": res.alpha_err}
 
 
 def frsb(args) -> int:

@@ -145,3 +145,34 @@ def bench_table(payload: dict) -> str:
             rows.append(f"| {eng} | {e['level']} | {_fmt(e['seconds_cold'])} | {e['seconds_warm'] * 1e3:.3g} "
                         f"[{sp[0] * 1e3:.3g}–{sp[1] * 1e3:.3g}] | {e['evals_per_second']:.4g} |")
     return "\n".join(rows)
+
+
+def euler_text(payload: dict) -> str:
+    """``jaxcap euler --n N --m M``: the exact ``E χ(K)`` (abridged when long) and its size."""
+    frac = payload["expected_euler"]
+    shown = frac if len(frac) <= 120 else f"{frac[:50]}...{frac[-50:]} ({len(frac)} characters; --json has it all)"
+    return "\n".join([f"E chi(K) at n = {payload['n']}, m = {payload['m']} (alpha = m/n = {payload['alpha']:.6g}):",
+                      f"  exactly {shown}",
+                      f"  = {payload['value']:.12g}, log|E chi| = {number(payload['log_abs_value'], '.6f')}, "
+                      f"(1/n) log|E chi| = {number(payload['rate'], '.6f')}"])
+
+
+def euler_threshold_text(payload: dict) -> str:
+    """``jaxcap euler --threshold``: ``α_Euler`` and the finite-size crossings approaching it."""
+    lines = [f"alpha_Euler = {payload['alpha']:.15f} +- {payload['alpha_err']:.1e}  "
+             f"(root of the limit rate; {payload['alpha_digits']})",
+             f"  saddle rho = {payload['rho']:.12f}, d rate/d alpha = {payload['slope']:.10f}"]
+    if payload["crossings"]:
+        lines.append(f"{'n':>7} {'alpha_n (exact)':>17} {'saddle-point':>14} {'alpha_n - alpha_Euler':>22}")
+        lines += [f"{c['n']:>7} {c['alpha_n']:>17.10f} {c['predicted']:>14.10f} {c['gap']:>22.3e}"
+                  for c in payload["crossings"]]
+    return "\n".join(lines)
+
+
+def euler_line(euler: dict | None, rs_alpha: float | None) -> str:
+    """The ``table`` command's line for the Euler-characteristic prediction (``""`` when there is none)."""
+    if euler is None:
+        return ""
+    versus = (f": refuted, it lies above the rigorous RS upper bound alpha_0 = {rs_alpha:.7f}" if rs_alpha is not None
+              and rs_alpha < euler["alpha"] else "")
+    return f"\nEuler-characteristic heuristic: alpha_Euler = {euler['alpha']:.10f}{versus}"

@@ -175,3 +175,22 @@ def bench_costs(path, payload: dict) -> bool:
     ax.legend()
     _save(fig, plt, path)
     return True
+
+
+def euler_rates(path, curves: dict, alpha_euler: float) -> None:
+    """The rate ``(1/n) log |E χ(K)|`` against ``α``: the exact values at several ``n``, the limit
+    ``r(α)``, ``α_Euler`` and the RS bound that refutes it (``euler --threshold``)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    for n, (a, r) in curves["finite"].items():
+        r = np.asarray(r, float)
+        ax.plot(a, np.where(np.isfinite(r), r, np.nan), "-", lw=0.8, label=f"n = {n} (exact)")
+    ax.plot(*curves["limit"], "k-", lw=1.5, label="limit r(alpha)")
+    ax.axhline(0.0, color="gray", lw=0.6)
+    ax.axvline(alpha_euler, color="C3", ls="--", lw=1, label=f"alpha_Euler = {alpha_euler:.6f}")
+    ax.axvline(RS_ALPHA, color="gray", ls=":", lw=1, label=f"RS bound {RS_ALPHA:g}")
+    ax.set_xlabel(r"$\alpha = m/n$")
+    ax.set_ylabel(r"$(1/n)\,\log|E\,\chi(K)|$")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    _save(fig, plt, path)
