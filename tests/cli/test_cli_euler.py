@@ -1,0 +1,96 @@
+"""``jaxcap euler`` through ``main(argv)``: the exact value as ``"p/q"``, the threshold and its crossings,
+the plot, one-line bad input (exit 2), and the Euler line of ``jaxcap table``."""
+from fractions import Fraction
+
+import pytest
+
+from jaxcap import euler as E
+
+
+def test_exact_value_as_json(jaxcap_cli):
+    run = jaxcap_cli("euler", "--n", "3", "--m", "6", "--json")
+    assert run.code == 0, run
+    data = run.json()
+    assert data["expected_euler"] == "13/8" and data["value"] == 1.625 and data["n"] == 3 and data["m"] == 6
+    assert run.out.count("\n") == 1
+
+
+def test_a_long_exact_value_is_printed_whole_in_json_and_abridged_in_text(jaxcap_cli):
+    run = jaxcap_cli("euler", "--n", "400", "--m", "3336", "--json")
+    assert run.code == 0, run
+    data = run.json()
+    assert Fraction(data["expected_euler"]) == E.euler_characteristic(400, 3336)
+    assert data["value"] == pytest.approx(float(E.euler_characteristic(400, 3336)), rel=1e-12)
+    text = jaxcap_cli("euler", "--n", "400", "--m", "3336")
+    assert text.code == 0 and "..." in text.out and "log|E chi| = -9.08" in text.out, text
+
+
+def test_the_sphere_identity_prints_p_over_q(jaxcap_cli):
+    data = jaxcap_cli("euler", "--n", "5", "--m", "2", "--json").json()
+    assert data["expected_euler"] == "2/1" and data["value"] == 2.0
+
+
+def test_threshold_with_crossings(jaxcap_cli):
+    run = jaxcap_cli("euler", "--threshold", "--sizes", "50,100", "--json")
+    assert run.code == 0, run
+    data = run.json()
+    assert data["alpha"] == E.euler_threshold().alpha and 0 < data["alpha_err"] < 1e-12
+    assert [c["n"] for c in data["crossings"]] == [50, 100]
+    assert data["crossings"][0]["alpha_n"] < data["crossings"][1]["alpha_n"] < data["alpha"]
+    text = jaxcap_cli("euler", "--threshold", "--sizes", "")
+    assert text.code == 0 and "alpha_Euler = 8.3" in text.out, text
+
+
+def test_threshold_plot(jaxcap_cli, tmp_path, monkeypatch):
+    from jaxcap.cli import euler as command
+    monkeypatch.setattr(command, "PLOT_SIZES", (25, 50))          # the default sizes take seconds more
+    png = tmp_path / "rates.png"
+    run = jaxcap_cli("euler", "--threshold", "--sizes", "", "--plot", png)
+    assert run.code == 0 and png.stat().st_size > 1000, run
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--n", "0", "--m", "3"], "--n"),
+    (["--n", "2.5", "--m", "3"], "--n"),
+    (["--n", "3", "--m", "-1"], "--m"),
+    (["--n", "3", "--m", "x"], "--m"),
+    (["--n", "3"], "--m"),
+    ([], "--threshold"),
+    (["--n", "20000", "--m", "30000"], "JAXCAP_MAX_EULER_N"),
+    (["--n", "3", "--m", "200000"], "JAXCAP_MAX_EULER_ROWS"),
+    (["--threshold", "--n", "3"], "--threshold"),
+    (["--threshold", "--sizes", "10"], "--sizes"),
+    (["--threshold", "--sizes", "100,x"], "--sizes"),
+    (["--n", "3", "--m", "5", "--plot", "x.png"], "--plot"),
+    (["--threshold", "--plot", "x.nosuchformat"], "--plot"),
+])
+def test_bad_input(jaxcap_cli, argv, needle):
+    run = jaxcap_cli("euler", *argv)
+    assert run.code == 2 and run.out == "", run
+    assert len(run.lines()) == 1 and run.lines()[0].startswith("jaxcap: error:") and needle in run.lines()[0], run
+
+
+def test_table_shows_the_euler_prediction_beside_the_rs_bound(jaxcap_cli, monkeypatch):
+    """The table's layout with a stand-in level 0 (the published RS value; the solve itself is tested
+    elsewhere and compiles for seconds)."""
+    import numpy as np
+    import jaxcap
+    from jaxcap.references import RS_ALPHA
+    from jaxcap.result import Diagnostics, Result
+
+    def chain(max_level, **kw):
+        yield Result(alpha=RS_ALPHA, energy=1.0, kappa=kw.get("kappa", 0.0), level=0,
+                     params={"chi": 0.1, "q": np.zeros(0), "x": np.zeros(0)},
+                     diagnostics=Diagnostics(grad_norm=0.0, hessian_max_eig=-1.0, quad_error=0.0, seconds=0.0))
+
+    monkeypatch.setattr(jaxcap, "threshold_chain", chain)
+    run = jaxcap_cli("table", "--max-level", "0", "--json")
+    assert run.code == 0, run
+    assert run.json()["euler"]["alpha"] == E.euler_threshold().alpha
+    text = jaxcap_cli("table", "--max-level", "0")
+    assert text.code == 0, text
+    assert f"Euler-characteristic heuristic: alpha_Euler = {E.euler_threshold().alpha:.10f}" in text.out
+    assert f"refuted, it lies above the rigorous RS upper bound alpha_0 = {RS_ALPHA:.7f}" in text.out
+    other = jaxcap_cli("table", "--max-level", "0", "--kappa", "0.5", "--json")
+    assert other.code == 0 and "euler" not in other.json() and "Euler" not in jaxcap_cli(
+        "table", "--max-level", "0", "--kappa", "0.5").out
