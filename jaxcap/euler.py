@@ -30,7 +30,7 @@ from .guards import Limit
 from .result import Quantities
 
 __all__ = ["euler_characteristic", "euler_threshold", "euler_rate", "leading_log", "finite_rate", "finite_crossing",
-           "log_abs", "check_size", "EulerThreshold", "MAX_EULER_N", "MAX_EULER_ROWS", "COALESCENCE_ALPHA"]
+           "predicted_crossing", "log_abs", "check_size", "EulerThreshold", "MAX_EULER_N", "MAX_EULER_ROWS", "COALESCENCE_ALPHA"]
 
 #: Input dimension ``n`` of one exact sum (``n`` steps; with ``m ≥ n`` rows).
 MAX_EULER_N = Limit("JAXCAP_MAX_EULER_N", 10_000, "input dimensions")
@@ -208,14 +208,14 @@ def predicted_crossing(n) -> float:
     return _bisect(lambda a: leading_log(n, a * n), lo, hi)
 
 
-def finite_crossing(n, *, progress=None) -> float:
+def finite_crossing(n) -> float:
     """The finite-size crossing ``α_n``: where ``log |E χ(K)|`` reaches 0 as ``m`` grows, for ``n ≥ 20``.
 
     ``m*`` is the last ``m`` with ``|E χ| ≥ 1``, found by bisection above ``(4 + 2√2) n`` (where
     ``E χ > 0`` and ``log E χ`` decreases by about 0.3 a row), and ``log |E χ|`` is interpolated
     linearly between ``m*`` and ``m* + 1``: ``α_n = (m* + L(m*)/(L(m*) − L(m* + 1)))/n``.  The
-    exact values at ``(n, m*)`` and ``(n, m* + 1)`` are checked on both sides of 1.
-    ``progress(done, total)``, when given, counts the exact sums evaluated (of an estimate).
+    exact values at ``(n, m*)`` and ``(n, m* + 1)`` are checked on both sides of 1.  The search starts
+    at :func:`predicted_crossing`, so a handful of exact sums suffice.
     """
     n = _integer(n, "n")
     if n < _CROSSING_MIN_N:
@@ -225,8 +225,6 @@ def finite_crossing(n, *, progress=None) -> float:
     def L(m: int) -> float:
         if m not in cache:
             cache[m] = log_abs(euler_characteristic(n, m))
-            if progress is not None:
-                progress(len(cache), max(len(cache), 8))
         return cache[m]
 
     floor_m = math.ceil(COALESCENCE_ALPHA * n)

@@ -1,8 +1,11 @@
 """``jaxcap euler`` through ``main(argv)``: the exact value as ``"p/q"``, the threshold and its crossings,
 the plot, one-line bad input (exit 2), and the Euler line of ``jaxcap table``."""
+import json
 from fractions import Fraction
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jaxcap import euler as E
 
@@ -94,3 +97,35 @@ def test_table_shows_the_euler_prediction_beside_the_rs_bound(jaxcap_cli, monkey
     other = jaxcap_cli("table", "--max-level", "0", "--kappa", "0.5", "--json")
     assert other.code == 0 and "euler" not in other.json() and "Euler" not in jaxcap_cli(
         "table", "--max-level", "0", "--kappa", "0.5").out
+
+
+def test_a_value_beyond_the_float_range_is_null_with_its_exact_fraction_kept(jaxcap_cli):
+    data = jaxcap_cli("euler", "--n", "1000", "--m", "3500", "--json").json()
+    exact = E.euler_characteristic(1000, 3500)
+    assert E.log_abs(exact) > 710 and data["value"] is None and data["non_finite"]["value"] in ("+inf", "-inf")
+    assert Fraction(data["expected_euler"]) == exact and data["log_abs_value"] == pytest.approx(E.log_abs(exact))
+
+
+INTS = ["0", "1", "2", "3", "+3", "007", "1_000", "99999999999999999999999", "-1", "1.5", "x", "", "1e3", "2.0"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.sampled_from(INTS) | st.integers(-3, 10 ** 6).map(str),
+       m=st.sampled_from(INTS) | st.integers(-3, 10 ** 6).map(str), json_flag=st.booleans())
+def test_every_size_keeps_the_contract(n, m, json_flag, capfd):
+    """Exit 0 or 2, one line for bad input, strict JSON; sums that could take seconds are only checked."""
+    from jaxcap.cli import main
+    argv = ["euler", "--n", n, "--m", m] + (["--json"] if json_flag else [])
+    try:
+        cheap = int(m) <= 3000 or int(m) < int(n)
+    except ValueError:
+        cheap = True
+    capfd.readouterr()
+    code = main(argv, dry_run=not cheap)
+    out, err = capfd.readouterr()
+    assert code in (0, 2) and "Traceback" not in err, (argv, code, err)
+    if code == 2:
+        assert out == "" and len(err.strip().splitlines()) == 1 and err.startswith("jaxcap: error: "), (argv, err)
+    elif cheap and json_flag:
+        data = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in the JSON of {argv}"))
+        assert Fraction(data["expected_euler"]) == E.euler_characteristic(int(n), int(m))
