@@ -85,22 +85,27 @@ def _significant(shown: str) -> int:
     return max(len(digits), 1)
 
 
-def number_matches(shown: str, value: float, truncated: bool = False) -> bool:
-    """Whether ``value`` is ``shown`` at the digits shown (rounded, or truncated before ``...``)."""
+def shown_interval(shown: str, truncated: bool = False) -> tuple[float, float]:
+    """The closed interval of the values that ``shown`` stands for, at the digits shown."""
     s = float(shown.replace("−", "-"))
-    if not math.isfinite(value):
-        return False
     if abs(s) < ROUND_OFF:
-        return abs(value) < ROUND_OFF
+        return -ROUND_OFF, ROUND_OFF
     step = 10.0 ** (-_decimals(shown))
     extra = _significant(shown) - MAX_DIGITS
     if extra > 0:                                  # compare at MAX_DIGITS significant digits
         step *= 10.0 ** extra
         truncated = False
     slack = 1e-9 * step
-    if truncated:
-        return abs(s) - slack <= abs(value) < abs(s) + step + slack and (s == 0 or np.sign(s) == np.sign(value) or value == 0)
-    return abs(value - s) <= 0.5 * step + slack
+    if truncated:                                  # the digits of |value| start with those of |shown|
+        lo, hi = abs(s) - slack, abs(s) + step + slack
+        return (lo, hi) if s >= 0 else (-hi, -lo)
+    return s - 0.5 * step - slack, s + 0.5 * step + slack
+
+
+def number_matches(shown: str, value: float, truncated: bool = False) -> bool:
+    """Whether ``value`` is ``shown`` at the digits shown (rounded, or truncated before ``...``)."""
+    lo, hi = shown_interval(shown, truncated)
+    return math.isfinite(value) and lo <= value <= hi
 
 
 def _tokens(text: str):
