@@ -57,7 +57,7 @@ def _time(engine, params, repeats: int) -> dict:
 
 
 #: the smallest run, for the test suite (``tests/test_benchmark_scripts.py``; ``{out}``: a temporary file)
-SMALLEST = ["--tensor-level", "1", "--nodes", "8", "--levels", "2", "--repeats", "1", "--out", "{out}"]
+SMALLEST = ["--tensor-level", "2", "--nodes", "8", "--levels", "3", "--repeats", "1", "--out", "{out}"]
 
 
 def main(argv=None) -> int:
@@ -66,11 +66,11 @@ def main(argv=None) -> int:
     ap.add_argument("--nodes", type=int, nargs="+", default=[32, 64])
     ap.add_argument("--levels", type=int, nargs="+", default=[10, 20, 30])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--tensor-level", type=int, default=4, help="the level of the tensor rows (at least 1)")
+    ap.add_argument("--tensor-level", type=int, default=4, help="the level of the tensor rows (at least 2)")
     ap.add_argument("--out", default=os.path.join(here, "results", f"engines-{jax.default_backend()}.json"))
     args = ap.parse_args(argv)
 
-    top = max(args.tensor_level, 1)
+    top = max(args.tensor_level, 2)
     chain = list(jaxcap.threshold_chain(top))
     known = [_params(chain[top - 1]), _params(chain[top])]
     rows = []

@@ -44,8 +44,8 @@ def _run(*args) -> tuple[float, dict, int]:
 
 
 #: the smallest run, for the test suite (``tests/test_benchmark_scripts.py``; ``{out}``: a temporary file)
-SMALLEST = ["--level", "1", "--max-level", "3", "--kappa-from", "0.25", "--kappa-to", "0.5", "--points", "2",
-            "--out", "{out}"]
+SMALLEST = ["--kappa", "-0.5", "--level", "0", "--max-level", "3", "--kappa-from", "-0.5", "--kappa-to", "-0.25",
+            "--points", "2", "--out", "{out}"]      # kappa <= 0: every level is Gardner's closed form
 
 
 def main(argv=None) -> int:

@@ -46,9 +46,9 @@ def register(sub) -> None:
     p = sub.add_parser("sat", help="the zero-energy line alpha_sat,R(kappa) (level 0: Gardner's capacity)")
     p.add_argument("--kappa", type=opt.finite_float, default=None, help="the field threshold (one kappa)")
     p.add_argument("--level", type=opt.level, default=None, help="lifting level R (default 0; not with --max-level)")
-    p.add_argument("--max-level", type=opt.level, default=None, help="levels 0..K instead of one level")
+    p.add_argument("--max-level", type=opt.level, default=None, help="levels 0..M instead of one level")
     p.add_argument("--extrapolate", action="store_true",
-                   help="the r -> infinity limit (with --max-level K >= 3, or along a curve with --level R >= 3)")
+                   help="the r -> infinity limit (with --max-level M >= 3, or along a curve with --level R >= 3)")
     p.add_argument("--kappa-from", type=opt.finite_float, default=None, help="a curve: levels 0..R at --points kappas")
     p.add_argument("--kappa-to", type=opt.finite_float, default=None)
     p.add_argument("--points", type=opt.points, default=None)
@@ -92,7 +92,7 @@ def check_sat(args) -> None:
     """One ``--kappa`` (one level, or ``--max-level``) or a curve (``--kappa-from/--kappa-to/--points``)."""
     curve = (args.kappa_from, args.kappa_to, args.points)
     if args.level is not None and args.max_level is not None:
-        raise BadInput("--level R and --max-level K exclude each other (one level, or levels 0..K)")
+        raise BadInput("--level R and --max-level M exclude each other (one level, or levels 0..M)")
     args.level = 0 if args.level is None else args.level
     if any(v is not None for v in curve) or args.plot:
         if any(v is None for v in curve) or args.max_level is not None or args.kappa is not None:
@@ -106,7 +106,7 @@ def check_sat(args) -> None:
     if args.kappa is None:
         raise BadInput("sat needs --kappa K (or a curve: --kappa-from, --kappa-to, --points)")
     if args.extrapolate and (args.max_level is None or args.max_level < 3):
-        raise BadInput("--extrapolate needs --max-level K >= 3")
+        raise BadInput("--extrapolate needs --max-level M >= 3")
 
 
 def write_plot(draw, path, *data) -> int:
