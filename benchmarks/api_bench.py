@@ -43,17 +43,23 @@ def best_of(fn, repeats: int) -> tuple[float, object]:
     return best, out
 
 
+#: the smallest run, for the test suite (``tests/test_benchmark_scripts.py``; ``{out}``: a temporary file)
+SMALLEST = ["--level", "0", "--points", "3", "--repeats", "1", "--json", "{out}"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--level", type=int, default=1)
     parser.add_argument("--points", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "api-cpu.json"))
     args = parser.parse_args()
     ks = np.linspace(-0.5, 0.5, args.points)
     kj = jnp.asarray(ks)
-    alpha = lambda k: jaxcap.threshold(1, kappa=k).alpha
+    level = args.level
+    alpha = lambda k: jaxcap.threshold(level, kappa=k).alpha
     runs = {
-        "sweep": lambda: jaxcap.sweep(1, ks).alpha,
+        "sweep": lambda: jaxcap.sweep(level, ks).alpha,
         "vmap_grad": lambda: jax.vmap(jax.grad(alpha))(kj),
         "vmap_hessian": lambda: jax.vmap(jax.hessian(alpha))(kj),
     }
@@ -63,8 +69,8 @@ def main() -> None:
     seconds, values = {}, {}
     for name, fn in runs.items():
         seconds[name], values[name] = best_of(fn, args.repeats)
-        print(f"{name:>17}: {seconds[name]:.3f} s warm for {args.points} level-1 kappa", flush=True)
-    sweep = jaxcap.sweep(1, ks)
+        print(f"{name:>17}: {seconds[name]:.3f} s warm for {args.points} level-{level} kappa", flush=True)
+    sweep = jaxcap.sweep(level, ks)
     ratios = {"vmap_grad / sweep": seconds["vmap_grad"] / seconds["sweep"],
               "jit_vmap_grad / sweep": seconds["jit_vmap_grad"] / seconds["sweep"],
               "vmap_hessian / vmap_grad": seconds["vmap_hessian"] / seconds["vmap_grad"],
@@ -75,7 +81,7 @@ def main() -> None:
     for name, v in ratios.items():
         print(f"{name:>33}: {v:.2f}x")
     print(f"max |grad - sweep slope| / |slope|: {agreement['max_rel_grad_vs_sweep_slope']:.1e}")
-    report = {"points": args.points, "kappa_range": [float(ks[0]), float(ks[-1])], "level": 1,
+    report = {"points": args.points, "kappa_range": [float(ks[0]), float(ks[-1])], "level": level,
               "repeats": args.repeats, "seconds_warm": seconds, "ratios": ratios,
               "targets": {"vmap_grad / sweep": 1.5, "vmap_hessian / vmap_grad": 3.0}, **agreement,
               "jax_version": jax.__version__, "jaxcap_version": jaxcap.__version__, "backend": jax.default_backend(),

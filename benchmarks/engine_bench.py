@@ -56,22 +56,28 @@ def _time(engine, params, repeats: int) -> dict:
             "warm_spread": [float(min(warm)), float(max(warm))], **engine.describe()}
 
 
+#: the smallest run, for the test suite (``tests/test_benchmark_scripts.py``; ``{out}``: a temporary file)
+SMALLEST = ["--tensor-level", "2", "--nodes", "8", "--levels", "3", "--repeats", "1", "--out", "{out}"]
+
+
 def main(argv=None) -> int:
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, nargs="+", default=[32, 64])
     ap.add_argument("--levels", type=int, nargs="+", default=[10, 20, 30])
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--tensor-level", type=int, default=4, help="the level of the tensor rows (at least 2)")
     ap.add_argument("--out", default=os.path.join(here, "results", f"engines-{jax.default_backend()}.json"))
     args = ap.parse_args(argv)
 
-    chain = list(jaxcap.threshold_chain(4))
-    known = [_params(chain[3]), _params(chain[4])]
+    top = max(args.tensor_level, 2)
+    chain = list(jaxcap.threshold_chain(top))
+    known = [_params(chain[top - 1]), _params(chain[top])]
     rows = []
     for q in args.nodes:
-        row = {"engine": "tensor", "level": 4, **_time(TensorEngine(nodes=q), known[-1], args.repeats)}
+        row = {"engine": "tensor", "level": top, **_time(TensorEngine(nodes=q), known[-1], args.repeats)}
         rows.append(row)
-        print(f"tensor Q = {q:4d}, level 4: cold {row['seconds_cold']:.2f} s, warm {row['seconds_warm'] * 1e3:.3g} ms")
+        print(f"tensor Q = {q:4d}, level {top}: cold {row['seconds_cold']:.2f} s, warm {row['seconds_warm'] * 1e3:.3g} ms")
     for r in sorted(args.levels):
         while len(known[-1].q) < r:
             known = [known[-1], extrapolated_level(*known[-2:])]

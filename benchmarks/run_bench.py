@@ -19,6 +19,10 @@ except ImportError:  # run from a checkout without installing
     import jax
     from jaxcap.cli import main
 
+#: the smallest run, for the test suite (``tests/test_benchmark_scripts.py``; ``{out}``: a temporary file):
+#: the quick suite's level-0 threshold alone, without the SciPy baseline
+SMALLEST = ["--quick", "--tasks", "threshold-L0", "--no-baseline", "--out", "{out}"]
+
 if __name__ == "__main__":
     argv = sys.argv[1:]
     if "--out" not in argv and not any(a.startswith("--out=") for a in argv):

@@ -43,10 +43,16 @@ def _run(*args) -> tuple[float, dict, int]:
     return seconds, payload, out.returncode
 
 
+#: the smallest run, for the test suite (``tests/test_benchmark_scripts.py``; ``{out}``: a temporary file)
+SMALLEST = ["--kappa", "-0.5", "--level", "0", "--max-level", "3", "--kappa-from", "-0.5", "--kappa-to", "-0.25",
+            "--points", "2", "--out", "{out}"]      # kappa <= 0: every level is Gardner's closed form
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--kappa", type=float, default=0.5)
     p.add_argument("--max-level", type=int, default=6)
+    p.add_argument("--level", type=int, default=2, help="the level of the single solve and of the curve")
     p.add_argument("--kappa-from", type=float, default=0.0)
     p.add_argument("--kappa-to", type=float, default=1.0)
     p.add_argument("--points", type=int, default=64)
@@ -56,11 +62,11 @@ def main(argv=None) -> int:
               "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()}
 
     load = os.getloadavg()[0]
-    seconds, res, rc = _run("sat", "--kappa", args.kappa, "--level", 2, "--json")
+    seconds, res, rc = _run("sat", "--kappa", args.kappa, "--level", args.level, "--json")
     report["level2"] = {"kappa": args.kappa, "seconds": seconds, "exit": rc, "load_before": load,
                         "alpha": res.get("alpha"), "params": res.get("params"),
                         "quad_error": (res.get("diagnostics") or {}).get("quad_error")}
-    print(f"level 2 at kappa {args.kappa}: alpha = {res.get('alpha')} in {seconds:.1f} s cold (load {load:.1f})")
+    print(f"level {args.level} at kappa {args.kappa}: alpha = {res.get('alpha')} in {seconds:.1f} s cold (load {load:.1f})")
 
     load = os.getloadavg()[0]
     seconds, res, rc = _run("sat", "--kappa", args.kappa, "--max-level", args.max_level, "--extrapolate", "--json")
@@ -73,12 +79,12 @@ def main(argv=None) -> int:
 
     load = os.getloadavg()[0]
     seconds, res, rc = _run("sat", "--kappa-from", args.kappa_from, "--kappa-to", args.kappa_to,
-                            "--points", args.points, "--level", 2, "--json")
+                            "--points", args.points, "--level", args.level, "--json")
     points = res.get("points", [])
     report["curve"] = {"kappa_from": args.kappa_from, "kappa_to": args.kappa_to, "points": args.points,
-                       "level": 2, "seconds": seconds, "exit": rc, "load_before": load,
+                       "level": args.level, "seconds": seconds, "exit": rc, "load_before": load,
                        "kappas": [pt["kappa"] for pt in points], "alphas": [pt["alphas"] for pt in points]}
-    print(f"level-2 curve, {args.points} kappas in [{args.kappa_from}, {args.kappa_to}]: {seconds:.1f} s cold, "
+    print(f"level-{args.level} curve, {args.points} kappas in [{args.kappa_from}, {args.kappa_to}]: {seconds:.1f} s cold, "
           f"exit {rc} (load {load:.1f})")
 
     os.makedirs(os.path.dirname(args.out), exist_ok=True)

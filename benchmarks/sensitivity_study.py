@@ -70,6 +70,10 @@ def plot(path: Path, kappas, rows: dict) -> None:
     plt.close(fig)
 
 
+#: the smallest run, for the test suite (``tests/test_benchmark_scripts.py``; ``{out}``: a temporary file)
+SMALLEST = ["--levels", "0", "--points", "2", "--json", "{out}", "--plot", "{out}.png"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 2, 3])

@@ -83,14 +83,14 @@ def measure(level: int, n: int, lo: float, hi: float, say) -> dict:
         "seconds": seconds, "thresholds_per_second": {k: n / v for k, v in seconds.items()},
         "speedup": seconds["loop"] / seconds["batched"],
         "speedup_1_device": seconds["loop"] / seconds["batched_1_device"],
-        "all_converged": all(r["converged"] for name in runs for r in results[name]),
-        "max_rel_alpha_difference": float(np.max(np.abs(np.array([r["alpha"] for r in batched]) - alpha) / alpha)),
-        "max_dalpha_dkappa_difference": float(np.max(np.abs(np.array([r["dalpha_dkappa"] for r in batched]) - slope))),
+        "all_converged": bool(all(np.all(np.asarray(results[name].converged)) for name in runs)),
+        "max_rel_alpha_difference": float(np.max(np.abs(np.asarray(batched.alpha) - alpha) / alpha)),
+        "max_dalpha_dkappa_difference": float(np.max(np.abs(np.asarray(batched.dalpha_dkappa) - slope))),
         "max_alpha_difference_1_device": float(np.max(np.abs(
-            np.array([r["alpha"] for r in results["batched_1_device"]]) - np.array([r["alpha"] for r in batched])))),
+            np.asarray(results["batched_1_device"].alpha) - np.asarray(batched.alpha)))),
         "max_quad_error": {"loop": max(r.diagnostics.quad_error for r in loop),
-                           "batched": max(r["diagnostics"]["quad_error"] for r in batched)},
-        "max_newton_steps_batched": max(r["diagnostics"]["newton_steps"] for r in batched),
+                           "batched": float(np.max(np.asarray(batched.diagnostics.quad_error)))},
+        "max_newton_steps_batched": int(np.max(np.asarray(batched.diagnostics.newton_steps))),
     }
     tps = row["thresholds_per_second"]
     say(f"level {level}, {n:5d} points: loop {tps['loop']:8.1f}/s, batched {tps['batched']:8.1f}/s "
@@ -105,6 +105,10 @@ def machine() -> dict:
             "processor": platform.processor() or platform.machine(), "python": platform.python_version(),
             "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+#: the smallest run, for the test suite (``tests/test_benchmark_scripts.py``; ``{out}``: a temporary file)
+SMALLEST = ["--levels", "0", "--points", "4", "--out", "{out}"]
 
 
 def main(argv=None) -> int:

@@ -45,10 +45,10 @@ def register(sub) -> None:
 
     p = sub.add_parser("sat", help="the zero-energy line alpha_sat,R(kappa) (level 0: Gardner's capacity)")
     p.add_argument("--kappa", type=opt.finite_float, default=None, help="the field threshold (one kappa)")
-    p.add_argument("--level", type=opt.level, default=0, help="lifting level R (default 0)")
-    p.add_argument("--max-level", type=opt.level, default=None, help="levels 0..K instead of one level")
+    p.add_argument("--level", type=opt.level, default=None, help="lifting level R (default 0; not with --max-level)")
+    p.add_argument("--max-level", type=opt.level, default=None, help="levels 0..M instead of one level")
     p.add_argument("--extrapolate", action="store_true",
-                   help="the r -> infinity limit (with --max-level K >= 3, or along a curve with --level R >= 3)")
+                   help="the r -> infinity limit (with --max-level M >= 3, or along a curve with --level R >= 3)")
     p.add_argument("--kappa-from", type=opt.finite_float, default=None, help="a curve: levels 0..R at --points kappas")
     p.add_argument("--kappa-to", type=opt.finite_float, default=None)
     p.add_argument("--points", type=opt.points, default=None)
@@ -91,6 +91,9 @@ def check_frsb(args) -> None:
 def check_sat(args) -> None:
     """One ``--kappa`` (one level, or ``--max-level``) or a curve (``--kappa-from/--kappa-to/--points``)."""
     curve = (args.kappa_from, args.kappa_to, args.points)
+    if args.level is not None and args.max_level is not None:
+        raise BadInput("--level R and --max-level M exclude each other (one level, or levels 0..M)")
+    args.level = 0 if args.level is None else args.level
     if any(v is not None for v in curve) or args.plot:
         if any(v is None for v in curve) or args.max_level is not None or args.kappa is not None:
             raise BadInput("a curve takes --kappa-from, --kappa-to, --points and --level (not --kappa, --max-level)")
@@ -103,7 +106,7 @@ def check_sat(args) -> None:
     if args.kappa is None:
         raise BadInput("sat needs --kappa K (or a curve: --kappa-from, --kappa-to, --points)")
     if args.extrapolate and (args.max_level is None or args.max_level < 3):
-        raise BadInput("--extrapolate needs --max-level K >= 3")
+        raise BadInput("--extrapolate needs --max-level M >= 3")
 
 
 def write_plot(draw, path, *data) -> int:
@@ -127,6 +130,14 @@ def threshold(args) -> int:
 
 def energy(args) -> int:
     import jaxcap
+    if args.level == 0:     # level 0's zero-energy line is Gardner's at every kappa (docs/theory.md#zero-energy)
+        from ..zero_energy import gardner
+        line = gardner(args.kappa)[0]
+        if args.alpha <= line:
+            raise ConvergenceError(
+                f"alpha = {args.alpha:g} is at or below the level-0 zero-energy boundary alpha_sat,0(kappa={args.kappa:g})"
+                f" = {line:.10g} (jaxcap sat --level 0): e_0(alpha) = 0 there, approached as chi -> infinity, with no "
+                "finite maximiser", {"level": 0, "kappa": args.kappa, "alpha_sat": line, "zero_energy_phase": True})
     res = jaxcap.energy(args.alpha, args.level, kappa=args.kappa, **opt.engine_options(args))
     emit(args, to_json(res), result_text(res))
     return EXIT_OK
@@ -216,7 +227,7 @@ def frsb(args) -> int:
 
 def sat(args) -> int:
     """One level, levels ``0 … --max-level`` (and their extrapolation), or a curve over ``κ``."""
-    from ..zero_energy import sat as sat_level, sat_chain, sat_sequence
+    from ..zero_energy import sat as sat_level, sat_chain
     if args.kappa_from is not None:
         return _sat_curve(args)
     if args.max_level is None:
@@ -224,16 +235,28 @@ def sat(args) -> int:
         emit(args, to_json(res), sat_text(res))
         return EXIT_OK
     t0 = time.perf_counter()
-    if args.extrapolate:
-        rows, fit = sat_sequence(args.max_level, args.kappa, **opt.engine_options(args))
-    else:
-        rows, fit = list(sat_chain(args.max_level, args.kappa, **opt.engine_options(args))), {}
+    rows, failure, fit = [], None, {}
+    try:                    # the levels that converged are printed even when a later one fails
+        for res in sat_chain(args.max_level, args.kappa, **opt.engine_options(args)):
+            rows.append(res)
+    except ConvergenceError as exc:
+        failure = exc
+    if args.extrapolate and failure is None:      # as jaxcap.zero_energy.sat_sequence
+        from ..extrapolation import extrapolate
+        fit = ({"alpha_inf": rows[0].alpha, "alpha_inf_err": 0.0, "model": "replica symmetric (kappa <= 0)"}
+               if args.kappa <= 0.0 else extrapolate([r.level for r in rows], [r.alpha for r in rows]))
     payload = {"kappa": args.kappa, "levels": [r.level for r in rows], "alphas": [r.alpha for r in rows], **fit,
                "seconds": time.perf_counter() - t0, "results": [to_json(r) for r in rows]}
+    if failure is not None:
+        payload["failed"] = {"level": len(rows), **_failure(failure)}
     text = [sat_text(r) for r in rows]
     if fit:
         text.append(f"alpha_sat,inf = {fit['alpha_inf']:.9f} +- {fit['alpha_inf_err']:.1e}  ({fit['model']})")
     emit(args, payload, "\n".join(text))
+    if failure is not None:
+        say(f"jaxcap: not converged at level {len(rows)}: {failure}")
+        say(dumps(_failure(failure)))
+        return EXIT_NOT_CONVERGED
     return EXIT_OK
 
 

@@ -85,8 +85,9 @@ def add_engine_options(p, *, kappa: bool = True) -> None:
         p.add_argument("--kappa", type=finite_float, default=0.0,
                        help="threshold kappa of V(u) = 1[u > kappa] (0: injectivity)")
     p.add_argument("--engine", choices=["tensor", "grid"], default=None,
-                   help="evaluation engine (default: chosen by level)")
-    p.add_argument("--nodes", type=nodes, default=None, help="Gauss-Hermite nodes per level (tensor engine)")
+                   help="evaluation engine (default: grid; level 0 has a closed form)")
+    p.add_argument("--nodes", type=nodes, default=None,
+                   help="Gauss-Hermite nodes per level (tensor engine; at least 8; default: 256 up to level 2, 96 beyond)")
     p.add_argument("--spacing", type=spacing, default=None,
                    help=f"largest grid spacing in h (grid engine, at most {MAX_SPACING:g}; default: set per level "
                         f"from the parameters, at most {MAX_SPACING:g})")

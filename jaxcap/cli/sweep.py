@@ -39,7 +39,7 @@ def register(sub) -> None:
     p.add_argument("--hessian", choices=sorted(HESSIANS), default=HESSIAN,
                    help="Newton's Hessians: autodiff (runs faster) or difference (compiles faster: one-off sweeps)")
     p.add_argument("--coarse", type=opt.count, default=None,
-                   help=f"Chebyshev points of the coarse pass (0: off; default {AUTO_COARSE} from "
+                   help=f"Chebyshev points of the coarse pass (0: off; default {AUTO_COARSE}, from "
                         f"{AUTO_COARSE_FROM} thresholds per chunk on)")
     p.add_argument("--cpu-devices", type=opt.positive_int, default=None,
                    help="XLA devices on a CPU backend, the batch sharded over them (default: one per core)")
@@ -66,7 +66,7 @@ def _grid_options(p) -> None:
     p.add_argument("--kappa-to", type=opt.finite_float, required=True)
     p.add_argument("--points", type=opt.points, required=True)
     opt.add_engine_options(p, kappa=False)
-    p.add_argument("--plot", metavar="FILE", help="write alpha against kappa with tangents (needs matplotlib)")
+    p.add_argument("--plot", metavar="FILE", help="write alpha against kappa with tangents, the non-converged points marked (needs matplotlib)")
 
 
 def check(args) -> None:
