@@ -16,6 +16,8 @@ import functools
 
 import jax
 
+from . import traced
+
 __all__ = ["CPU_OPTIONS", "FAST_COMPILE", "compiler_options", "jit"]
 
 #: XLA:CPU options for every jaxcap program: the classic loop emitter, which compiles in
@@ -42,7 +44,8 @@ def compiler_options(fast_compile: bool = False) -> dict:
     plus :data:`FAST_COMPILE` when ``fast_compile``; those this XLA does not know are left out."""
     wanted = dict(CPU_OPTIONS) if jax.default_backend() == "cpu" else {}
     wanted.update(FAST_COMPILE if fast_compile else {})
-    return {name: value for name, value in wanted.items() if _known(name, value)}
+    return {name: value for name, value in wanted.items()
+            if traced.remembered(f"compile option {name}={value!r}", functools.partial(_known, name, value))}
 
 
 def jit(fun=None, *, fast_compile: bool = False, **jit_kwargs):
@@ -56,10 +59,15 @@ def jit(fun=None, *, fast_compile: bool = False, **jit_kwargs):
     if fun is None:
         return functools.partial(jit, fast_compile=fast_compile, **jit_kwargs)
     nested = jax.jit(fun, **jit_kwargs)
+    storable = traced.storable(fun, jit_kwargs)
 
     @functools.cache
     def top_level():
-        return jax.jit(fun, compiler_options=compiler_options(fast_compile), **jit_kwargs)
+        options = compiler_options(fast_compile)
+        directory = traced.store_directory() if storable else None
+        if directory is None:
+            return jax.jit(fun, compiler_options=options, **jit_kwargs)
+        return jax.jit(_from_store(fun, nested, directory, options, jit_kwargs), compiler_options=options, **jit_kwargs)
 
     @functools.wraps(fun)
     def call(*args, **kwargs):
@@ -68,3 +76,19 @@ def jit(fun=None, *, fast_compile: bool = False, **jit_kwargs):
 
     call.lower = lambda *args, **kwargs: top_level().lower(*args, **kwargs)
     return call
+
+
+def _from_store(fun, plain, directory, options: dict, jit_kwargs: dict):
+    """``fun`` as JAX traces it under :func:`jit`: one call of its stored program
+    (:func:`jaxcap.traced.traced_or_fresh`), or ``fun`` itself where there is none."""
+    names = jit_kwargs.get("static_argnames", ())
+    names = {names} if isinstance(names, str) else set(names)
+
+    @functools.wraps(fun)
+    def traced_fun(*args, **kwargs):
+        statics = {k: v for k, v in kwargs.items() if k in names}
+        dynamic = {k: v for k, v in kwargs.items() if k not in names}
+        exported = traced.traced_or_fresh(directory, fun, plain, options, statics, args, dynamic)
+        return fun(*args, **kwargs) if exported is None else exported.call(*args, **dynamic)
+
+    return traced_fun

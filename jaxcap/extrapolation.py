@@ -29,7 +29,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
 
 __all__ = ["extrapolate", "MODEL", "PLAIN_MODEL", "ALTERNATIVE_MODEL", "SHIFTED_FROM"]
 
@@ -53,6 +52,8 @@ def _corrected_power_law(r, alpha_inf, c, p, d):
 
 
 def _fit(model, levels, alphas):
+    from scipy.optimize import OptimizeWarning, curve_fit  # SciPy loads only where a fit is made
+
     r, a = np.asarray(levels, float), np.asarray(alphas, float)
     p0 = [a[-1] - 1e-3 * (a[0] - a[-1]), (a[0] - a[-1]) * 1.2 * r[0] ** 3, 3.0]
     lower, upper = [-np.inf, 0.0, 0.5], [np.inf, np.inf, 20.0]
