@@ -136,19 +136,18 @@ def _write(path: Path, data: bytes) -> None:
 def traced_or_fresh(directory: Path, fun, jitted, options: dict, statics: dict, args: tuple, kwargs: dict):
     """The ``jax.export.Exported`` program of ``jitted`` (``jax.jit`` of ``fun``) at these arguments: read
     from ``directory`` or exported and written there; ``None`` when it cannot be keyed or serialised."""
-    name = key(fun, options, statics, args, kwargs)
-    if name is None:
-        return None
-    path = directory / f"{name}.bin"
-    exported = _read(path) if path.exists() else None
-    if exported is None:
-        specs = jax.tree.map(lambda v: jax.ShapeDtypeStruct(jax.typeof(v).shape, jax.typeof(v).dtype,
-                                                            weak_type=getattr(jax.typeof(v), "weak_type", False)),
-                             (args, kwargs))
-        try:
-            exported = jax.export.export(jitted)(*specs[0], **specs[1], **statics)
-            data = exported.serialize()
-        except Exception:  # noqa: BLE001  not exportable or not serialisable (host callbacks): traced as usual
+    try:
+        name = key(fun, options, statics, args, kwargs)
+        if name is None:
             return None
-        _write(path, data)
+        path = directory / f"{name}.bin"
+        exported = _read(path) if path.exists() else None
+        if exported is None:
+            specs = jax.tree.map(lambda v: jax.ShapeDtypeStruct(jax.typeof(v).shape, jax.typeof(v).dtype,
+                                                                weak_type=getattr(jax.typeof(v), "weak_type", False)),
+                                 (args, kwargs))
+            exported = jax.export.export(jitted)(*specs[0], **specs[1], **statics)
+            _write(path, exported.serialize())
+    except Exception:  # noqa: BLE001  not exportable or serialisable (host callbacks, an older JAX): traced as usual
+        return None
     return exported
