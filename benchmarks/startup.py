@@ -39,9 +39,13 @@ BASELINE = [sys.executable, "-c", "import jax"]
 THRESHOLD = ["-m", "jaxcap", "threshold", "--level", "1", "--json"]
 
 
+#: Working directory of the timed commands: not a checkout (``-c`` and ``-m`` put it first on ``sys.path``).
+NEUTRAL = tempfile.gettempdir()
+
+
 def _timed(argv, env, cwd=None) -> float:
     t0 = time.perf_counter()
-    done = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(argv, env=env, cwd=cwd or NEUTRAL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - t0
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()[-400:]}")
