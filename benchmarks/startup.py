@@ -6,7 +6,9 @@ compiled afresh (cold, ``JAXCAP_CACHE_DIR=off``).  Absolute times on a shared
 machine move with its load, so every command is timed in pairs with a
 baseline that is always there, ``python -c "import jax"``, run just before it;
 the figures are the medians over ``--pairs`` pairs of each time and of the
-per-pair excess (command − baseline) and ratio (command / baseline)::
+per-pair excess (command − baseline) and ratio (command / baseline), in wall-clock
+seconds and in CPU seconds (user + system of the child, which other processes on
+the machine disturb less)::
 
     python benchmarks/startup.py                        # 5 pairs per command
     python benchmarks/startup.py --pairs 9 --against /path/to/other/checkout
@@ -43,13 +45,16 @@ THRESHOLD = ["-m", "jaxcap", "threshold", "--level", "1", "--json"]
 NEUTRAL = tempfile.gettempdir()
 
 
-def _timed(argv, env, cwd=None) -> float:
+def _timed(argv, env, cwd=None) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + system, from the child's resource usage) of one run."""
     t0 = time.perf_counter()
-    done = subprocess.run(argv, env=env, cwd=cwd or NEUTRAL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(argv, env=env, cwd=cwd or NEUTRAL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = child.stderr.read().decode(errors="replace")
+    _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - t0
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.strip()[-400:]}")
-    return seconds
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {os.waitstatus_to_exitcode(status)}: {err.strip()[-400:]}")
+    return seconds, usage.ru_utime + usage.ru_stime
 
 
 def _env(tree: str | None, cache: str) -> dict:
@@ -78,12 +83,14 @@ def measure(cmd: dict, pairs: int, baseline_env: dict) -> dict:
     for _ in range(pairs):
         base.append(_timed(BASELINE, baseline_env))
         own.append(_timed(cmd["argv"], cmd["env"], cmd.get("cwd")))
-    excess = [o - b for o, b in zip(own, base)]
-    ratio = [o / b for o, b in zip(own, base)]
-    return {"name": cmd["name"], "command": " ".join(shlex.quote(a) for a in cmd["argv"]),
-            "seconds": statistics.median(own), "baseline_seconds": statistics.median(base),
-            "excess_seconds": statistics.median(excess), "ratio": statistics.median(ratio),
-            "seconds_all": own, "baseline_all": base}
+    row = {"name": cmd["name"], "command": " ".join(shlex.quote(a) for a in cmd["argv"])}
+    for kind, i in (("", 0), ("cpu_", 1)):      # wall clock, then CPU time (less sensitive to other load)
+        o, b = [v[i] for v in own], [v[i] for v in base]
+        row.update({f"{kind}seconds": statistics.median(o), f"{kind}baseline_seconds": statistics.median(b),
+                    f"{kind}excess_seconds": statistics.median([x - y for x, y in zip(o, b)]),
+                    f"{kind}ratio": statistics.median([x / y for x, y in zip(o, b)]),
+                    f"{kind}seconds_all": o, f"{kind}baseline_all": b})
+    return row
 
 
 def _versions() -> dict:
@@ -120,8 +127,9 @@ def main(argv=None) -> int:
         for cmd in cmds:
             row = measure(cmd, args.pairs, _env(None, "off"))
             rows.append(row)
-            print(f"{row['name']:<40} {row['seconds']:7.3f} s   import jax {row['baseline_seconds']:6.3f} s   "
-                  f"excess {row['excess_seconds']:+7.3f} s   ratio {row['ratio']:5.2f}", flush=True)
+            print(f"{row['name']:<36} {row['seconds']:7.3f} s (import jax {row['baseline_seconds']:6.3f}, excess "
+                  f"{row['excess_seconds']:+7.3f}, ratio {row['ratio']:5.2f})   CPU {row['cpu_seconds']:6.2f} s "
+                  f"(excess {row['cpu_excess_seconds']:+6.2f}, ratio {row['cpu_ratio']:4.2f})", flush=True)
     payload = {"benchmark": "startup", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "pairs": args.pairs, "baseline": " ".join(BASELINE), "machine": dict(start, load_average_end=_machine()["load_average"]),
                "versions": versions, "against": args.against, "results": rows}
