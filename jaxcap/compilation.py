@@ -8,7 +8,12 @@ compiled with :data:`CPU_OPTIONS` (measured back to back on 2 cores: cold
 ``jaxcap frsb`` 47 s → 23 s, ``jaxcap threshold --level 2`` 12 s → 7 s).  The options are picked at a
 program's first call, not at import (which would initialise the backend), and
 only those this XLA knows are passed: XLA refuses an unknown option, and
-options come and go between releases.
+options come and go between releases (the answer is remembered across
+processes, :func:`jaxcap.traced.remembered`).
+
+When JAX's compilation cache is on, a module-level function's programs are
+also kept as traced (:mod:`jaxcap.traced`): a warm process neither traces nor
+compiles them.
 """
 from __future__ import annotations
 
