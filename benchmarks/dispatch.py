@@ -86,8 +86,7 @@ def main(argv=None) -> int:
                "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
                            "load_average": [round(v, 2) for v in os.getloadavg()]},
                "rounds": args.rounds, "calls": args.calls, "results": rows, "speedup_over_scipy": ratio,
-               "alpha": jaxcap.threshold(0).alpha, "alpha_scipy": float(scipy_baseline.threshold(0)["alpha"])
-               if isinstance(scipy_baseline.threshold(0), dict) else None}
+               "alpha": jaxcap.threshold(0).alpha, "alpha_scipy": float(scipy_baseline.threshold(0)["alpha"])}
     out = args.out or os.path.join(HERE, "results", f"dispatch-{payload['backend']}.json")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as fh:
