@@ -90,7 +90,7 @@ def key(fun, options: dict, statics: dict, args: tuple, kwargs: dict) -> str | N
     """The store's key of ``fun`` called with ``args``/``kwargs`` (array arguments, traced or not) and
     the static ``statics``, or ``None`` when a static value has no faithful ``repr``."""
     static_text = repr(sorted(statics.items()))
-    if " at 0x" in static_text:     # an object without a value repr: not a key
+    if " at 0x" in static_text or "..." in static_text:   # no value repr, or a summarised array: not a key
         return None
     leaves, tree = jax.tree.flatten((args, kwargs))
     text = "\n".join([_source_digest(), _platform(), repr(sorted(options.items())), fun.__module__,
