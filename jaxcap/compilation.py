@@ -8,13 +8,20 @@ compiled with :data:`CPU_OPTIONS` (measured back to back on 2 cores: cold
 ``jaxcap frsb`` 47 s → 23 s, ``jaxcap threshold --level 2`` 12 s → 7 s).  The options are picked at a
 program's first call, not at import (which would initialise the backend), and
 only those this XLA knows are passed: XLA refuses an unknown option, and
-options come and go between releases.
+options come and go between releases (the answer is remembered across
+processes, :func:`jaxcap.traced.remembered`).
+
+When JAX's compilation cache is on, a module-level function's programs are
+also kept as traced (:mod:`jaxcap.traced`): a warm process neither traces nor
+compiles them.
 """
 from __future__ import annotations
 
 import functools
 
 import jax
+
+from . import traced
 
 __all__ = ["CPU_OPTIONS", "FAST_COMPILE", "compiler_options", "jit"]
 
@@ -42,7 +49,8 @@ def compiler_options(fast_compile: bool = False) -> dict:
     plus :data:`FAST_COMPILE` when ``fast_compile``; those this XLA does not know are left out."""
     wanted = dict(CPU_OPTIONS) if jax.default_backend() == "cpu" else {}
     wanted.update(FAST_COMPILE if fast_compile else {})
-    return {name: value for name, value in wanted.items() if _known(name, value)}
+    return {name: value for name, value in wanted.items()
+            if traced.remembered(f"compile option {name}={value!r}", functools.partial(_known, name, value))}
 
 
 def jit(fun=None, *, fast_compile: bool = False, **jit_kwargs):
@@ -56,10 +64,15 @@ def jit(fun=None, *, fast_compile: bool = False, **jit_kwargs):
     if fun is None:
         return functools.partial(jit, fast_compile=fast_compile, **jit_kwargs)
     nested = jax.jit(fun, **jit_kwargs)
+    storable = traced.storable(fun, jit_kwargs)
 
     @functools.cache
     def top_level():
-        return jax.jit(fun, compiler_options=compiler_options(fast_compile), **jit_kwargs)
+        options = compiler_options(fast_compile)
+        directory = traced.store_directory() if storable else None
+        if directory is None:
+            return jax.jit(fun, compiler_options=options, **jit_kwargs)
+        return jax.jit(_from_store(fun, nested, directory, options, jit_kwargs), compiler_options=options, **jit_kwargs)
 
     @functools.wraps(fun)
     def call(*args, **kwargs):
@@ -68,3 +81,19 @@ def jit(fun=None, *, fast_compile: bool = False, **jit_kwargs):
 
     call.lower = lambda *args, **kwargs: top_level().lower(*args, **kwargs)
     return call
+
+
+def _from_store(fun, plain, directory, options: dict, jit_kwargs: dict):
+    """``fun`` as JAX traces it under :func:`jit`: one call of its stored program
+    (:func:`jaxcap.traced.traced_or_fresh`), or ``fun`` itself where there is none."""
+    names = jit_kwargs.get("static_argnames", ())
+    names = {names} if isinstance(names, str) else set(names)
+
+    @functools.wraps(fun)
+    def traced_fun(*args, **kwargs):
+        statics = {k: v for k, v in kwargs.items() if k in names}
+        dynamic = {k: v for k, v in kwargs.items() if k not in names}
+        exported = traced.traced_or_fresh(directory, fun, plain, options, statics, args, dynamic)
+        return fun(*args, **kwargs) if exported is None else exported.call(*args, **dynamic)
+
+    return traced_fun

@@ -4,7 +4,9 @@ The level-``r`` thresholds decrease with ``r`` and converge to the FRSB value.
 :func:`frsb_sequence` computes them level by level (each warm-started from the
 ones before), saving every finished level to a checkpoint file so that an
 interrupted run resumes where it stopped, and extrapolates them with
-:func:`jaxcap.extrapolation.extrapolate` (the model and its error bar are described there).
+:func:`jaxcap.extrapolation.extrapolate` (from level 10 on the asymptotic series
+``α_∞ + c_4 r^{−4} + c_5 r^{−5} + c_6 r^{−6}``; the models and their error bars are
+described there).
 """
 from __future__ import annotations
 
@@ -57,5 +59,5 @@ def frsb_sequence(max_level: int, *, kappa: float = 0.0, checkpoint: str | None 
                 on_write_error(exc)
         if progress:
             progress(res, False)
-    fit = extrapolate([r.level for r in done], [r.alpha for r in done])
+    fit = extrapolate([r.level for r in done], [r.alpha for r in done], series=True)
     return FRSBResult(kappa=kappa, levels=tuple(done), fit=fit, seconds=time.perf_counter() - t0)

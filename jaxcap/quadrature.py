@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.special import roots_hermitenorm
 
 __all__ = ["gauss_hermite"]
 
@@ -25,6 +24,8 @@ def gauss_hermite(nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """
     if int(nodes) != nodes or nodes < 1:
         raise ValueError(f"number of quadrature nodes must be a positive integer, got {nodes!r}")
+    from scipy.special import roots_hermitenorm  # SciPy loads only where a rule is built
+
     z, w = roots_hermitenorm(int(nodes))
     w = w / w.sum()
     keep = w > 0.0

@@ -33,7 +33,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from .compilation import jit
 from .functional import energy_functional, outer_mean, reduced_sphere_term, sphere_term
@@ -113,6 +112,8 @@ def lbfgs(fun, u0, maxiter, tol, stall=STALL_EVALUATIONS, memory=10):
     its own test, so the batch ends when every start has converged or stalled.
     Returns ``(u, φ(u), ‖∇φ(u)‖, evaluations)``.
     """
+    import optax  # loads only where an ascent is traced
+
     directions = optax.scale_by_lbfgs(memory_size=memory)
     inf = jnp.asarray(jnp.inf, u0.dtype)
     init = _Search(u0, inf, jnp.zeros_like(u0), jnp.zeros_like(u0), jnp.asarray(1.0, u0.dtype), directions.init(u0),

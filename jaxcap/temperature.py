@@ -40,7 +40,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import log_ndtr, ndtr
-from scipy.optimize import brentq
 
 from . import guards
 from .compilation import jit
@@ -97,6 +96,13 @@ _jit_energy = jit(rs_thermal_energy, static_argnums=4)
 _jit_replicon = jit(replicon, static_argnums=4)
 
 
+def _brentq(f, lo, hi, **tolerances):
+    """``scipy.optimize.brentq`` (SciPy loads only where a root is bracketed)."""
+    from scipy.optimize import brentq
+
+    return brentq(f, lo, hi, **tolerances)
+
+
 def _overlap(alpha, beta, kappa, spacing):
     """The RS overlap: the root of ``∂_q φ`` in ``(0, 1)`` (negative at ``q → 0``, ``+∞`` at ``q → 1``)."""
     grad = lambda q: float(_overlap_gradient(q, alpha, beta, kappa, spacing))
@@ -107,7 +113,7 @@ def _overlap(alpha, beta, kappa, spacing):
         raise ConvergenceError(f"RS overlap at alpha={alpha:g}, beta={beta:g}, kappa={kappa:g} not resolvable: "
                                f"the overlap equation has no sign change in (0, 1) (slope {at_one:.3g} at q -> 1)",
                                {"alpha": alpha, "beta": beta, "kappa": kappa, "slope_at_q_max": at_one})
-    return brentq(grad, _Q_MIN, _Q_MAX, xtol=1e-13, rtol=1e-13)
+    return _brentq(grad, _Q_MIN, _Q_MAX, xtol=1e-13, rtol=1e-13)
 
 
 def rs_state(alpha: float, beta: float, kappa: float = 0.0, spacing: float = DEFAULT_SPACING,
@@ -160,7 +166,7 @@ def _unit_energy_beta(alpha, kappa, spacing):
         lo, hi = hi, 2.0 * hi
         if hi > _BETA_MAX:
             return None
-    return brentq(excess, lo, hi, xtol=1e-10, rtol=1e-12)
+    return _brentq(excess, lo, hi, xtol=1e-10, rtol=1e-12)
 
 
 def _unit_energy_replicon(alpha, kappa, spacing):
@@ -215,7 +221,7 @@ def dat_threshold(kappa: float = 0.0, spacing: float = DEFAULT_SPACING, tol: flo
     if _unit_energy_replicon(lo, kappa, spacing)[0] >= 1.0:
         raise ConvergenceError(f"no RS-stable energy-1 state at kappa={kappa}: R >= 1 already at alpha={lo:.6g}",
                                {"kappa": kappa, "alpha_lo": lo})
-    alpha = brentq(lambda a: _unit_energy_replicon(a, kappa, spacing)[0] - 1.0, lo, hi, xtol=1e-6)
+    alpha = _brentq(lambda a: _unit_energy_replicon(a, kappa, spacing)[0] - 1.0, lo, hi, xtol=1e-6)
     beta = _unit_energy_beta(alpha, kappa, spacing)
     u = jnp.array([_overlap(alpha, beta, kappa, spacing), beta, alpha])
     for steps in range(1, 9):

@@ -46,7 +46,6 @@ from typing import Iterator
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.special import ndtr, roots_laguerre
 
 from .extrapolation import extrapolate
 from .grid import GridEngine
@@ -76,8 +75,17 @@ _LAGUERRE_FROM = 1.5
 _INV_SQRT_2PI = 0.3989422804014327
 
 
+def _normal_tail(kappa: float) -> float:
+    """``Φ(−κ)`` by ``scipy.special.ndtr`` (SciPy loads only where it is used)."""
+    from scipy.special import ndtr
+
+    return float(ndtr(-kappa))
+
+
 @functools.cache
 def _laguerre(nodes: int = 80):
+    from scipy.special import roots_laguerre  # SciPy loads only where it is used
+
     return roots_laguerre(nodes)
 
 
@@ -91,7 +99,7 @@ def _positive_part_moments(kappa: float) -> tuple[float, float]:
     """
     phi = _INV_SQRT_2PI * math.exp(-0.5 * kappa * kappa)
     if kappa <= _LAGUERRE_FROM:
-        tail = float(ndtr(-kappa))
+        tail = _normal_tail(kappa)
         return phi - kappa * tail, (1.0 + kappa * kappa) * tail - kappa * phi
     s, w = _laguerre()
     damp = w * np.exp(-s * s / (2.0 * kappa * kappa))
@@ -530,4 +538,4 @@ def _gardner_second(kappa: float) -> float:
     """``d²/dκ²`` of Gardner's ``1/m_2`` (``m_n = E(z − κ)_+^n``, ``dm_2/dκ = −2 m_1``, ``dm_1/dκ = −Φ(−κ)``):
     ``d/dκ (2 m_1/m_2²) = (−2Φ(−κ) m_2 + 8 m_1²)/m_2³``."""
     m1, m2 = _positive_part_moments(kappa)
-    return (-2.0 * float(ndtr(-kappa)) * m2 + 8.0 * m1 * m1) / m2**3
+    return (-2.0 * _normal_tail(kappa) * m2 + 8.0 * m1 * m1) / m2**3

@@ -37,7 +37,7 @@ def register(sub) -> None:
     p.set_defaults(run=table, check=check_plot)
 
     p = sub.add_parser("frsb", help="alpha_r level by level and the r -> infinity (full RSB) extrapolation")
-    p.add_argument("--max-level", type=opt.level, default=6)
+    p.add_argument("--max-level", type=opt.level, default=10)
     opt.add_engine_options(p)
     p.add_argument("--plot", metavar="FILE", help="write alpha_r against r with the fit (needs matplotlib)")
     p.add_argument("--checkpoint", metavar="FILE", help="save finished levels here and resume from it")

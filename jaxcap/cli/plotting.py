@@ -102,7 +102,10 @@ def frsb(path, levels, alphas, fit) -> None:
     keep = r >= 1
     shift = fit.get("s", 0.0)
     fine = np.linspace(min(fit["fit_levels"]), r.max(), 200)
-    law = fit["alpha_inf"] + fit["C"] * (fine + shift) ** (-fit["p"])
+    if "coefficients" in fit:   # the asymptotic series c_4 r^-4 + c_5 r^-5 + ...
+        law = fit["alpha_inf"] + sum(c * fine ** (-(fit["p"] + j)) for j, c in enumerate(fit["coefficients"]))
+    else:
+        law = fit["alpha_inf"] + fit["C"] * (fine + shift) ** (-fit["p"])
     err = fit["alpha_inf_err"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6), layout="constrained")
     left.plot(r[keep], a[keep], "o", ms=3, label="alpha_r (verified maxima)")
