@@ -39,6 +39,9 @@ from jaxcap import scipy_baseline
 from jaxcap.solver import solve_closed_form, unpack
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+#: The smallest run, for the test suite (tests/test_benchmark_scripts.py).
+SMALLEST = ["--rounds", "1", "--calls", "5", "--out", "{out}"]
 #: Level-0 starts as :mod:`jaxcap.threshold` passes them (unconstrained ``log χ``).
 STARTS = np.log(np.asarray([[0.02], [0.1], [0.5], [2.0]]))
 

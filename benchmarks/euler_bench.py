@@ -20,6 +20,9 @@ import numpy as np
 
 from jaxcap import euler as E
 
+#: The smallest run, for the test suite (tests/test_benchmark_scripts.py).
+SMALLEST = ["--max-n", "100", "--out", "{out}"]
+
 
 def extrapolate(ns, alphas):
     """Least-squares ``alpha_n = alpha + (a log n + b)/n + (c log n + d)/n^2``; the spread of the fits that
@@ -39,6 +42,7 @@ def extrapolate(ns, alphas):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--max-n", type=int, default=3200)
+    ap.add_argument("--out", help="JSON output (default benchmarks/results/euler-cpu.json)")
     args = ap.parse_args()
     res = E.euler_threshold()
     print(f"alpha_Euler = {res.alpha!r} +- {res.alpha_err:.1e} ({res['alpha_digits']})")
@@ -64,9 +68,9 @@ def main():
     print(f"extrapolated from the exact crossings alone: {ex:.8f} +- {ex_err:.1e} "
           f"(closed form {res.alpha:.8f}, difference {ex - res.alpha:+.1e})")
     out = {"alpha": res.alpha, "alpha_err": res.alpha_err, "alpha_digits": res["alpha_digits"], "crossings": rows,
-           "extrapolated": ex, "extrapolated_err": ex_err, "machine": os.uname().nodename,
+           "extrapolated": ex, "extrapolated_err": ex_err,
            "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d")}
-    path = os.path.join(os.path.dirname(__file__), "results", "euler-cpu.json")
+    path = args.out or os.path.join(os.path.dirname(__file__), "results", "euler-cpu.json")
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
     print(f"wrote {path}")

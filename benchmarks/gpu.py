@@ -44,6 +44,9 @@ from jaxcap.result import json_safe
 from jaxcap.tensor import TensorEngine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+#: The smallest run is the test suite's own test of this script, which checks what it writes.
+TESTED_BY = "tests/test_gpu_benchmark.py"
 ALPHA = 6.7
 FULL = {"engine_level": 4, "engine_nodes": 64, "grid_level": 10, "tensor_level": 4, "tensor_nodes": 128,
         "sweep_level": 2, "sweep_points": 1024, "frsb_levels": 6}

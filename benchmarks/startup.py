@@ -38,6 +38,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BASELINE = [sys.executable, "-c", "import jax"]
+
+#: The smallest run, for the test suite (tests/test_benchmark_scripts.py).
+SMALLEST = ["--pairs", "1", "--out", "{out}"]
 THRESHOLD = ["-m", "jaxcap", "threshold", "--level", "1", "--json"]
 
 

@@ -1,7 +1,8 @@
 """Every ``benchmarks/*.py`` runs, at its smallest size, so that none can break unnoticed.
 
 Each script declares its smallest run as a module-level list ``SMALLEST`` of command-line
-arguments (``{out}`` stands for a file in a temporary directory, so nothing under
+arguments, or names the test that runs it at its smallest size (``TESTED_BY``, a test file that
+names the script) (``{out}`` stands for a file in a temporary directory, so nothing under
 ``benchmarks/results/`` is touched). The script runs in a fresh process and must exit 0 and
 write its results file.
 """
@@ -19,18 +20,28 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = sorted((ROOT / "benchmarks").glob("*.py"))
 
 
-def smallest(script: Path) -> list[str] | None:
-    """The script's ``SMALLEST`` arguments (read without importing it), or None."""
+def declared(script: Path, name: str):
+    """The module-level constant ``name`` of the script (read without importing it), or None."""
     for node in ast.parse(script.read_text()).body:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-        if any(isinstance(t, ast.Name) and t.id == "SMALLEST" for t in targets):
-            return [str(a) for a in ast.literal_eval(node.value)]
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return ast.literal_eval(node.value)
     return None
+
+
+def smallest(script: Path) -> list[str] | None:
+    """The script's ``SMALLEST`` arguments, or None."""
+    args = declared(script, "SMALLEST")
+    return None if args is None else [str(a) for a in args]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_benchmark_script_runs_at_its_smallest_size(script, tmp_path):
+    tested_by = declared(script, "TESTED_BY")
+    if tested_by is not None:
+        assert script.name in (ROOT / tested_by).read_text(), f"{tested_by} does not run {script.name}"
+        return
     args = smallest(script)
     assert args is not None, f"{script.name} declares no SMALLEST (its smallest run's arguments)"
     out = tmp_path / "result.json"
