@@ -9,6 +9,7 @@ import sys
 import threading
 
 from . import bench, commands, finite, sweep
+from . import structure as structure_command
 from .errors import (EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NOT_CONVERGED, EXIT_OK,
                      EXIT_WRITE_FAILED, BadInput)
 from .options import Parser
@@ -35,6 +36,7 @@ def build_parser() -> Parser:
     sweep.register(sub)
     finite.register(sub)
     bench.register(sub)
+    structure_command.register(sub)
     return parser
 
 
