@@ -14,6 +14,7 @@ from .result import ConvergenceError, Diagnostics, FRSBResult, Quantities, Resul
 from .threshold import threshold_chain  # noqa: E402
 from .sweep import energy_grid, sweep  # noqa: E402  (the name jaxcap.sweep is the function)
 from .api import energy, sat, threshold  # noqa: E402
+from .structure import Structure, structure  # noqa: E402  (the name jaxcap.structure is the function)
 
 __all__ = ["energy", "threshold", "threshold_chain", "sweep", "energy_grid", "sat", "Result", "Diagnostics", "FRSBResult",
-           "Quantities", "ConvergenceError", "to_json"]
+           "Quantities", "ConvergenceError", "to_json", "structure", "Structure"]

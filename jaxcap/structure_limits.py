@@ -9,8 +9,9 @@ Parisi function (``docs/theory.md#structure-limits``).
   them, else the plain law over ``r ≥ 1``; the error bar is the largest of the fit's standard error,
   the leave-one-out changes and the model-choice difference).  That fit describes a decreasing
   sequence; an increasing one is fitted as ``−c_r``.
-* :func:`parisi_limit` reads a step function as the continuous curve through its step midpoints,
-  ``(x̄_l, q_l)`` with ``x̄_l = (x_{l−1} + x_l)/2``, and takes the level-``R`` curve as the limit, with
+* :func:`parisi_limit` reads a step function as a continuous curve (:func:`parisi_curve`: the plateau
+  ``q_0`` up to ``x_0``, then through the midpoints ``((x_{l−1} + x_l)/2, q_l)`` of the inner steps, to 1
+  at ``x_{r−1}``), and takes the level-``R`` curve as the limit, with
   the band ``|q_R − q_{⌈R/2⌉}|`` (levels ``R`` and about ``R/2``: an upper estimate of the error of
   level ``R`` while the differences shrink at least like ``1/r``).
 """
@@ -92,14 +93,15 @@ def contacts_limit(levels, contacts) -> dict:
 
 
 def parisi_curve(s: Structure, at) -> np.ndarray:
-    """The continuous reading of ``s``'s Parisi step function at ``at``: linear through the step midpoints
-    ``(x̄_l, q_l)``, constant below the first, 1 at and beyond ``x_{r−1}`` (module docstring)."""
+    """The continuous reading of ``s``'s Parisi step function at ``at`` (module docstring): ``q_0`` up to ``x_0``
+    (the plateau), then linear through the midpoints ``((x_{l−1} + x_l)/2, q_l)`` of the inner steps, to 1
+    at ``x_{r−1}`` and beyond."""
     xs, qs = np.asarray(s.parisi["x"], float), np.asarray(s.parisi["q"], float)
     at = np.asarray(at, float)
     if xs.size == 0:
         return np.ones_like(at)
-    mid = 0.5 * (np.concatenate([[0.0], xs[:-1]]) + xs)
-    knots, values = np.concatenate([mid, [xs[-1]]]), np.concatenate([qs, [1.0]])
+    mid = 0.5 * (xs[:-1] + xs[1:])
+    knots, values = np.concatenate([xs[:1], mid, xs[-1:]]), np.concatenate([qs, [1.0]])
     return np.interp(at, knots, values)
 
 

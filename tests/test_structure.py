@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import norm
 
 import jaxcap
-from jaxcap.structure import REGIONS, last_step, parisi_step, structure
+from jaxcap.structure import REGIONS, parisi_step, structure
 from jaxcap.structure_limits import contacts_limit, parisi_curve
 from jaxcap.zero_energy import sat_chain
 
@@ -65,9 +65,27 @@ def test_level0_closed_forms(thresholds):
     assert structure(jaxcap.sat(0.0, 0), h=_H).contacts_per_dimension == pytest.approx(1.0, abs=1e-12)   # isostatic
 
 
+def _last_step_probabilities(d, chi, s2, m, hinge):
+    """The three region probabilities of the last step, written out again in NumPy/SciPy from
+    ``docs/theory.md#leaf`` (no code shared with ``jaxcap.leaf``)."""
+    s = math.sqrt(s2)
+    if hinge:
+        c = 1.0 + m * s2
+        terms = [norm.cdf(-d / s), np.exp(-m * d**2 / (2 * c)) / math.sqrt(c) * norm.cdf(d / (s * math.sqrt(c))),
+                 0.0 * d]
+    else:
+        a, big_a = math.sqrt(2 * chi), 1.0 / s2 + m / chi
+        b = d / (s2 * math.sqrt(big_a))
+        middle = (np.exp(-m * d**2 / (2 * (chi + m * s2))) / (s * math.sqrt(big_a))
+                  * (norm.cdf(math.sqrt(big_a) * a - b) - norm.cdf(-b)))
+        terms = [norm.cdf(-d / s), middle, math.exp(-m) * norm.cdf((d - a) / s)]
+    terms = np.stack(terms)
+    return terms / terms.sum(axis=0)
+
+
 def _quadrature_fractions(res, hinge):
     """Level 1 by Gauss–Legendre quadrature (400 nodes on each side of κ, over 12 standard deviations) of
-    the closed-form last step against ``h_0 ~ N(0, q_0)``: independent of the engines' grids."""
+    the last step against ``h_0 ~ N(0, q_0)``: independent of the engines and of ``jaxcap.leaf``."""
     q0 = res.params["q"][0]
     m = res.params["y" if hinge else "x"][0]
     chi = 1.0 if hinge else res.params["chi"]
@@ -78,8 +96,7 @@ def _quadrature_fractions(res, hinge):
         h.append(0.5 * (hi - lo) * nodes + 0.5 * (hi + lo))
         w.append(0.5 * (hi - lo) * weights)
     h, w = np.concatenate(h), np.concatenate(w)
-    prob = np.asarray(last_step(h - kappa, chi, 1.0 - q0, m, hinge)[0])
-    return list(prob @ (w * norm.pdf(h, 0.0, math.sqrt(q0))))
+    return list(_last_step_probabilities(h - kappa, chi, 1.0 - q0, m, hinge) @ (w * norm.pdf(h, 0.0, math.sqrt(q0))))
 
 
 def test_level1_against_quadrature(thresholds, line, structures):
