@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import logsumexp
 
+from . import guards
 from .compilation import jit
 from .engine import make_engine
 from .grid import GridEngine
@@ -249,7 +250,7 @@ def _point(result: Result) -> tuple[Params, str, int]:
     return Params(np.asarray(float(p["chi"])), q, np.atleast_1d(np.asarray(p["x"], float))), "moreau", q.size
 
 
-def _engine_for(result: Result, params: Params, leaf: str, level: int, options: dict):
+def _engine_for(result: Result, params: Params, leaf: str, level: int, options: dict, fields: int):
     """The engine of the structure: the result's kind of engine (or ``options``), fitted to the point; on the
     hinge without ranges (:meth:`GridEngine.fitted`), so that every path ends on the innermost grid."""
     if level == 0:
@@ -261,10 +262,18 @@ def _engine_for(result: Result, params: Params, leaf: str, level: int, options: 
                                      else None)
     nodes = options.get("nodes") or (result.diagnostics.quad_nodes if name == "tensor" else None)
     engine = make_engine(level, name, nodes, options.get("spacing"), float(result.kappa), leaf=leaf)
-    return engine.fitted(params, ranged=False) if isinstance(engine, GridEngine) else engine.fitted(params)
+    engine = engine.fitted(params, ranged=False) if isinstance(engine, GridEngine) else engine.fitted(params)
+    subject = f"the structure at level {level} on the {engine.name} engine"
+    guards.check_engine(engine, level, subject)
+    # the probes: one value per innermost point and probe, forward and backward (about 4 copies)
+    points = engine.nodes if isinstance(engine, GridEngine) else float(engine.nodes) ** level
+    why = guards.MAX_MEMORY_GB.exceeded(4 * 8 * points * (6 + fields) / 1e9, subject + f" with {fields} fields h")
+    if why:
+        raise ValueError(why)
+    return engine
 
 
-def structure(result: Result, *, h=None, derivatives: bool = False, **options) -> Structure:
+def structure(result: Result, *, h: Any = None, derivatives: bool = False, **options: Any) -> Structure:
     """The ground state of a converged threshold, energy or zero-energy :class:`~jaxcap.result.Result`
     (``docs/theory.md#structure``, ``docs/guide/structure.md``).
 
@@ -280,8 +289,9 @@ def structure(result: Result, *, h=None, derivatives: bool = False, **options) -
         A :class:`Structure`.
 
     Raises:
-        ValueError: a batched or non-converged result, or one that is not a threshold, energy or
-            zero-energy result.
+        ValueError: a batched or non-converged result, one that is not a threshold, energy or
+            zero-energy result, ``h`` not a 1-d array of finite numbers, or an engine beyond the
+            limits of :mod:`jaxcap.guards`.
     """
     if not isinstance(result, Result) or result.kind not in ("threshold", "energy", "sat"):
         raise ValueError("structure needs a Result of jaxcap.threshold, jaxcap.energy or jaxcap.sat")
@@ -290,9 +300,11 @@ def structure(result: Result, *, h=None, derivatives: bool = False, **options) -
     if not bool(result.converged):
         raise ValueError(f"structure needs a converged result ({result.reason})")
     params, leaf, level = _point(result)
-    engine = _engine_for(result, params, leaf, level, options)
+    h = np.atleast_1d(np.asarray(default_field_grid() if h is None else h, float))
+    if h.ndim != 1 or not np.all(np.isfinite(h)):
+        raise ValueError("h must be a one-dimensional array of finite fields")
+    engine = _engine_for(result, params, leaf, level, options, h.size)
     alpha, kappa = float(result.alpha), float(result.kappa)
-    h = np.asarray(default_field_grid() if h is None else h, float)
     out = jax.device_get(_structure_compiled(alpha, params, kappa, h, engine=engine, leaf=leaf))
     fractions = [float(v) for v in out["fractions"]]
     dfrac = dcontacts = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 
@@ -121,8 +122,8 @@ def parisi_limit(structures, points: int = 200) -> dict:
     return {"x": x.tolist(), "q": q.tolist(), "q_err": np.abs(q - q_other).tolist(), "levels": [top, other]}
 
 
-def structure_sequence(max_level: int, kappa: float = 0.0, *, sat: bool = False, progress=None,
-                       **options) -> StructureSequence:
+def structure_sequence(max_level: int, kappa: float = 0.0, *, sat: bool = False, progress: Any = None,
+                       **options: Any) -> StructureSequence:
     """Levels ``0 … max_level`` at ``κ`` (thresholds, or the zero-energy line with ``sat``), the structure of
     each, and the limits (:func:`contacts_limit` from three levels ``r ≥ 1``, :func:`parisi_limit`).
 

@@ -197,6 +197,8 @@ def structure(path, structures, fit, parisi_inf) -> None:
         axes[0].plot(x, q, "k-", lw=0.8, label=f"limit (band: levels {parisi_inf['levels'][0]}, "
                                                f"{parisi_inf['levels'][1]})")
         axes[0].fill_between(x, q - err, q + err, color="k", alpha=0.15)
+    if top.parisi["x"] and top.parisi["x"][-1] > 10.0 * top.parisi["x"][0]:
+        axes[0].set_xscale("symlog", linthresh=top.parisi["x"][0])
     axes[0].set_xlabel(var)
     axes[0].set_ylabel(f"q({var})")
     if axes[0].get_legend_handles_labels()[0]:
@@ -204,6 +206,7 @@ def structure(path, structures, fit, parisi_inf) -> None:
     else:   # level 0: q = 1 for every x > 0
         axes[0].axhline(1.0, lw=1)
     h, dens = np.asarray(top.density["h"]), np.asarray(top.density["u_density"])
+    dens = np.where((h > top.kappa) & (dens == 0.0), np.nan, dens)   # no line through the empty window
     axes[1].plot(h, dens, lw=1, label="density of u*")
     axes[1].vlines([top.kappa], 0, [top.fractions["contact"]], colors="C3", lw=2,
                    label=f"contact atom at kappa: {top.fractions['contact']:.4f}")
