@@ -221,6 +221,12 @@ class Structure:
     kind: str = "threshold"
     variable: str = "x"
 
+    def __getitem__(self, key: str):
+        """A field by name (``s["contacts_per_dimension"]``), as in the JSON of :meth:`to_json`."""
+        if key not in {f.name for f in dataclasses.fields(self)}:
+            raise KeyError(key)
+        return getattr(self, key)
+
     def parisi_at(self, at):
         """``q(x)`` at the points ``at`` (:func:`parisi_step`)."""
         return parisi_step(self.parisi["x"], self.parisi["q"], at)
