@@ -9,6 +9,11 @@ for comparison with the jamming law ``g^{−γ}``, ``γ = 0.41269``.  JSON goes 
 
     python benchmarks/structure_bench.py                       # R = 6, kappa 0 and the line at 0.25, 0.5, 1
     python benchmarks/structure_bench.py --max-level 4 --sat-kappas 0.5
+    python benchmarks/structure_bench.py --from-frsb benchmarks/results/frsb-levels-30-cpu.json
+
+With ``--from-frsb FILE`` no solve is run: the structure of every verified threshold stored in a
+``jaxcap frsb --json`` output is taken (levels 0–30 at ``κ = 0`` in the stored run), and ``c_r`` is
+extrapolated over all of them; JSON to ``benchmarks/results/structure-frsb-cpu.json``.
 """
 from __future__ import annotations
 
@@ -41,13 +46,49 @@ def _gaps(seq) -> list:
              "u_density": structure(r, h=seq.kappa - GAPS).density["u_density"]} for r in seq.results]
 
 
+def _from_frsb(path: str, out: str) -> int:
+    """``c_r`` of the thresholds stored in a ``jaxcap frsb --json`` output, and their limit."""
+    import jaxcap  # noqa: F401  (float64)
+    from jaxcap.result import from_json
+    from jaxcap.structure import structure
+    from jaxcap.structure_limits import contacts_limit
+    data = json.load(open(path))
+    rows = []
+    for item in data["results"]:
+        res = from_json(item)
+        t0 = time.perf_counter()
+        st = structure(res, h=np.array([0.0]))
+        rows.append({"level": st.level, "alpha": st.alpha, "contacts_per_dimension": st.contacts_per_dimension,
+                     "fractions": st.fractions, "alpha_positive_minus_1": st.alpha_positive - 1.0,
+                     "seconds": time.perf_counter() - t0})
+        print(f"  level {st.level}: c = {st.contacts_per_dimension:.9f}  alpha*P(pos) - 1 = "
+              f"{st.alpha_positive - 1.0:.1e}  ({rows[-1]['seconds']:.1f} s)", flush=True)
+        levels, contacts = [r["level"] for r in rows], [r["contacts_per_dimension"] for r in rows]
+        fits = {}
+        for top in (6, 10, 15, 20, 30):
+            if levels[-1] >= top:
+                fits[str(top)] = contacts_limit(levels[:top + 1], contacts[:top + 1])
+        payload = {"source": os.path.relpath(path, os.path.dirname(HERE)), "kappa": data["kappa"],
+                   "machine": platform.platform(), "levels": rows, "fits_by_last_level": fits}
+        with open(out, "w") as fh:
+            json.dump(payload, fh, indent=1)
+    for top, fit in fits.items():
+        print(f"levels up to {top}: c_inf = {fit['contacts_per_dimension_inf']:.7f} +- "
+              f"{fit['contacts_per_dimension_inf_err']:.1e} (p = {fit['p']:.2f})")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-level", type=int, default=6)
     parser.add_argument("--threshold-kappas", type=float, nargs="*", default=[0.0])
     parser.add_argument("--sat-kappas", type=float, nargs="*", default=[0.25, 0.5, 1.0])
-    parser.add_argument("--out", default=os.path.join(HERE, "results", "structure-cpu.json"))
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--from-frsb", default=None, metavar="FILE")
     args = parser.parse_args(argv)
+    if args.from_frsb:
+        return _from_frsb(args.from_frsb, args.out or os.path.join(HERE, "results", "structure-frsb-cpu.json"))
+    args.out = args.out or os.path.join(HERE, "results", "structure-cpu.json")
     import jaxcap  # noqa: F401  (float64)
     from jaxcap.structure_limits import structure_sequence
 
