@@ -41,6 +41,16 @@ def main() -> int:
         law = fit["contacts_per_dimension_inf"] + fit["C"] * (fine + fit["s"]) ** (-fit["p"])
         left.plot(fine, law, "-", lw=0.7, color=f"C{i}")
         right.loglog(r[1:], np.abs(c[1:] - fit["contacts_per_dimension_inf"]), "o-", ms=3, lw=0.7, color=f"C{i}")
+    stored = os.path.join(HERE, "results", "structure-frsb-cpu.json")
+    if os.path.exists(stored):   # the thresholds of the levels 0-30 run (structure_bench.py --from-frsb)
+        rows30 = json.load(open(stored))["levels"]
+        r = np.asarray([v["level"] for v in rows30], float)
+        c = np.asarray([v["contacts_per_dimension"] for v in rows30], float)
+        fit = contacts_limit(r, c)
+        right.loglog(r[1:], c[1:] - fit["contacts_per_dimension_inf"], "k.", ms=4,
+                     label=f"threshold, levels 0-{int(r[-1])}: c_inf = {fit['contacts_per_dimension_inf']:.5f}"
+                           f" ± {fit['contacts_per_dimension_inf_err']:.1e}")
+        right.legend(fontsize=6.5)
     left.axhline(1.0, color="k", ls=":", lw=0.8, label="isostatic, c = 1")
     left.set_ylim(0.95, 1.5)
     left.set_xlabel("lifting level r")

@@ -33,7 +33,8 @@ def line():
 
 @pytest.fixture(scope="module")
 def structures(thresholds, line):
-    return {("threshold", r.level): structure(r, h=_H) for r in thresholds} | {("sat", r.level): structure(r, h=_H) for r in line}
+    solved = [("threshold", r) for r in thresholds] + [("sat", r) for r in line]
+    return {(kind, r.level): structure(r, h=_H) for kind, r in solved}
 
 
 def test_fractions_sum_to_one_and_alpha_positive_is_the_energy(structures):
@@ -42,6 +43,7 @@ def test_fractions_sum_to_one_and_alpha_positive_is_the_energy(structures):
         assert min(s.fractions.values()) >= 0.0, key
         assert s.alpha_positive == pytest.approx(s.energy, abs=1e-9), key
         assert s.contacts_per_dimension == pytest.approx(s.alpha * s.fractions["contact"], rel=1e-14)
+        assert s["contacts_per_dimension"] == s.contacts_per_dimension
     for r in (0, 1):
         assert structures["threshold", r].alpha_positive == pytest.approx(1.0, abs=1e-9)
         assert structures["sat", r].fractions["positive"] == 0.0
