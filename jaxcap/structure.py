@@ -88,7 +88,8 @@ def last_step(d, chi, s2, m, hinge: bool = False):
 
 
 def last_step_density(t, d, chi, s2, m, hinge: bool = False):
-    """The density of ``h_r − κ`` at the points ``t`` (1-d) given ``d = h_{r−1} − κ``: shape ``t.shape + d.shape``.
+    """The density of ``h_r − κ`` at the points ``t`` (1-d) given ``d = h_{r−1} − κ``, of shape
+    ``t.shape + d.shape``.
 
     ``N(t; d, s²) e^{m f_r(t)} / M(d)`` with ``f_r`` the leaf (Moreau, or the hinge ``−t_+²/2``) and
     ``M = Σ_R M_R`` its normalisation (``docs/theory.md#structure``)."""
@@ -152,8 +153,8 @@ def _structure_compiled(alpha, params, kappa, h, *, engine, leaf):
 
 @jit(static_argnames=("engine", "objective", "leaf"))
 def _kappa_tangents(u, alpha, kappa, *, engine, objective, leaf):
-    """``(du*/dκ, ∂F/∂κ + ∂F/∂u · du*/dκ)`` for the fractions ``F`` at the optimum ``u`` of ``objective``: the
-    implicit function theorem on ``∇_u φ(u*, κ) = 0``, ``du*/dκ = −H⁻¹ ∂²φ/∂u∂κ``, with the Hessian of
+    """``(du*/dκ, ∂F/∂κ + ∂F/∂u · du*/dκ)`` for the fractions ``F`` at the optimum ``u`` of ``objective``:
+    the implicit function theorem on ``∇_u φ(u*, κ) = 0``, ``du*/dκ = −H⁻¹ ∂²φ/∂u∂κ``, with the Hessian of
     ``φ`` in ``(u, κ)`` from central differences of exact gradients
     (:func:`jaxcap.solver.value_grad_hessian`), and the derivative of ``F`` along ``(du*/dκ, 1)`` exact (a JVP)."""
     n = u.shape[0]

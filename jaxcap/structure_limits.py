@@ -80,7 +80,8 @@ def contacts_limit(levels, contacts) -> dict:
     r, c = map(np.asarray, zip(*pairs))
     sign = 1.0 if c[-1] <= c[0] else -1.0
     fit = extrapolate(r, sign * c)
-    out = {"contacts_per_dimension_inf": sign * fit["alpha_inf"], "contacts_per_dimension_inf_err": fit["alpha_inf_err"],
+    out = {"contacts_per_dimension_inf": sign * fit["alpha_inf"],
+           "contacts_per_dimension_inf_err": fit["alpha_inf_err"],
            "model": fit["model"].replace("alpha", "c"), "C": sign * fit["C"], "p": fit["p"], "s": fit.get("s", 0.0),
            "fit_levels": fit["fit_levels"], "reliable": fit["reliable"],
            "direction": "decreasing" if sign > 0 else "increasing"}
