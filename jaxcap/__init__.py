@@ -15,7 +15,8 @@ from .threshold import threshold_chain  # noqa: E402
 from .sweep import energy_grid, sweep  # noqa: E402  (the name jaxcap.sweep is the function)
 from .api import energy, sat, threshold  # noqa: E402
 from .euler import euler_characteristic, euler_threshold  # noqa: E402
+from .structure import Structure, structure  # noqa: E402  (the name jaxcap.structure is the function)
 
 __all__ = ["energy", "threshold", "threshold_chain", "sweep", "energy_grid", "sat", "Result", "Diagnostics", "FRSBResult",
-           "Quantities", "ConvergenceError", "to_json"]
+           "Quantities", "ConvergenceError", "to_json", "structure", "Structure"]
 __all__ += ["euler_characteristic", "euler_threshold"]

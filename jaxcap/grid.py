@@ -305,7 +305,10 @@ class GridEngine:
         return float(grids[-1][1] + extended + sum(grids[l][1] * (2 * self._half_width(caps[l], steps[l + 1]) + 1)
                                                    for l in range(levels - 1)))
 
-    def outer_mean(self, params: Params, kappa):
+    def outer_mean(self, params: Params, kappa, probe=None):
+        """``G = E_z f_0(√q_0 z)``.  With ``probe`` (a function of ``d = h − κ``) the innermost level is
+        ``f_{r−1} + probe``: the derivative of ``G`` along it is the mean of ``probe(h_{r−1} − κ)`` under the
+        tilted law of ``h_{r−1}`` (``docs/theory.md#structure``)."""
         chi, q, x = params
         r = q.shape[0]
         caps, steps, grids = self.caps(r - 1), self.spacings(r), self.grids(r)
@@ -318,6 +321,8 @@ class GridEngine:
             b = jnp.log(lam) / (2.0 * x[r - 1])
         else:
             f = innermost_level(d, chi, 1.0 - q[r - 1], x[r - 1], 0.0)
+        if probe is not None:
+            f = f + probe(d)
         for l in range(r - 2, -1, -1):
             stride = int(round(steps[l] / steps[l + 1]))
             k = self._half_width(caps[l], steps[l + 1])
@@ -368,11 +373,13 @@ class GridEngine:
         spacing = min(max(snapped_spacing(narrowest / 4.0), 0.02), 0.04)
         return dataclasses.replace(self, spacing=spacing, sigma_cap=1.0, level_caps=(), strides=(), level_ranges=())
 
-    def fitted(self, params: Params) -> "GridEngine":
+    def fitted(self, params: Params, ranged: bool = True) -> "GridEngine":
         """This engine fitted to ``params`` (``docs/theory.md#engines``): each level's kernel cut to ``1.3×`` its
         width (:func:`_cover`), and each level's grid with at least :data:`POINTS_PER_WIDTH`
         points across the scales it must resolve (:func:`_resolved_scales`), the innermost
-        spacing at most this engine's."""
+        spacing at most this engine's.  ``ranged=False`` keeps the hinge's levels on all of
+        ``[lo, hi]`` (no :func:`hinge_ranges`): every path then ends on the innermost grid, as the
+        tilted law of the fields needs (``docs/theory.md#structure``)."""
         q = np.atleast_1d(np.asarray(params.q, dtype=float))
         if q.size == 0:
             return self  # level 0: closed form, no grid
@@ -384,7 +391,8 @@ class GridEngine:
             # :meth:`check`'s), and each kernel reaching its integrand's peak, shifted by up to the
             # top of the level's grid times the shift per unit d
             wanted = hinge_ranges(q, y, TAIL + 1.0)
-            ranges = tuple((_outward(a), _outward(b)) for a, b in wanted) if np.all(np.isfinite(wanted)) else ()
+            ranges = (tuple((_outward(a), _outward(b)) for a, b in wanted)
+                      if ranged and np.all(np.isfinite(wanted)) else ())
             tops = self._tops(ranges, q.size)
             width, shift = _hinge_widths(q, y)
             caps = tuple(max(c, _rung(top * a / self.cutoff + w, up=True))

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 from jax.scipy.special import log_ndtr, logsumexp
 
 __all__ = ["leaf_moreau", "innermost_log_mgf", "innermost_level", "leaf_hinge", "hinge_innermost_log_mgf",
-           "hinge_innermost_level"]
+           "hinge_innermost_level", "innermost_log_pieces", "hinge_innermost_log_pieces"]
 
 
 def leaf_moreau(h, chi, kappa):
@@ -56,13 +56,15 @@ def _log_diff(log_hi, log_lo):
     return log_hi + jnp.log1p(-jnp.exp(log_lo - log_hi))
 
 
-def innermost_log_mgf(h, chi, s2, m, kappa):
-    """``log E_z exp(m f_r(h + s z))`` in closed form, ``s² = s2`` (``docs/theory.md#leaf``).
+def innermost_log_pieces(h, chi, s2, m, kappa):
+    """The logs of the three terms of the closed form of :func:`innermost_log_mgf`, stacked on a first
+    axis in the order ``(below, above, middle)``: ``h + s z`` ending below ``κ``, at or beyond ``κ + a``,
+    and in between (``docs/theory.md#leaf``).
 
-    The result is at least ``−m`` (since ``f_r ≥ −1``); the three pieces are
-    combined with a log-sum-exp so that large ``m`` does not underflow.  The four
-    normal log-CDFs are evaluated as one stacked ``log_ndtr`` call: one copy of
-    that (large) special function in the compiled program instead of four.
+    Each is ``log E_z[e^{m f_r(h + s z)} 1[h + s z ∈ region]]``, so their softmax is the law of the
+    region under the tilted last step (``docs/theory.md#structure``).  The four normal log-CDFs are
+    evaluated as one stacked ``log_ndtr`` call: one copy of that (large) special function in the
+    compiled program instead of four.
     """
     s = jnp.sqrt(s2)
     d = h - kappa
@@ -76,7 +78,17 @@ def innermost_log_mgf(h, chi, s2, m, kappa):
     above = -m + log_cdf[1]
     middle = (-m * d**2 / (2.0 * (chi + m * s2)) - jnp.log(s * sqrt_a)
               + _log_diff(log_cdf[2], log_cdf[3]))
-    return logsumexp(jnp.stack([below, above, middle]), axis=0)
+    return jnp.stack([below, above, middle])
+
+
+def innermost_log_mgf(h, chi, s2, m, kappa):
+    """``log E_z exp(m f_r(h + s z))`` in closed form, ``s² = s2`` (``docs/theory.md#leaf``).
+
+    The result is at least ``−m`` (since ``f_r ≥ −1``); the three pieces
+    (:func:`innermost_log_pieces`) are combined with a log-sum-exp so that large ``m``
+    does not underflow.
+    """
+    return logsumexp(innermost_log_pieces(h, chi, s2, m, kappa), axis=0)
 
 
 def innermost_level(h, chi, s2, m, kappa):
@@ -90,20 +102,28 @@ def leaf_hinge(h, kappa):
     return -0.5 * d**2
 
 
-def hinge_innermost_log_mgf(h, s2, y, kappa):
-    """``log E_z exp(y g_r(h + s z))`` in closed form, ``s² = s2`` (``docs/theory.md#zero-energy``).
-
-    ``log(Φ(−d/s) + e^{−y d²/(2c)} Φ(d/(s√c))/√c)`` with ``d = h − κ`` and
-    ``c = 1 + y s²``, the two terms combined by a log-sum-exp and the two normal
-    log-CDFs evaluated as one stacked ``log_ndtr`` call: exact in both tails
-    (``0`` far left, ``−y d²/(2c) − ln(c)/2`` far right, no underflow).
-    """
+def hinge_innermost_log_pieces(h, s2, y, kappa):
+    """The logs of the two terms of the closed form of :func:`hinge_innermost_log_mgf`, stacked on a first
+    axis in the order ``(below, inside)``: ``h + s z`` ending below ``κ``, and above it (a contact on the
+    zero-energy line, ``docs/theory.md#structure``).  The two normal log-CDFs are evaluated as one
+    stacked ``log_ndtr`` call."""
     s = jnp.sqrt(s2)
     d = h - kappa
     c = 1.0 + y * s2
     log_cdf = log_ndtr(jnp.stack(jnp.broadcast_arrays(-d / s, d / (s * jnp.sqrt(c)))))
     inside = -y * d**2 / (2.0 * c) - 0.5 * jnp.log(c) + log_cdf[1]
-    return logsumexp(jnp.stack([log_cdf[0], inside]), axis=0)
+    return jnp.stack([log_cdf[0], inside])
+
+
+def hinge_innermost_log_mgf(h, s2, y, kappa):
+    """``log E_z exp(y g_r(h + s z))`` in closed form, ``s² = s2`` (``docs/theory.md#zero-energy``).
+
+    ``log(Φ(−d/s) + e^{−y d²/(2c)} Φ(d/(s√c))/√c)`` with ``d = h − κ`` and
+    ``c = 1 + y s²``, the two terms (:func:`hinge_innermost_log_pieces`) combined by a
+    log-sum-exp: exact in both tails (``0`` far left, ``−y d²/(2c) − ln(c)/2`` far right,
+    no underflow).
+    """
+    return logsumexp(hinge_innermost_log_pieces(h, s2, y, kappa), axis=0)
 
 
 def hinge_innermost_level(h, s2, y, kappa):

@@ -41,7 +41,9 @@ class TensorEngine:
     leaf: str = "moreau"
     name: str = dataclasses.field(default="tensor", init=False)
 
-    def outer_mean(self, params: Params, kappa):
+    def outer_mean(self, params: Params, kappa, probe=None):
+        """``G = Σ_k w_k f_0(√q_0 z_k)``; with ``probe`` (a function of ``d = h − κ``) the innermost level is
+        ``f_{r−1} + probe`` (as :meth:`jaxcap.grid.GridEngine.outer_mean`, ``docs/theory.md#structure``)."""
         chi, q, x = params
         r = q.shape[0]
         z_np, logw_np = gauss_hermite(self.nodes)
@@ -50,8 +52,10 @@ class TensorEngine:
         def f(l, h):
             if l == r - 1:
                 if self.leaf == "hinge":
-                    return hinge_innermost_level(h, 1.0 - q[r - 1], x[r - 1], kappa)
-                return innermost_level(h, chi, 1.0 - q[r - 1], x[r - 1], kappa)
+                    inner = hinge_innermost_level(h, 1.0 - q[r - 1], x[r - 1], kappa)
+                else:
+                    inner = innermost_level(h, chi, 1.0 - q[r - 1], x[r - 1], kappa)
+                return inner if probe is None else inner + probe(h - kappa)
             sigma = jnp.sqrt(q[l + 1] - q[l])
             return nested_logmeanexp(lambda hh: f(l + 1, hh), h, sigma, x[l], z, logw)
 

@@ -9,6 +9,7 @@ import sys
 import threading
 
 from . import bench, commands, euler, finite, sweep
+from . import structure as structure_command
 from .errors import (EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NOT_CONVERGED, EXIT_OK,
                      EXIT_WRITE_FAILED, BadInput)
 from .options import Parser
@@ -36,6 +37,7 @@ def build_parser() -> Parser:
     finite.register(sub)
     bench.register(sub)
     euler.register(sub)
+    structure_command.register(sub)
     return parser
 
 

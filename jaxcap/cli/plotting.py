@@ -197,3 +197,59 @@ def euler_rates(path, curves: dict, alpha_euler: float) -> None:
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     _save(fig, plt, path)
+
+
+def structure(path, structures, fit, parisi_inf) -> None:
+    """``jaxcap structure``: the Parisi function ``q(x)`` of each level (with the limit and its band,
+    when extrapolated), the law of ``u*`` of the highest level (the density and the contact atom at
+    ``κ``), and, with several levels, ``c_r`` against ``r`` with ``c_∞ ± err`` and the isostatic line."""
+    plt = _pyplot()
+    panels = 3 if len(structures) > 1 else 2
+    fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.6), layout="constrained")
+    top = structures[-1]
+    var = top.variable
+    for s in structures:
+        if not s.parisi["x"]:
+            continue
+        xs = [0.0] + list(s.parisi["x"])
+        qs = list(s.parisi["q"]) + [1.0]
+        axes[0].step(xs + [xs[-1] * 1.5], qs + [1.0], where="post", lw=1, label=f"r = {s.level}")
+    if parisi_inf:
+        x, q, err = (np.asarray(parisi_inf[k]) for k in ("x", "q", "q_err"))
+        axes[0].plot(x, q, "k-", lw=0.8, label=f"limit (band: levels {parisi_inf['levels'][0]}, "
+                                               f"{parisi_inf['levels'][1]})")
+        axes[0].fill_between(x, q - err, q + err, color="k", alpha=0.15)
+    if top.parisi["x"] and top.parisi["x"][-1] > 10.0 * top.parisi["x"][0]:
+        axes[0].set_xscale("symlog", linthresh=top.parisi["x"][0])
+    axes[0].set_xlabel(var)
+    axes[0].set_ylabel(f"q({var})")
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(fontsize=7)
+    else:   # level 0: q = 1 for every x > 0
+        axes[0].axhline(1.0, lw=1)
+    h, dens = np.asarray(top.density["h"]), np.asarray(top.density["u_density"])
+    dens = np.where((h > top.kappa) & (dens == 0.0), np.nan, dens)   # no line through the empty window
+    axes[1].plot(h, dens, lw=1, label="density of u*")
+    axes[1].vlines([top.kappa], 0, [top.fractions["contact"]], colors="C3", lw=2,
+                   label=f"contact atom at kappa: {top.fractions['contact']:.4f}")
+    axes[1].set_xlabel("u*")
+    axes[1].set_title(f"level {top.level}, kappa = {top.kappa:g}", fontsize=9)
+    axes[1].legend(fontsize=7)
+    if panels == 3:
+        r = np.array([s.level for s in structures], float)
+        c = np.array([s.contacts_per_dimension for s in structures], float)
+        axes[2].plot(r, c, "o", ms=3, label="c_r = alpha P(contact)")
+        axes[2].axhline(1.0, color="k", ls=":", lw=0.8, label="isostatic (c = 1)")
+        if fit and "C" in fit:
+            fine = np.linspace(min(fit["fit_levels"]), r.max(), 200)
+            axes[2].plot(fine, fit["contacts_per_dimension_inf"] + fit["C"] * (fine + fit.get("s", 0.0)) ** (-fit["p"]),
+                         "-", lw=0.8, label="fit")
+        if fit:
+            ci, err = fit["contacts_per_dimension_inf"], fit["contacts_per_dimension_inf_err"]
+            axes[2].axhspan(ci - err, ci + err, color="C2", alpha=0.3, label=f"c_inf = {ci:.4f} ± {err:.1e}")
+        axes[2].set_xlabel("lifting level r")
+        axes[2].set_ylabel("contacts per dimension")
+        axes[2].legend(fontsize=7)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    _save(fig, plt, path)
