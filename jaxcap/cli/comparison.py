@@ -22,17 +22,17 @@ DAT_METHOD = "RS replicon reaches 1 on the energy-1 states (jaxcap.temperature.d
 FINITE_METHOD = ("median over Gaussian layers of the exact fewest rows m*/n making ReLU(Wx) injective "
                  "(jaxcap.finite.min_active), with the order-statistic interval")
 
-MEANINGS = [
-    "Euler: the integral-geometry conjecture (expected Euler characteristic of the non-injectivity set); "
+MEANINGS = {   # row -> what it is (listed under the rows present)
+    "euler": "Euler: the integral-geometry conjecture (expected Euler characteristic of the non-injectivity set); "
     "refuted, it lies above the rigorous RS bound.",
-    "level 0: plain RDT = RS, the rigorous upper bound from Gordon's comparison inequality.",
-    "levels r >= 1: the fully lifted RDT (r-step RSB), decreasing in r toward the full-RSB limit.",
-    "FRSB: the r -> infinity extrapolation of the levels (with its error bar).",
-    "dAT: where the RS solution of the energy-1 states becomes unstable at finite temperature (replicon = 1); "
+    "level 0": "level 0: plain RDT = RS, the rigorous upper bound from Gordon's comparison inequality.",
+    "levels": "levels r >= 1: the fully lifted RDT (r-step RSB), decreasing in r toward the full-RSB limit.",
+    "frsb": "FRSB: the r -> infinity extrapolation of the levels (with its error bar).",
+    "dat": "dAT: where the RS solution of the energy-1 states becomes unstable at finite temperature (replicon = 1); "
     "the thresholds lie beyond it, so RS is not exact there.",
-    "finite: exact at small n: the alpha = m/n where P(injective) = 1/2 at n inputs, each layer decided exactly; "
+    "finite": "finite: exact at small n: the alpha = m/n where P(injective) = 1/2 at n inputs, each layer decided exactly; "
     "it shows the finite-size drift, it does not locate the n -> infinity threshold.",
-]
+}
 
 
 def frsb_limit(rows) -> dict | None:
@@ -124,5 +124,8 @@ def text(kappa: float, rows, euler: dict | None, extra: dict, max_level: int) ->
                               f"{fin['ci'][1]:.4f}]", f"exact, P(inj) = 1/2: median of {fin['trials']} layers "
                               f"(seed {fin['seed']}), {100 * fin['coverage']:.1f}% interval"))
     lines.append("What the rows are:")
-    lines += [f"  {m}" for m in MEANINGS]
+    present = {"euler": euler is not None, "level 0": bool(rows) and rows[0].level == 0,
+               "levels": any(r.level >= 1 for r in rows), "frsb": True, "dat": "dat" in extra,
+               "finite": "finite" in extra}
+    lines += [f"  {m}" for key, m in MEANINGS.items() if present[key]]
     return "\n".join(lines)
