@@ -63,7 +63,7 @@ def finite_estimate(n: int, trials: int) -> dict:
         except ValueError as exc:
             return {"converged": False, "error": str(exc), "diagnostics": {"n": n, "trials": trials},
                     "method": FINITE_METHOD}
-    return {**out, "method": FINITE_METHOD}
+    return {**out, "exact_method": out["method"], "method": FINITE_METHOD}   # exact_method: min_active's
 
 
 def compute(kappa: float, rows, finite_n: int, finite_trials: int) -> dict:

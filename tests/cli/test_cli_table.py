@@ -38,6 +38,7 @@ def test_frsb_dat_and_a_real_finite_row_side_by_side(jaxcap_cli, levels, monkeyp
     exact = finite_threshold(2, 5)                               # computed for real, n = 2
     assert data["finite"]["alphas"] == exact["alphas"] and data["finite"]["ci"] == exact["ci"]
     assert data["finite"]["n"] == 2 and data["finite"]["trials"] == 5 and "min_active" in data["finite"]["method"]
+    assert data["finite"]["exact_method"] == "auto"
     assert "euler" in data
     text = jaxcap_cli(*argv).out
     assert f"FRSB limit             {fit['alpha_inf']:.7f} +- {fit['alpha_inf_err']:.1e}" in text
