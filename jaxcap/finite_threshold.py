@@ -22,7 +22,7 @@ import numpy as np
 from . import guards
 from .finite import METHODS, min_active, trial_rng
 
-__all__ = ["injective_rows", "finite_threshold"]
+__all__ = ["injective_rows", "median_interval", "finite_threshold"]
 
 _GROWTH = 1.5  # the search brackets m* by m ← ceil(1.5 m) from 2n, then bisects
 
