@@ -80,9 +80,11 @@ def compute(kappa: float, rows, finite_n: int, finite_trials: int) -> dict:
 
 
 def failures(extra: dict) -> list[str]:
-    """One line per comparison row that did not converge."""
-    return [f"jaxcap: not converged ({key}): {extra[key]['error']}" for key in ("dat", "finite")
-            if key in extra and extra[key].get("converged") is False]
+    """Two lines per comparison row that did not converge: the reason, and its diagnostics as JSON."""
+    from .output import dumps
+    return [line for key in ("dat", "finite") if key in extra and extra[key].get("converged") is False
+            for line in (f"jaxcap: not converged ({key}): {extra[key]['error']}",
+                         dumps({k: extra[key][k] for k in ("converged", "error", "diagnostics")}))]
 
 
 def _row(name: str, value: str, meaning: str) -> str:

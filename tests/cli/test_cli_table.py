@@ -1,5 +1,7 @@
 """``jaxcap table``'s side-by-side rows: FRSB limit, dAT line and the exact finite-size estimate, each with
 its method, in the text and the JSON (the levels are stand-ins; the solves are tested elsewhere)."""
+import json
+
 import numpy as np
 import pytest
 
@@ -74,6 +76,7 @@ def test_a_failed_dat_solve_exits_3_after_the_table(jaxcap_cli, levels, table_st
     data = run.json()
     assert data["dat"]["converged"] is False and [r["level"] for r in data["levels"]] == [0]
     assert "not converged (dat)" in run.err and "Traceback" not in run.err
+    assert json.loads(run.lines()[-1])["diagnostics"] == {"kappa": 0.0}
 
 
 @pytest.mark.parametrize("argv,needle", [(("--finite-n", "11"), "--finite-n"), (("--finite-n", "-1"), "--finite-n"),
