@@ -195,7 +195,8 @@ def _euler_prediction(kappa: float) -> dict | None:
         return None
     from ..euler import euler_threshold
     res = euler_threshold()
-    return {"alpha": res.alpha, "alpha_err": res.alpha_err}
+    return {"alpha": res.alpha, "alpha_err": res.alpha_err,
+            "method": "root of the limit rate of E chi(K) (jaxcap.euler.euler_threshold, as jaxcap euler --threshold)"}
 
 
 def frsb(args) -> int:

@@ -41,7 +41,7 @@ def test_frsb_dat_and_a_real_finite_row_side_by_side(jaxcap_cli, levels, monkeyp
     assert data["finite"]["alphas"] == exact["alphas"] and data["finite"]["ci"] == exact["ci"]
     assert data["finite"]["n"] == 2 and data["finite"]["trials"] == 5 and "min_active" in data["finite"]["method"]
     assert data["finite"]["exact_method"] == "auto"
-    assert "euler" in data
+    assert "euler_threshold" in data["euler"]["method"]
     text = jaxcap_cli(*argv).out
     assert f"FRSB limit             {fit['alpha_inf']:.7f} +- {fit['alpha_inf_err']:.1e}" in text
     assert f"dAT line               {DAT_ALPHA:.10f}" in text
