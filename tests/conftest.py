@@ -75,3 +75,28 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if hasattr(config, "jaxcap_cache"):
         shutil.rmtree(config.jaxcap_cache, ignore_errors=True)
+
+
+@pytest.fixture
+def table_stand_ins(monkeypatch):
+    """Stand-ins for the dAT solve and the finite-size estimate of ``jaxcap table`` at ``κ = 0`` (both are
+    computed for real in ``test_temperature.py`` and ``test_finite_threshold.py``); returns the calls seen."""
+    import jaxcap.finite_threshold
+    import jaxcap.temperature
+    from jaxcap.references import DAT_ALPHA
+    from jaxcap.result import Quantities
+    seen = []
+
+    def dat_threshold(kappa, **options):
+        seen.append(("dat", kappa))
+        return Quantities("dat", {"alpha": DAT_ALPHA, "kappa": kappa, "beta": 3.0, "q": 0.7,
+                                  "diagnostics": {"quad_error": 0.0, "seconds": 0.0}})
+
+    def finite_threshold(n, trials, seed=0, method="auto", progress=None):
+        seen.append(("finite", n, trials))
+        return {"n": n, "trials": trials, "seed": seed, "method": method, "alpha": 5.0, "ci": [4.75, 5.25],
+                "coverage": 0.96, "alphas": [5.0] * trials, "seconds": 0.0}
+
+    monkeypatch.setattr(jaxcap.temperature, "dat_threshold", dat_threshold)
+    monkeypatch.setattr(jaxcap.finite_threshold, "finite_threshold", finite_threshold)
+    return seen

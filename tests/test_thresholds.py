@@ -75,7 +75,7 @@ def test_frsb_resumes_from_checkpoint_and_extrapolates(chain, tmp_path):
     assert [r.diagnostics.seconds for r in again.levels] == [r.diagnostics.seconds for r in rows]  # read back
 
 
-def test_frsb_and_table_cli_write_plots(chain, tmp_path, jaxcap_cli):
+def test_frsb_and_table_cli_write_plots(chain, tmp_path, jaxcap_cli, table_stand_ins):
     """``--plot`` on ``frsb`` (resumed from a finished checkpoint) and on ``table``; a checkpoint
     computed with another ``--spacing`` is refused."""
     from jaxcap.checkpoint import write_levels

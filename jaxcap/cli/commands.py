@@ -13,6 +13,7 @@ from ..guards import MAX_SPACING
 from ..result import ConvergenceError, to_json
 from . import options as opt
 from . import plotting
+from . import comparison
 from .errors import EXIT_NOT_CONVERGED, EXIT_OK, EXIT_WRITE_FAILED, BadInput
 from .output import dumps, emit, euler_line, levels_table, result_text, say
 
@@ -34,7 +35,11 @@ def register(sub) -> None:
     p.add_argument("--max-level", type=opt.level, default=3)
     opt.add_engine_options(p)
     p.add_argument("--plot", metavar="FILE", help="write alpha_r against r (needs matplotlib)")
-    p.set_defaults(run=table, check=check_plot)
+    p.add_argument("--finite-n", type=opt.count, default=4,
+                   help="n of the exact finite-size row at kappa 0 (default 4; 0 leaves it out)")
+    p.add_argument("--finite-trials", type=opt.positive_int, default=40,
+                   help="Gaussian layers of the finite-size row (default 40)")
+    p.set_defaults(run=table, check=check_table)
 
     p = sub.add_parser("frsb", help="alpha_r level by level and the r -> infinity (full RSB) extrapolation")
     p.add_argument("--max-level", type=opt.level, default=10)
@@ -79,6 +84,18 @@ def no_outputs(args) -> None:
 
 def check_plot(args) -> None:
     opt.check_plot(args.plot)
+
+
+def check_table(args) -> None:
+    """The plot's path, and the finite-size row within the limits of :mod:`jaxcap.guards`."""
+    from .. import guards
+    opt.check_plot(args.plot)
+    try:
+        if args.finite_n > 0:
+            guards.MAX_FINITE_N.check(args.finite_n, f"--finite-n {args.finite_n}")
+            guards.MAX_TRIALS.check(args.finite_trials, f"--finite-trials {args.finite_trials}")
+    except ValueError as exc:
+        raise BadInput(f"table: {exc}") from None
 
 
 def check_frsb(args) -> None:
@@ -169,13 +186,18 @@ def table(args) -> int:
     if euler is not None:
         payload["euler"] = euler
     rs_alpha = rows[0].alpha if rows and rows[0].level == 0 else None
-    emit(args, payload, levels_table(args.kappa, rows, seconds) + euler_line(euler, rs_alpha))
+    extra = comparison.compute(args.kappa, rows, args.finite_n, args.finite_trials)
+    payload.update(extra)
+    emit(args, payload, levels_table(args.kappa, rows, seconds) + euler_line(euler, rs_alpha)
+         + "\n" + comparison.text(args.kappa, rows, euler, extra, args.max_level))
     code = write_plot(plotting.levels, args.plot, rows) if rows else EXIT_OK
     if failure is not None:
         say(f"jaxcap: not converged at level {len(rows)}: {failure}")
         say(dumps(_failure(failure)))
         return EXIT_NOT_CONVERGED
-    return code
+    for line in comparison.failures(extra):
+        say(line)
+    return EXIT_NOT_CONVERGED if comparison.failures(extra) else code
 
 
 def _euler_prediction(kappa: float) -> dict | None:
@@ -184,7 +206,8 @@ def _euler_prediction(kappa: float) -> dict | None:
         return None
     from ..euler import euler_threshold
     res = euler_threshold()
-    return {"alpha": res.alpha, "alpha_err": res.alpha_err}
+    return {"alpha": res.alpha, "alpha_err": res.alpha_err,
+            "method": "root of the limit rate of E chi(K) (jaxcap.euler.euler_threshold, as jaxcap euler --threshold)"}
 
 
 def frsb(args) -> int:

@@ -67,7 +67,7 @@ def test_curve_is_a_sweep_with_tangents(jaxcap_cli, tmp_path):
     assert pts[2]["alpha"] == pytest.approx(RS_ALPHA, abs=2e-6)
 
 
-def test_table_keeps_the_levels_before_a_failure(jaxcap_cli, monkeypatch):
+def test_table_keeps_the_levels_before_a_failure(jaxcap_cli, monkeypatch, table_stand_ins):
     import jaxcap
     from jaxcap.result import ConvergenceError
     real = jaxcap.threshold_chain

@@ -73,7 +73,7 @@ def test_bad_input(jaxcap_cli, argv, needle):
     assert len(run.lines()) == 1 and run.lines()[0].startswith("jaxcap: error:") and needle in run.lines()[0], run
 
 
-def test_table_shows_the_euler_prediction_beside_the_rs_bound(jaxcap_cli, monkeypatch):
+def test_table_shows_the_euler_prediction_beside_the_rs_bound(jaxcap_cli, monkeypatch, table_stand_ins):
     """The table's layout with a stand-in level 0 (the published RS value; the solve itself is tested
     elsewhere and compiles for seconds)."""
     import numpy as np
