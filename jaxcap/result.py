@@ -30,21 +30,14 @@ import jax
 import numpy as np
 
 from .params import Params
+from .status import MESSAGES, Status, message
 
 __all__ = ["Result", "Diagnostics", "FRSBResult", "Quantities", "ConvergenceError", "to_json", "json_safe",
-           "start_params", "REASONS"]
+           "start_params", "not_converged", "REASONS"]
 
-#: Status codes of a solve (the ``status`` leaf of a :class:`Result`) and what each means.
-REASONS = {
-    0: None,
-    1: "non-finite",
-    2: "degenerate (merged levels)",
-    3: "not resolved by the engine",
-    4: "not a verified maximum (gradient above tolerance or Hessian not negative definite)",
-    5: "no start reached a verified non-degenerate maximum",
-    6: "invalid input (kappa not finite, or alpha not a finite number > 0)",
-    7: "kappa outside the kappa_range the traced engine was fitted to",
-}
+#: Status codes of a solve (the ``status`` leaf of a :class:`Result`) and what each means
+#: (:class:`jaxcap.status.Status`, as plain integers).
+REASONS = {int(code): text for code, text in MESSAGES.items()}
 
 
 def _dataclass_pytree(meta):
@@ -123,7 +116,7 @@ class Result:
         """``None`` when converged, else why not (for a batch: an object array of them)."""
         status = np.asarray(self.status)
         messages = list(self.messages) if len(self.messages) == status.size else [""] * status.size
-        reasons = [None if s == 0 else (m or REASONS.get(int(s), f"status {int(s)}"))
+        reasons = [None if s == Status.CONVERGED else (m or message(s))
                    for s, m in zip(status.ravel(), messages)]
         return reasons[0] if status.ndim == 0 else np.array(reasons, dtype=object).reshape(status.shape)
 
@@ -211,6 +204,32 @@ class ConvergenceError(RuntimeError):
     def __init__(self, message: str, diagnostics: dict | None = None):
         super().__init__(message)
         self.diagnostics = diagnostics or {}
+
+
+def not_converged(kind: str, level: int, kappa, alpha=None, reason: str = "", status: int = Status.NO_SOLUTION,
+                  engine: str = "grid") -> Result:
+    """The :class:`Result` of a solve that did not converge (``throw=False``, :mod:`jaxcap.status`): NaN
+    values of the shapes a converged one has (the batch shape of ``kappa``, or of ``alpha`` and ``kappa``
+    broadcast), ``status`` and the one-line ``reason`` per element."""
+    kappa = np.asarray(kappa, float)
+    alpha = np.full(kappa.shape, np.nan) if alpha is None else np.asarray(alpha, float)
+    shape = np.broadcast_shapes(np.shape(alpha), kappa.shape)
+    nan = np.full(shape, np.nan)
+    vec = np.full(shape + (level,), np.nan)
+    params = {"q": vec, "y": vec.copy()} if kind == "sat" else {"chi": nan.copy(), "q": vec, "x": vec.copy()}
+    slopes = ({"denergy_dalpha": nan.copy(), "denergy_dkappa": nan.copy()} if kind == "energy"
+              else {"dalpha_dkappa": nan.copy()})
+    scalar = lambda v: float(v) if not shape else v  # noqa: E731
+    return Result(alpha=scalar(nan if kind != "energy" else np.broadcast_to(alpha, shape).copy()),
+                  energy=scalar(nan.copy()), kappa=scalar(np.broadcast_to(kappa, shape).copy()),
+                  params={k: scalar(v) if np.ndim(v) == len(shape) else v for k, v in params.items()},
+                  diagnostics=Diagnostics(grad_norm=scalar(nan.copy()), hessian_max_eig=scalar(nan.copy()),
+                                          quad_error=scalar(nan.copy()), seconds=scalar(nan.copy()),
+                                          newton_steps=0 if not shape else np.zeros(shape, int),
+                                          starts_tried=0 if not shape else np.zeros(shape, int), engine=engine),
+                  status=int(status) if not shape else np.full(shape, int(status)), level=level, kind=kind,
+                  messages=(reason,) * max(1, int(np.prod(shape))),
+                  **{k: scalar(v) for k, v in slopes.items()})
 
 
 def json_safe(payload):
@@ -324,7 +343,8 @@ def from_json(data: dict) -> Result:
                   diagnostics=Diagnostics(**{k: nan(v) if k in ("grad_norm", "hessian_max_eig", "quad_error")
                                              else v for k, v in d.items()}),
                   dalpha_dkappa=data.get("dalpha_dkappa"), denergy_dalpha=data.get("denergy_dalpha"),
-                  denergy_dkappa=data.get("denergy_dkappa"), kind=kind, status=0 if converged else 5,
+                  denergy_dkappa=data.get("denergy_dkappa"), kind=kind,
+                  status=int(Status.CONVERGED if converged else Status.NO_SOLUTION),
                   messages=() if converged else (message,))
 
 

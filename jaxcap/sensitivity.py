@@ -9,7 +9,7 @@ and :func:`jaxcap.energy` call :func:`traced_solve`, which splits the solve in t
   host at once and is solved by the batched program of :func:`jaxcap.sweep`
   (one single solve plans it, :func:`jaxcap.sweep.solve_batch` does the rest), never
   by a loop of single solves.  It returns the maximiser ``u*`` in the unconstrained
-  coordinates of :mod:`jaxcap.params`, a status code (:data:`jaxcap.result.REASONS`)
+  coordinates of :mod:`jaxcap.params`, a status code (:class:`jaxcap.status.Status`)
   and diagnostics.  An element that fails (no verified maximum, invalid input,
   ``κ`` outside the engine's range) comes back with ``u* = NaN`` and its status:
   nothing raises inside a traced call;
@@ -39,9 +39,7 @@ the engines' quadrature error (``quad_error``), not to the last digit.
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
 import functools
-import math
 import time
 from typing import NamedTuple
 
@@ -50,8 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .compilation import jit
-from .grid import GridEngine
-from .measurement import INVALID_INPUT, NO_SOLUTION, OUT_OF_RANGE
+from .status import Status
 from .params import from_unconstrained, to_unconstrained
 from .result import ConvergenceError, Diagnostics, Result, start_params
 from .solver import HESSIAN_STEP, OBJECTIVES
@@ -118,11 +115,7 @@ def traced_engine(level: int, options: tuple, kappa_range: tuple):
     if level == 0:
         return eng
     middle = at_top_level(host_threshold, level, kappa=0.5 * (lo + hi), **opts)
-    fitted = eng.fitted(start_params(middle, level))
-    if not isinstance(fitted, GridEngine):
-        return fitted
-    wider = tuple(min(1.0, cap * math.sqrt(2.0)) for cap in fitted.level_caps)
-    return dataclasses.replace(fitted, level_caps=wider, sigma_cap=max(wider, default=fitted.sigma_cap))
+    return eng.fitted(start_params(middle, level)).widened()
 
 
 def spec_for(kind: str, level: int, options: dict, kappa_range, start) -> Spec:
@@ -175,18 +168,18 @@ def _host_solve(spec: Spec, alphas, kappas):
     shape, a, k = kappas.shape, alphas.ravel(), kappas.ravel()
     n = k.size
     u = np.full((n, spec.dim), np.nan)
-    status = np.full(n, float(INVALID_INPUT))
+    status = np.full(n, float(Status.INVALID_INPUT))
     diag = np.full((n, len(DIAGNOSTICS)), np.nan)
     valid = np.isfinite(k) & ((spec.kind == "threshold") | (np.isfinite(a) & (a > 0)))
     lo, hi = spec.kappa_range
     inside = valid & (k >= lo) & (k <= hi)
-    status[valid & ~inside] = OUT_OF_RANGE
+    status[valid & ~inside] = Status.OUT_OF_RANGE
     idx = np.flatnonzero(inside)
     if idx.size:
         t0 = time.perf_counter()
         start = _anchor(spec, a[idx], k[idx])
         if start is None:
-            status[idx] = NO_SOLUTION
+            status[idx] = Status.NO_SOLUTION
         else:
             plan = Plan(spec.level, spec.engine, start, spec.kind)
             # padded to a power of two: batches of similar sizes share one compiled program; the autodiff
@@ -366,7 +359,7 @@ def _host_sat(spec: SatSpec, kappas):
     n, r = k.size, spec.level
     scalars = np.full((3, n), np.nan)                     # alpha, slope, energy
     q, y = np.full((n, r), np.nan), np.full((n, r), np.nan)
-    status = np.full(n, float(INVALID_INPUT))
+    status = np.full(n, float(Status.INVALID_INPUT))
     diag = np.full((n, len(DIAGNOSTICS)), np.nan)
     ok = np.zeros(n, bool)
     for i in np.flatnonzero(np.isfinite(k)):
@@ -379,7 +372,7 @@ def _host_sat(spec: SatSpec, kappas):
     rows = sat_curve(k[order], r, keep_going=True, **dict(spec.options)) if order.size else []
     for i, row in zip(order, rows):
         if isinstance(row, ConvergenceError):
-            status[i] = NO_SOLUTION
+            status[i] = Status.NO_SOLUTION
             continue
         res = row[-1]
         scalars[:, i] = res.alpha, res.dalpha_dkappa, res.energy

@@ -10,6 +10,7 @@ import sys
 import time
 
 from ..guards import MAX_SPACING
+from ..validation import check_points
 from ..result import ConvergenceError, to_json
 from . import options as opt
 from . import plotting
@@ -98,6 +99,7 @@ def check_sat(args) -> None:
             raise BadInput(f"--kappa-to ({args.kappa_to}) must exceed --kappa-from ({args.kappa_from})")
         if args.extrapolate and args.level < 3:
             raise BadInput("--extrapolate along a curve needs --level R >= 3")
+        check_points(args.points, f"--points {args.points}")
         opt.check_plot(args.plot)
         return
     if args.kappa is None:
