@@ -76,7 +76,7 @@ class Limit:
             raise ValueError(why)
 
 
-#: Lifting levels of one solve or chain: the levels 0–30 run (benchmarks/results) took 9–120 s a level on two cores.
+#: Lifting levels of one solve or chain: as far as the levels 0–30 run of ``docs/benchmarks.md#levels-0-30``.
 MAX_LEVEL = Limit("JAXCAP_MAX_LEVEL", 30, "lifting levels")
 #: Points of one quadrature grid: the innermost grid of a grid engine, the ``z`` grid at finite temperature.
 #: The verified maxima of levels 1–30 at ``κ = 0`` need at most 24 892 (1.7 GB estimated at level 30).
@@ -87,7 +87,7 @@ MAX_MEMORY_GB = Limit("JAXCAP_MAX_MEMORY_GB", 8.0, "GB of memory (estimated)")
 MAX_POINTS = Limit("JAXCAP_MAX_POINTS", 10_000, "points")
 #: XLA devices on a CPU backend (each takes a share of a sweep's batch, padded to blocks).
 MAX_CPU_DEVICES = Limit("JAXCAP_MAX_CPU_DEVICES", 64, "CPU devices")
-#: Input dimension ``n`` of the exact finite-size methods (NP-hard in ``n``; ``n = 6`` takes minutes).
+#: Input dimension ``n`` of the exact finite-size methods (NP-hard in ``n``; ``docs/benchmarks.md#finite-size-runs``).
 MAX_FINITE_N = Limit("JAXCAP_MAX_FINITE_N", 10, "input dimensions")
 #: Rows ``m = round(α n)`` of one finite-size matrix.
 MAX_FINITE_ROWS = Limit("JAXCAP_MAX_FINITE_ROWS", 400, "rows")

@@ -102,12 +102,12 @@ def at_top_level(fun, *args, **kwargs):
 def traced_engine(level: int, options: tuple, kappa_range: tuple):
     """The one engine of level-``level`` traced solves over ``kappa_range``: the grid of
     :func:`~jaxcap.sweep.batch_engine` over the range, fitted to the threshold at its middle
-    (:meth:`GridEngine.fitted`), every kernel cover one rung wider (``×√2``, at most 1).
+    (:meth:`~jaxcap.grid.GridEngine.fitted`), every kernel cover one rung wider (``×√2``, at most 1).
 
     Over ``κ ∈ [−1, 1]`` the thresholds of levels 1–3 need no finer grid than at ``κ = 0``,
     but their outer smoothings widen (at level 2, ``√(q_1 − q_0)`` needs a cover of 0.91 at
     ``κ = 1`` against 0.64 at ``κ = 0``): the wider covers hold them.  Each element is still
-    checked against the engine (:meth:`GridEngine.check`).  Built once per process and arguments.
+    checked against the engine (:meth:`~jaxcap.grid.GridEngine.check`).  Built once per process and arguments.
     """
     opts = dict(options)
     lo, hi = kappa_range

@@ -24,7 +24,7 @@ At every finite ``χ`` (``x = χy``) the ratio is larger: the finite-``χ`` leaf
   ``α_sat,r = α_sat,0``; :func:`sat` returns level 0's value for them, with that
   reason in its diagnostics.
 * For ``κ > 0`` level ``r ≥ 1`` minimises ``log(S/G)`` with the threshold's own
-  machinery (:data:`jaxcap.solver.OBJECTIVES` ``"zero_energy"``: saddle-free
+  driver (:mod:`jaxcap.driver`, objective :data:`LINE`; :data:`jaxcap.solver.OBJECTIVES` ``"zero_energy"``: saddle-free
   Newton in the reduced coordinates of :func:`jaxcap.params.from_reduced`, L-BFGS
   ascent as the fallback, the same measurement) on a grid or tensor engine with
   the hinge leaf; each point is verified: gradient of the reduced energy
@@ -204,7 +204,7 @@ def _check(level, kappa) -> tuple[int, float]:
 
 
 def _engine(level: int, kappa: float, options: dict):
-    """The hinge engine of ``level`` at ``κ`` (:func:`jaxcap.threshold.make_engine`; ``options``: ``engine``,
+    """The hinge engine of ``level`` at ``κ`` (:func:`jaxcap.engine.make_engine`; ``options``: ``engine``,
     ``nodes``, ``spacing``)."""
     check_options(options)
     return make_engine(level, options.get("engine"), options.get("nodes"), options.get("spacing"), kappa, leaf="hinge")

@@ -85,7 +85,7 @@ def add_engine_options(p, *, kappa: bool = True) -> None:
         p.add_argument("--kappa", type=finite_float, default=0.0,
                        help="threshold kappa of V(u) = 1[u > kappa] (0: injectivity)")
     p.add_argument("--engine", choices=["tensor", "grid"], default=None,
-                   help="evaluation engine (default: chosen by level)")
+                   help="evaluation engine (default: grid; tensor: the independent check at low levels)")
     p.add_argument("--nodes", type=nodes, default=None, help="Gauss-Hermite nodes per level (tensor engine)")
     p.add_argument("--spacing", type=spacing, default=None,
                    help=f"largest grid spacing in h (grid engine, at most {MAX_SPACING:g}; default: set per level "
