@@ -34,7 +34,12 @@ The stages, defined here once (``docs/theory.md#solver``):
    :class:`~jaxcap.result.ConvergenceError` with every start's reason.
 
 The work is bounded: each level tries at most ``len(starts)`` points, each polished at most
-twice by at most ``steps`` Newton steps, on engines the budget admits.
+twice by at most :data:`NEWTON_STEPS` Newton steps, on engines the budget admits (terms per
+evaluation, :attr:`Objective.refuse_engine`),
+on at most :attr:`Objective.max_programs` distinct engines per level (each a compiled program: on
+a CPU compiling dominates a cold solve) and within :attr:`Objective.max_work` terms summed in all
+(:func:`newton_work`: steps × gradient evaluations × terms per evaluation).  So a level that
+cannot succeed ends, with every start's reason, within a known amount of work.
 """
 from __future__ import annotations
 
@@ -51,7 +56,7 @@ from .params import Params, degeneracy, extrapolated_level, split_level
 from .result import ConvergenceError
 from .solver import ascend, polish, polish_fast_compile, solve_closed_form, unpack
 
-__all__ = ["Objective", "Refused", "DIRECT_TRIES", "EXTRAPOLATE_FROM", "SPREADS", "starts", "candidates",
+__all__ = ["Objective", "Refused", "Work", "NEWTON_STEPS", "newton_work", "DIRECT_TRIES", "EXTRAPOLATE_FROM", "SPREADS", "starts", "candidates",
            "polished", "verdict", "value_error", "solve_level"]
 
 #: Starts of a level tried by Newton alone (no ascent) before the ascent over all of them.
@@ -66,6 +71,41 @@ SPREADS = (0.3, 0.8)
 
 class Refused(str):
     """A start refused by the resource budget (the reason): the engine it needs sums too much."""
+
+
+#: Most Newton steps of one polish (the default of :func:`jaxcap.solver.polish`).
+NEWTON_STEPS = 30
+
+
+def newton_work(engine, level: int, steps: float = NEWTON_STEPS) -> float:
+    """Terms summed by ``steps`` Newton steps on ``engine``: each step evaluates the gradient at
+    ``2n + 1`` points (``n = 2r + 1`` coordinates, :func:`jaxcap.solver.value_grad_hessian`), each
+    evaluation :meth:`~jaxcap.engine.Engine.terms` terms."""
+    return steps * (2 * (2 * level + 1) + 1) * engine.terms(level)
+
+
+class Work:
+    """The work one level solve has done: the engines its Newton programs ran on (each one compiled)
+    and the terms they summed (:func:`newton_work`)."""
+
+    def __init__(self, objective: "Objective"):
+        self.objective, self.engines, self.terms = objective, set(), 0.0
+
+    def refuse(self, engine, level: int) -> "Refused | None":
+        """The budget's reason when a polish on ``engine`` would be one program more than
+        :attr:`Objective.max_programs`, or could sum more than :attr:`Objective.max_work` in all."""
+        budget = self.objective
+        if engine not in self.engines and len(self.engines) >= budget.max_programs:
+            return Refused(f"the level's budget of {budget.max_programs:g} Newton programs is spent")
+        need = newton_work(engine, level)
+        if self.terms + need > budget.max_work:
+            return Refused(f"the level's work budget: a polish on an engine of {engine.terms(level):.2e} terms per "
+                           f"evaluation could sum {need:.1e} terms, {self.terms:.1e} of {budget.max_work:.0e} spent")
+        return None
+
+    def spend(self, engine, level: int, steps: float) -> None:
+        self.engines.add(engine)
+        self.terms += newton_work(engine, level, steps)
 
 
 class Objective(NamedTuple):
@@ -101,6 +141,10 @@ class Objective(NamedTuple):
     refuse_engine: Callable
     #: The engine the first starts share, or ``None`` (``(engine, starts, level) -> Engine | None``).
     direct_engine: Callable
+    #: Most distinct Newton programs (engines: each one compiled) one level may run before it gives up.
+    max_programs: float = math.inf
+    #: Most terms a level's Newton polishes may sum (:func:`newton_work`, each reserved at its most steps).
+    max_work: float = math.inf
     #: ``"maximum"`` or ``"minimum"`` (what a verified point is, for messages).
     extremum: str = "maximum"
     #: What the solve is, for messages (``""``: a level of the threshold or the energy).
@@ -142,27 +186,31 @@ def verdict(objective: Objective, m: dict, level: int, engine, below: float = ma
     return f"{why or ''} grad_norm={m['grad_norm']:.2e} hessian_max_eig={m['hessian_max_eig']:.2e}"
 
 
-def _newton(objective: Objective, u, level: int, kappa: float, engine):
+def _newton(objective: Objective, u, level: int, kappa: float, engine, work: Work):
     """One Newton polish from ``u`` on ``engine``, measured there: a measurement, or the budget's reason."""
-    why = objective.refuse_engine(engine, level)
+    why = objective.refuse_engine(engine, level) or work.refuse(engine, level)
     if why:
         return why
     newton = polish_fast_compile if level >= 2 else polish   # past level 1 compiling dominates
-    return unpack(np.asarray(newton(u, objective.alpha, kappa, objective=objective.solver, engine=engine,
-                                    refined=engine.refined())), level)
+    m = unpack(np.asarray(newton(u, objective.alpha, kappa, objective=objective.solver, engine=engine,
+                                 refined=engine.refined())), level)
+    work.spend(engine, level, m["newton_steps"] if np.isfinite(m["newton_steps"]) else NEWTON_STEPS)
+    return m
 
 
-def polished(objective: Objective, u, params: Params, level: int, kappa: float, engine, fitted=None):
+def polished(objective: Objective, u, params: Params, level: int, kappa: float, engine, fitted=None,
+             work: Work | None = None):
     """``(engine used, measurement or reason)``: Newton from ``u`` on ``engine`` fitted to ``params``
     (or on ``fitted``), then, when the engine fitted to the polished point is finer or wider than the
     one used (:meth:`~jaxcap.engine.Engine.covers`), once more from there on that engine: the result
     is measured on an engine that resolves it at least as well as :meth:`~jaxcap.engine.Engine.fitted`
     asks.  A point or an engine beyond the budget gives its reason instead (stage 3)."""
+    work = work or Work(objective)
     why = objective.refuse_point(engine, params, level) if fitted is None else None
     if why:
         return engine, why
     fitted = fitted or engine.fitted(params)
-    m = _newton(objective, u, level, kappa, fitted)
+    m = _newton(objective, u, level, kappa, fitted, work)
     if isinstance(m, dict) and np.all(np.isfinite(m["u"])):
         reached = Params(m["chi"], m["q"], m["x"])
         why = objective.refuse_point(engine, reached, level)
@@ -171,11 +219,12 @@ def polished(objective: Objective, u, params: Params, level: int, kappa: float, 
         need = engine.fitted(reached)
         if not fitted.covers(need):
             fitted = need
-            m = _newton(objective, objective.measured_u(m["u"]), level, kappa, fitted)
+            m = _newton(objective, objective.measured_u(m["u"]), level, kappa, fitted, work)
     return fitted, m
 
 
-def candidates(objective: Objective, level: int, kappa: float, engine, points: list, fitted=None):
+def candidates(objective: Objective, level: int, kappa: float, engine, points: list, fitted=None,
+               work: Work | None = None):
     """``(name, engine, measurement or reason)``, most promising first (stage 2).
 
     Level 0: the one-program closed-form solve from the objective's level-0 starts (and
@@ -184,8 +233,9 @@ def candidates(objective: Objective, level: int, kappa: float, engine, points: l
     single point on its own fitted engine), then every point ascended at once on a coarse engine
     and each non-degenerate result, best ascent value first, polished on the engine fitted to
     it.  When the budget refused every direct try, the level's neighbourhood is beyond it and
-    the ascent is skipped.
+    the ascent is skipped.  ``work`` (:class:`Work`) counts the level's Newton programs.
     """
+    work = work or Work(objective)
     if level == 0:
         base = objective.level0_u
         u0s = base if points is objective.level0_starts else np.stack([objective.to_u(p) for p in points])
@@ -199,7 +249,7 @@ def candidates(objective: Objective, level: int, kappa: float, engine, points: l
         fitted = objective.direct_engine(engine, points, level)
     refused = 0
     for i, p in enumerate(tried):
-        used, m = polished(objective, u0s[i], p, level, kappa, engine, fitted)
+        used, m = polished(objective, u0s[i], p, level, kappa, engine, fitted, work)
         refused += isinstance(m, Refused)
         yield f"start {i} (Newton only)", used, m
     if tried and refused == len(tried):
@@ -214,7 +264,7 @@ def candidates(objective: Objective, level: int, kappa: float, engine, points: l
         if why:
             yield f"start {i}", engine, f"{why} after ascent"
             continue
-        yield f"start {i}", *polished(objective, us[i], params, level, kappa, engine)
+        yield f"start {i}", *polished(objective, us[i], params, level, kappa, engine, work=work)
 
 
 def solve_level(objective: Objective, level: int, kappa: float, engine, points, below: float = math.inf,

@@ -78,7 +78,8 @@ class Result:
     """A level-``r`` threshold (``kind="threshold"``) or energy (``kind="energy"``), single or batched.
 
     Leaves: ``alpha`` (the threshold ``α_r``, or the ``α`` of an energy), ``energy``
-    (``e_r(α)``; 1 at a threshold), ``kappa``, ``params`` (``chi``, ``q``, ``x``:
+    (``e_r(α)``; 1 at a threshold), ``kappa``, ``params`` (always a :class:`~jaxcap.params.Params`
+    of arrays, also read by name: ``chi``, ``q``, ``x``, and ``y = x`` on the zero-energy line:
     the maximiser, ``q`` and ``x`` with a last axis of length ``r``), the envelope
     derivatives (``dalpha_dkappa`` for a threshold; ``denergy_dalpha``,
     ``denergy_dkappa`` for an energy; ``None`` otherwise), ``status`` (0 when
@@ -91,7 +92,7 @@ class Result:
     alpha: Any
     energy: Any
     kappa: Any
-    params: dict
+    params: Params
     diagnostics: Diagnostics
     dalpha_dkappa: Any = None
     denergy_dalpha: Any = None
@@ -216,13 +217,13 @@ def not_converged(kind: str, level: int, kappa, alpha=None, reason: str = "", st
     shape = np.broadcast_shapes(np.shape(alpha), kappa.shape)
     nan = np.full(shape, np.nan)
     vec = np.full(shape + (level,), np.nan)
-    params = {"q": vec, "y": vec.copy()} if kind == "sat" else {"chi": nan.copy(), "q": vec, "x": vec.copy()}
+    params = Params(np.ones(shape) if kind == "sat" else nan.copy(), vec, vec.copy())
     slopes = ({"denergy_dalpha": nan.copy(), "denergy_dkappa": nan.copy()} if kind == "energy"
               else {"dalpha_dkappa": nan.copy()})
     scalar = lambda v: float(v) if not shape else v  # noqa: E731
     return Result(alpha=scalar(nan if kind != "energy" else np.broadcast_to(alpha, shape).copy()),
                   energy=scalar(nan.copy()), kappa=scalar(np.broadcast_to(kappa, shape).copy()),
-                  params={k: scalar(v) if np.ndim(v) == len(shape) else v for k, v in params.items()},
+                  params=params,
                   diagnostics=Diagnostics(grad_norm=scalar(nan.copy()), hessian_max_eig=scalar(nan.copy()),
                                           quad_error=scalar(nan.copy()), seconds=scalar(nan.copy()),
                                           newton_steps=0 if not shape else np.zeros(shape, int),
@@ -265,8 +266,8 @@ def _count(v):
     return int(v) if math.isfinite(v) else None
 
 
-def _params_json(params) -> dict:
-    if "y" in params:  # the zero-energy line: (q, y), no chi
+def _params_json(params, kind: str) -> dict:
+    if kind == "sat":  # the zero-energy line: (q, y), no chi
         return {"q": np.asarray(params["q"], float).tolist(), "y": np.asarray(params["y"], float).tolist()}
     return {"chi": _number(params["chi"]), "q": np.asarray(params["q"], float).tolist(),
             "x": np.asarray(params["x"], float).tolist()}
@@ -285,7 +286,8 @@ def _single_json(res: Result) -> dict:
             "starts_tried": _count(d.starts_tried), "converged": bool(res.converged),
             "message": res.reason or ""}
     return {"alpha": _number(res.alpha), "energy": _number(res.energy), "level": res.level,
-            "kappa": _number(res.kappa), "params": _params_json(res.params), "diagnostics": diag, **_slopes(res)}
+            "kappa": _number(res.kappa), "params": _params_json(res.params, res.kind), "diagnostics": diag,
+            **_slopes(res)}
 
 
 def _element_json(res: Result) -> dict:
@@ -300,7 +302,8 @@ def _element_json(res: Result) -> dict:
     else:
         head = {"alpha": _number(res.alpha), "kappa": _number(res.kappa), "energy": _number(res.energy),
                 **_slopes(res)}
-    return {**head, "converged": bool(res.converged), "params": _params_json(res.params), "diagnostics": diag}
+    return {**head, "converged": bool(res.converged), "params": _params_json(res.params, res.kind),
+            "diagnostics": diag}
 
 
 def _batch_json(res: Result) -> list:
@@ -338,8 +341,8 @@ def from_json(data: dict) -> Result:
     kind = "threshold" if "dalpha_dkappa" in data else "energy"
     nan = lambda v: float("nan") if v is None else v
     return Result(alpha=nan(data["alpha"]), energy=nan(data["energy"]), kappa=data["kappa"], level=data["level"],
-                  params={"chi": data["params"]["chi"], "q": np.asarray(data["params"]["q"], float),
-                          "x": np.asarray(data["params"]["x"], float)},
+                  params=Params(np.asarray(data["params"]["chi"], float), np.asarray(data["params"]["q"], float),
+                                np.asarray(data["params"]["x"], float)),
                   diagnostics=Diagnostics(**{k: nan(v) if k in ("grad_norm", "hessian_max_eig", "quad_error")
                                              else v for k, v in d.items()}),
                   dalpha_dkappa=data.get("dalpha_dkappa"), denergy_dalpha=data.get("denergy_dalpha"),

@@ -49,7 +49,7 @@ import numpy as np
 
 from .compilation import jit
 from .status import Status
-from .params import from_unconstrained, to_unconstrained
+from .params import Params, from_unconstrained, to_unconstrained
 from .result import ConvergenceError, Diagnostics, Result, start_params
 from .solver import HESSIAN_STEP, OBJECTIVES
 from .functional import energy_functional
@@ -287,7 +287,7 @@ def _traced_arrays(spec: Spec, alpha, kappa):
     phi = objective_at(spec, u, alpha, kappa)
     _, (phi_alpha, phi_kappa) = _value_and_partials(spec, u, alpha, kappa)
     params = from_unconstrained(u)
-    out = {"u": u, "status": status, "diag": diag, "params": {"chi": params.chi, "q": params.q, "x": params.x}}
+    out = {"u": u, "status": status, "diag": diag, "params": params}
     if spec.kind == "threshold":
         alpha_r = jnp.exp(phi)
         out.update(alpha=alpha_r, energy=energy_functional(alpha_r, params, kappa, spec.engine),
@@ -450,6 +450,6 @@ def traced_sat(level: int, kappa, options: dict) -> Result:
     spec = sat_spec(level, options)
     alpha, slope, energy, q, y, status, diag = sat_line(spec, jnp.asarray(kappa, jnp.float64))
     name = dict(spec.options).get("engine") or "grid"
-    return Result(alpha=alpha, energy=energy, kappa=kappa, params={"q": q, "y": y},
+    return Result(alpha=alpha, energy=energy, kappa=kappa, params=Params(jnp.ones_like(alpha), q, y),
                   diagnostics=_diagnostics(diag, {"engine": name if level else "closed form"}),
                   dalpha_dkappa=slope, status=jax.lax.stop_gradient(status).astype(jnp.int32), level=level, kind="sat")

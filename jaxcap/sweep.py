@@ -291,7 +291,7 @@ def _batch_result(p: Plan, alphas, kappas, out: dict, seconds: float) -> Result:
     on_alpha = p.objective == "threshold"
     return Result(
         alpha=alpha if on_alpha else np.asarray(alphas, float), energy=out["energy"],
-        kappa=np.asarray(kappas, float), params={"chi": chi, "q": q, "x": x},
+        kappa=np.asarray(kappas, float), params=Params(chi, q, x),
         diagnostics=Diagnostics(grad_norm=gnorm, hessian_max_eig=lam,
                                 quad_error=errors,
                                 seconds=np.full(n, seconds / n), newton_steps=out["newton_steps"].astype(int),

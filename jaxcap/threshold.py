@@ -88,8 +88,8 @@ def _result(level, kappa, engine, m, diag, on_alpha) -> Result:
     extra = {k: float(v) for k, v in envelope_derivatives(kind, alpha, g, float(m["dg_dkappa"])).items()}
     return Result(
         alpha=alpha, energy=float(m["energy"]), level=level, kappa=float(kappa), kind=kind,
-        params={"chi": float(m["chi"]), "q": np.atleast_1d(np.asarray(m["q"], float)),
-                "x": np.atleast_1d(np.asarray(m["x"], float))},
+        params=Params(np.asarray(float(m["chi"])), np.atleast_1d(np.asarray(m["q"], float)),
+                      np.atleast_1d(np.asarray(m["x"], float))),
         diagnostics=Diagnostics(
             quad_nodes=info.get("nodes", 0), quad_error=float(quad_error(alpha, g, float(m["g_refined"]), on_alpha)),
             engine=info["engine"], grid_spacing=info.get("spacing"), **diag), **extra)

@@ -109,7 +109,7 @@ def gardner(kappa: float) -> tuple[float, float]:
 
 def _level0(kappa: float, level: int, t0: float, why: str = "") -> Result:
     alpha, slope = gardner(kappa)
-    return Result(alpha=alpha, energy=0.0, level=level, kappa=float(kappa), params={"q": [], "y": []},
+    return Result(alpha=alpha, energy=0.0, level=level, kappa=float(kappa), params=_line_params([], []),
                   diagnostics=Diagnostics(grad_norm=0.0, hessian_max_eig=float("nan"), quad_nodes=0, quad_error=0.0,
                                           seconds=time.perf_counter() - t0, engine="closed form"),
                   dalpha_dkappa=slope, kind="sat", messages=(why,) if why else ())
@@ -125,6 +125,13 @@ def _work(engine, level: int) -> float:
 #: drifting toward ``q → 1``, where the grid's spacing follows ``√(1 − q)``) is refused with that reason.
 MAX_WORK = 2e7
 _OVER_BUDGET = "the grid needs"
+#: Most distinct Newton programs (engines) one level of the line may compile: a verified level needs at
+#: most four (level 1 at ``κ = 4``: two direct tries, their refits).
+MAX_PROGRAMS = 4
+#: Most terms the Newton polishes of one level of the line may sum (:func:`jaxcap.driver.newton_work`,
+#: each polish reserved at its most steps): about ten polishes of a level-2 point (5e5 terms per
+#: evaluation, 11 gradients a step, 30 steps); a start whose own engine needs more (``q_0 → 0``) is refused.
+MAX_LEVEL_WORK = 2e9
 
 
 def _over_budget(engine, level: int):
@@ -155,7 +162,8 @@ LINE = driver.Objective(
     measured_u=lambda u: u[1:], start=lambda p: Params(np.ones(()), p.q, p.x),
     level1_starts=tuple(Params(np.ones(()), np.array([q0]), np.array([y0])) for q0, y0 in LEVEL1_STARTS),
     level0_starts=(), level0_u=np.zeros((0, 1)), gap_floor=GAP_FLOOR, refuse_point=_no_drift,
-    refuse_engine=_over_budget, direct_engine=_direct_engine, extremum="minimum", title="zero-energy line, ")
+    refuse_engine=_over_budget, direct_engine=_direct_engine, max_programs=MAX_PROGRAMS, max_work=MAX_LEVEL_WORK,
+    extremum="minimum", title="zero-energy line, ")
 
 
 def _starts(level: int, previous: Params | None, before: Params | None) -> list[Params]:
@@ -187,7 +195,7 @@ def _result(m: dict, used, level: int, kappa: float, seconds: float, tried: int)
                        engine=info["engine"], grid_spacing=info.get("spacing"),
                        newton_steps=int(m["newton_steps"]), starts_tried=tried)
     return Result(alpha=alpha, energy=float(m["energy"]), level=level, kappa=float(kappa),
-                  params={"q": [float(v) for v in m["q"]], "y": [float(v) for v in m["x"]]},
+                  params=_line_params(m["q"], m["x"]),
                   diagnostics=diag, kind="sat", **envelope_derivatives("threshold", alpha, g, float(m["dg_dkappa"])))
 
 
@@ -208,6 +216,11 @@ def _engine(level: int, kappa: float, options: dict):
     ``nodes``, ``spacing``)."""
     check_options(options)
     return make_engine(level, options.get("engine"), options.get("nodes"), options.get("spacing"), kappa, leaf="hinge")
+
+
+def _line_params(q, y) -> Params:
+    """A point ``(q, y)`` of the line as the :class:`~jaxcap.params.Params` of a result (``χ = 1``, ``x = y``)."""
+    return Params(np.ones(()), np.asarray(q, float).reshape(-1), np.asarray(y, float).reshape(-1))
 
 
 def _as_params(res: Result) -> Params:

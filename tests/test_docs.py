@@ -176,3 +176,21 @@ def test_docstring_cross_references_resolve():
             if not _resolves(target, module):
                 broken.append(f"{path.relative_to(ROOT)}: {target}")
     assert not broken, "\n".join(broken)
+
+
+def test_every_public_name_is_in_the_api_page():
+    import jaxcap
+
+    page = (ROOT / "docs" / "api.md").read_text()
+    missing = [name for name in jaxcap.__all__ if f"jaxcap.{name}" not in page]
+    assert not missing, f"docs/api.md does not list {missing}"
+
+
+def test_no_new_public_name_shadows_a_module():
+    """``jaxcap.threshold`` and ``jaxcap.sweep`` are functions that share their modules' names; no other
+    public name may hide a module of the package."""
+    import jaxcap
+
+    modules = {p.stem for p in (ROOT / "jaxcap").glob("*.py")} | {p.name for p in (ROOT / "jaxcap").iterdir()
+                                                                  if (p / "__init__.py").exists()}
+    assert set(jaxcap.__all__) & modules <= {"threshold", "sweep"}
