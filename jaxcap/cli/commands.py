@@ -9,9 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
-from ..guards import MAX_SPACING
-from ..validation import check_points
-from ..result import ConvergenceError, to_json
+from .. import MAX_SPACING, ConvergenceError, check_points, to_json
 from . import options as opt
 from . import plotting
 from .errors import EXIT_NOT_CONVERGED, EXIT_OK, EXIT_WRITE_FAILED, BadInput
@@ -167,7 +165,7 @@ def table(args) -> int:
 
 def frsb(args) -> int:
     """Levels ``0 … --max-level`` and the fit; the levels that converged are printed even when a later one fails."""
-    from ..frsb import frsb_sequence
+    from .. import frsb_sequence
     rows, failed_writes = [], []
 
     def progress(res, loaded):
@@ -205,7 +203,7 @@ def frsb(args) -> int:
 
 def sat(args) -> int:
     """One level, levels ``0 … --max-level`` (and their extrapolation), or a curve over ``κ``."""
-    from ..zero_energy import sat as sat_level, sat_chain, sat_sequence
+    from .. import sat as sat_level, sat_chain, sat_sequence
     if args.kappa_from is not None:
         return _sat_curve(args)
     if args.max_level is None:
@@ -229,8 +227,7 @@ def sat(args) -> int:
 def _sat_curve(args) -> int:
     """Levels ``0 … --level`` at every ``κ`` (:func:`jaxcap.zero_energy.sat_curve`); not-converged ``κ`` listed, exit 3."""
     import numpy as np
-    from ..extrapolation import extrapolate
-    from ..zero_energy import sat_curve
+    from .. import extrapolate, sat_curve
     t0 = time.perf_counter()
     kappas = np.linspace(args.kappa_from, args.kappa_to, args.points)
     points, failed = [], []
@@ -276,7 +273,7 @@ def _temperature_spacing(args) -> dict:
 
 
 def dat(args) -> int:
-    from ..temperature import dat_threshold
+    from .. import dat_threshold
     res = dat_threshold(args.kappa, **_temperature_spacing(args))
     d = res["diagnostics"]
     emit(args, to_json(res), f"dAT line at kappa {args.kappa:g}: alpha = {res['alpha']:.10f} "
@@ -286,7 +283,7 @@ def dat(args) -> int:
 
 
 def rs(args) -> int:
-    from ..temperature import rs_state
+    from .. import rs_state
     res = rs_state(args.alpha, args.beta, args.kappa, **_temperature_spacing(args))
     emit(args, to_json(res), "\n".join(f"{k} = {v}" for k, v in res.items()))
     return EXIT_OK
