@@ -6,7 +6,8 @@ from the first starts usually lands on the maximum directly; otherwise all
 starts are ascended at once and the best non-degenerate one is polished by
 Newton.  Either way the point is verified
 (gradient ≈ 0, Hessian negative definite in ``(χ, q, x)``, resolved by the
-engine).  The threshold is the minimum of ``A = (1 − S)/(−G)``: Newton on
+engine).  All of that is the one driver, :mod:`jaxcap.driver`; this module holds the
+threshold's and the energy's :class:`~jaxcap.driver.Objective` (:func:`objective`) and their chains.  The threshold is the minimum of ``A = (1 − S)/(−G)``: Newton on
 ``log A`` gives ``α_r = A(θ*)`` and ``θ*`` together, and ``e_r(α_r) = 1`` is
 measured, not imposed.
 
@@ -24,7 +25,7 @@ from . import driver, guards
 from .engine import joined, make_engine
 from .measurement import envelope_derivatives, quad_error
 from .params import Params, from_unconstrained, to_unconstrained
-from .result import ConvergenceError, Diagnostics, Result, start_params
+from .result import ConvergenceError, Diagnostics, Result, not_converged, start_params
 from .validation import check_alpha, check_kappa, check_level, check_options
 from .zero_energy import gardner, sat
 
@@ -120,15 +121,31 @@ def _chain(alpha, max_level, kappa, options, resume=(), first=0) -> Iterator[Res
         yield res
 
 
-def threshold_chain(max_level: int, *, kappa: float = 0.0, resume=None, **options) -> Iterator[Result]:
+def threshold_chain(max_level: int, *, kappa: float = 0.0, resume=None, throw: bool = True,
+                    **options) -> Iterator[Result]:
     """Thresholds ``α_0, α_1, …, α_{max_level}``, each warm-started from the ones before.
 
     ``resume`` (a finished level-``s`` threshold, or the finished thresholds of
     consecutive levels ending at ``s``) skips levels ``0 … s`` and starts level
     ``s + 1`` from the last two of them.  ``options``: ``engine``, ``nodes``, ``spacing``.
+    ``throw=False``: a level that does not converge is yielded as a not-converged :class:`Result`
+    (:mod:`jaxcap.status`) and ends the chain, instead of raising :class:`ConvergenceError`.
     """
     max_level, kappa, options = check_level(max_level), check_kappa(kappa), check_options(options)
-    return _chain(None, max_level, kappa, options, resume)
+    chain = _chain(None, max_level, kappa, options, resume)
+    return chain if throw else _not_throwing(chain, kappa, options)
+
+
+def _not_throwing(chain, kappa: float, options: dict) -> Iterator[Result]:
+    """``chain``, its first failing level yielded as a not-converged :class:`Result` (and the last)."""
+    level = -1
+    try:
+        for res in chain:
+            level = res.level
+            yield res
+    except ConvergenceError as err:
+        failed = err.diagnostics.get("level", level + 1)
+        yield not_converged("threshold", failed, kappa, None, str(err), engine=options.get("engine") or "grid")
 
 
 def threshold(level: int, *, kappa: float = 0.0, start=None, **options) -> Result:

@@ -78,3 +78,19 @@ def test_the_driver_is_defined_once():
     assert threshold_module._starts(2, jaxcap.result.start_params(
         {"chi": 0.1, "q": [0.5], "x": [2.0]}, 1))[0].q.shape == (2,)
     assert zero_energy.LINE.solver == "zero_energy" and threshold_module.objective().solver == "threshold"
+
+
+def test_a_chain_with_throw_false_ends_with_the_failed_level(monkeypatch):
+    real = driver.solve_level
+
+    def failing(objective, level, *args, **kwargs):
+        if level == 1:
+            raise jaxcap.ConvergenceError("level 1: no start reached a verified maximum", {"level": 1})
+        return real(objective, level, *args, **kwargs)
+
+    monkeypatch.setattr(driver, "solve_level", failing)
+    with pytest.raises(jaxcap.ConvergenceError):
+        list(jaxcap.threshold_chain(2))
+    rows = list(jaxcap.threshold_chain(2, throw=False))
+    assert [r.level for r in rows] == [0, 1] and rows[0].converged and not rows[1].converged
+    assert rows[1].status == Status.NO_SOLUTION and "level 1" in rows[1].reason and np.isnan(rows[1].alpha)
