@@ -66,7 +66,7 @@ from .result import ConvergenceError, Diagnostics, Result, not_converged, start_
 from .status import Status
 from .solver import OBJECTIVES, lbfgs, measure, newton_in_u, value_grad_hessian, value_grad_hessian_autodiff
 from .threshold import energy, threshold
-from .validation import check_level
+from .validation import check_level, check_points
 
 __all__ = ["Plan", "plan", "batch_engine", "solve_batch", "concatenate", "sweep", "energy_grid"]
 
@@ -194,7 +194,7 @@ def _program(alphas, kappas, u0, box, newton_iters, *, engine, refined, objectiv
 # ---------------------------------------------------------------------------------------------
 # host side
 
-def _check_points(values, name: str, positive: bool = False) -> np.ndarray:
+def _checked_values(values, name: str, positive: bool = False) -> np.ndarray:
     v = np.asarray(values, dtype=float)
     if v.ndim != 1 or v.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {v.shape}")
@@ -231,7 +231,7 @@ def plan(level: int, kappas, *, alpha: float | None = None, engine: str | None =
     ``alpha=None`` plans thresholds; a number plans energies at that ``α`` (the middle of an energy grid).
     """
     level = check_level(level)
-    k = _check_points(kappas, "kappas")
+    k = _checked_values(kappas, "kappas")
     k0 = float(k[len(k) // 2])
     opts = dict(engine=engine, nodes=nodes, spacing=spacing)
     if start is None:
@@ -257,7 +257,7 @@ def _coarse_shape(coarse: int | None, n: int, box) -> tuple[int, int] | None:
     if m < 0:
         raise ValueError(f"coarse must be a non-negative integer, got {coarse!r}")
     shape = tuple(m if hi > lo else 1 for lo, hi in box)
-    guards.MAX_POINTS.check(math.prod(shape), f"a coarse pass of {' x '.join(map(str, shape))} points")
+    check_points(math.prod(shape), f"a coarse pass of {' x '.join(map(str, shape))} points")
     return shape if m >= 2 and shape != (1, 1) else None
 
 
@@ -323,10 +323,10 @@ def solve_batch(p: Plan, kappas, *, alphas=None, bounds=None, alpha_bounds=None,
     how Newton gets its Hessians (:data:`HESSIANS`: ``"difference"`` compiles in about
     60 % of the time and runs about 1.4× longer — the better choice for a one-off sweep on a CPU).
     """
-    k = _check_points(kappas, "kappas")
+    k = _checked_values(kappas, "kappas")
     if (alphas is None) != (p.objective == "threshold"):
         raise ValueError("alphas are given for an energy plan, and only for one")
-    a = np.zeros_like(k) if alphas is None else _check_points(alphas, "alphas", positive=True)
+    a = np.zeros_like(k) if alphas is None else _checked_values(alphas, "alphas", positive=True)
     if a.shape != k.shape:
         raise ValueError(f"alphas and kappas differ in length ({a.size} and {k.size})")
     if hessian not in HESSIANS:
@@ -338,7 +338,7 @@ def solve_batch(p: Plan, kappas, *, alphas=None, bounds=None, alpha_bounds=None,
     t0 = time.perf_counter()
     devices = list(devices or jax.devices())
     n = max(len(k), size or 0)
-    guards.MAX_POINTS.check(n, f"a batch of {n} elements")
+    check_points(n, f"a batch of {n} elements")
     guards.check_engine(p.engine, p.level, f"a batch at level {p.level} ({block} elements at once on each of "
                                            f"{len(devices)} devices)", copies=len(devices) * int(block))
     n = -(-n // (len(devices) * block)) * len(devices) * block   # every device's share a multiple of block
@@ -376,8 +376,8 @@ def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = 
         TypeError, ValueError: invalid ``level``, ``kappas`` or options.
         ConvergenceError: (``throw=True``) the single solve that plans the batch failed.
     """
-    k = _check_points(kappas, "kappas")
-    guards.MAX_POINTS.check(len(k), f"a sweep of {len(k)} kappas")
+    k = _checked_values(kappas, "kappas")
+    check_points(len(k), f"a sweep of {len(k)} kappas")
     try:
         p = plan(level, k, engine=engine, nodes=nodes, spacing=spacing, start=start)
     except ConvergenceError as err:
@@ -414,9 +414,9 @@ def energy_grid(alphas, kappas, level: int, *, engine: str | None = None, nodes:
         TypeError, ValueError: invalid ``level``, ``alphas``, ``kappas`` or options.
         ConvergenceError: (``throw=True``) the single solve that plans the grid failed.
     """
-    a = _check_points(alphas, "alphas", positive=True)
-    k = _check_points(kappas, "kappas")
-    guards.MAX_POINTS.check(len(a) * len(k), f"an energy grid of {len(a)} x {len(k)} points")
+    a = _checked_values(alphas, "alphas", positive=True)
+    k = _checked_values(kappas, "kappas")
+    check_points(len(a) * len(k), f"an energy grid of {len(a)} x {len(k)} points")
     try:
         p = plan(level, k, alpha=float(a[len(a) // 2]), engine=engine, nodes=nodes, spacing=spacing, start=start)
     except ConvergenceError as err:
