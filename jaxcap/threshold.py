@@ -76,11 +76,6 @@ def _objective(alpha) -> driver.Objective:
     return _THRESHOLD if alpha is None else objective(alpha)
 
 
-def _starts(level: int, previous: Params | None, before: Params | None = None) -> list:
-    """The starts of level ``level`` (:func:`jaxcap.driver.starts`)."""
-    return driver.starts(_THRESHOLD, level, previous, before)
-
-
 def _result(level, kappa, engine, m, diag, on_alpha) -> Result:
     """The :class:`Result` of a verified solve; envelope derivatives from the measured ``G``, ``∂G/∂κ``."""
     info = engine.describe()
@@ -96,7 +91,7 @@ def _result(level, kappa, engine, m, diag, on_alpha) -> Result:
             engine=info["engine"], grid_spacing=info.get("spacing"), **diag), **extra)
 
 
-def _solve_level(level, kappa, alpha, starts, engine=None, nodes=None, spacing=None) -> Result:
+def _level_result(level, kappa, alpha, starts, engine=None, nodes=None, spacing=None) -> Result:
     """One level from ``starts``: the threshold (``alpha=None``) or the energy at ``alpha``
     (:func:`jaxcap.driver.solve_level`)."""
     eng = make_engine(level, engine, nodes, spacing, kappa)
@@ -107,7 +102,7 @@ def _solve_level(level, kappa, alpha, starts, engine=None, nodes=None, spacing=N
 def _chain(alpha, max_level, kappa, options, resume=(), first=0) -> Iterator[Result]:
     """Levels ``first … max_level`` (after the finished ``resume``), each from the ones before.
 
-    No start depends on level 0 (level 1 starts from a fixed set, :func:`_starts`),
+    No start depends on level 0 (level 1 starts from a fixed set, :func:`jaxcap.driver.starts`),
     so a chain toward one level ``r ≥ 1`` may begin at level 1.
     """
     make_engine(max_level, kappa=kappa, **options)  # refuses what the last level could not afford, up front
@@ -116,7 +111,7 @@ def _chain(alpha, max_level, kappa, options, resume=(), first=0) -> Iterator[Res
     first = done[-1].level + 1 if done else first
     for r in range(first, max_level + 1):
         before, previous = ([None, None] + known)[-2:]
-        res = _solve_level(r, kappa, alpha, _starts(r, previous, before), **options)
+        res = _level_result(r, kappa, alpha, driver.starts(_THRESHOLD, r, previous, before), **options)
         known = [*known[-1:], start_params(res, r)]
         yield res
 
@@ -161,7 +156,7 @@ def threshold(level: int, *, kappa: float = 0.0, start=None, **options) -> Resul
     """
     level, kappa, options = check_level(level), check_kappa(kappa), check_options(options)
     if start is not None:
-        return _solve_level(level, kappa, None, [start_params(start, level)], **options)
+        return _level_result(level, kappa, None, [start_params(start, level)], **options)
     *_, last = _chain(None, level, kappa, options, first=min(level, 1))
     return last
 
@@ -183,7 +178,7 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, **option
             raise _below_zero_energy_line(alpha, kappa, level, line, {"level": level, "kappa": kappa})
     try:
         if start is not None:
-            return _solve_level(level, kappa, alpha, [start_params(start, level)], **options)
+            return _level_result(level, kappa, alpha, [start_params(start, level)], **options)
         *_, last = _chain(alpha, level, kappa, options, first=min(level, 1))
         return last
     except ConvergenceError as err:

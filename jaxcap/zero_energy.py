@@ -166,25 +166,9 @@ LINE = driver.Objective(
     extremum="minimum", title="zero-energy line, ")
 
 
-def _starts(level: int, previous: Params | None, before: Params | None) -> list[Params]:
-    """Level-``level`` starts (:func:`jaxcap.driver.starts`; at level 1 :data:`LEVEL1_STARTS`)."""
-    return driver.starts(LINE, level, previous, before)
-
-
-def _verdict(m: dict, engine, below: float) -> str | None:
-    """Why ``m`` is not a verified level-``r`` point of the line, or ``None`` (:func:`jaxcap.driver.verdict`:
-    merged levels below :data:`GAP_FLOOR`, and a point that must lower ``below``, the level under it)."""
-    return driver.verdict(LINE, m, len(m["q"]), engine, below)
-
-
 def _quad_error(m: dict) -> float:
     """:func:`jaxcap.measurement.quad_error` on ``α`` of the measured point ``m``."""
     return driver.value_error(LINE, m)[0]
-
-
-def _polished(u, params: Params, level: int, kappa: float, engine, fitted=None):
-    """``(engine, measurement or reason)`` (:func:`jaxcap.driver.polished`)."""
-    return driver.polished(LINE, u, params, level, kappa, engine, fitted)
 
 
 def _result(m: dict, used, level: int, kappa: float, seconds: float, tried: int) -> Result:
@@ -199,7 +183,7 @@ def _result(m: dict, used, level: int, kappa: float, seconds: float, tried: int)
                   diagnostics=diag, kind="sat", **envelope_derivatives("threshold", alpha, g, float(m["dg_dkappa"])))
 
 
-def _solve_level(level: int, kappa: float, starts, engine, below: float, fitted=None) -> tuple[Result, object]:
+def _level_result(level: int, kappa: float, starts, engine, below: float, fitted=None) -> tuple[Result, object]:
     """The verified level-``level`` point from ``starts`` (below ``below``) and the engine that resolved it
     (:func:`jaxcap.driver.solve_level`)."""
     m, used, diag = driver.solve_level(LINE, level, kappa, engine, starts, below, fitted)
@@ -262,7 +246,7 @@ def _sat_levels(max_level: int, kappa: float, first: int, options: dict) -> Iter
                 yield res
             continue
         before, previous = ([None, None] + known)[-2:]
-        res, _ = _solve_level(r, kappa, _starts(r, previous, before), _engine(r, kappa, options), below)
+        res, _ = _level_result(r, kappa, driver.starts(LINE, r, previous, before), _engine(r, kappa, options), below)
         known, below = [*known[-1:], _as_params(res)], res.alpha
         if r >= first:
             yield res
@@ -324,7 +308,7 @@ def sat_curve(kappas, level: int, *, keep_going: bool = False, chunk: int = CURV
     that level before it (in the reduced coordinates ``u``; the last one alone at first) and
     all of them are polished together, one vmapped Newton program on one engine fitted to
     all those starts (:func:`jaxcap.solver.polish_many`), each then verified as a single
-    solve is (:func:`_verdict`, below the level under it, on an engine that resolves it).  A
+    solve is (:func:`jaxcap.driver.verdict`, below the level under it, on an engine that resolves it).  A
     ``κ`` that fails there is solved alone from its start (Newton, then the ascent), and
     from scratch if that fails too.  For ``κ ≤ 0`` every level is level 0 (module docstring).
 
@@ -435,14 +419,14 @@ def _curve_chunk(idx: list, ks: list, level: int, options: dict, out: list, know
             res, below = None, rows[i][-1].alpha
             if measured[j] is not None:
                 engine, m = measured[j]
-                if not _verdict(m, engine, below):
+                if not driver.verdict(LINE, m, r, engine, below):
                     res = _result(m, engine, r, ks[i], seconds, 1)
             if res is None:
                 # alone: from the nearest solution of this level (the last one), then from the prediction
                 # (from_reduced gives chi = 1, as the zero-energy starts have)
                 tries = [from_reduced(known[r][-1][1]), starts[j]]
                 try:
-                    res, _ = _solve_level(r, ks[i], tries, _engine(r, ks[i], options), below)
+                    res, _ = _level_result(r, ks[i], tries, _engine(r, ks[i], options), below)
                 except ConvergenceError:
                     del rows[i]
                     cold(i)

@@ -73,9 +73,10 @@ def test_throw_false_returns_the_not_converged_result():
 def test_the_driver_is_defined_once():
     """The starts, candidates, polish, verdict and level solve of every objective are the driver's."""
     for module in (threshold_module, zero_energy):
-        for name in ("_candidates", "_solve", "EXTRAPOLATE_FROM", "DIRECT_TRIES"):
+        for name in ("_starts", "_candidates", "_polished", "_verdict", "_solve", "_solve_level", "EXTRAPOLATE_FROM",
+                     "DIRECT_TRIES"):
             assert not hasattr(module, name), (module.__name__, name)
-    assert threshold_module._starts(2, jaxcap.result.start_params(
+    assert driver.starts(threshold_module.objective(), 2, jaxcap.result.start_params(
         {"chi": 0.1, "q": [0.5], "x": [2.0]}, 1))[0].q.shape == (2,)
     assert zero_energy.LINE.solver == "zero_energy" and threshold_module.objective().solver == "threshold"
 
