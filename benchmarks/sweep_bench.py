@@ -18,7 +18,7 @@ change its single-device programs.  The agreement of the two is reported
 JAX version, backend and machine::
 
     python benchmarks/sweep_bench.py                          # levels 1, 2; 64, 256, 1024 points
-    python benchmarks/sweep_bench.py --levels 1 --points 256  # the 5x target
+    python benchmarks/sweep_bench.py --levels 1 --points 256  # 256 level-1 kappas
 """
 from __future__ import annotations
 

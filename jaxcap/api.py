@@ -12,7 +12,8 @@ from . import sensitivity
 from . import threshold as host
 from . import zero_energy
 from .precision import require_x64
-from .result import Result
+from .result import ConvergenceError, Result, not_converged
+from .validation import check_alpha, check_kappa, check_level, check_options
 
 __all__ = ["threshold", "energy", "sat"]
 
@@ -28,8 +29,21 @@ def _traced_scalar(value, name: str) -> bool:
     return True
 
 
+def _concrete(solve, kind: str, level: int, kappa, alpha, throw: bool, options: dict) -> Result:
+    """``solve()``; when it raises :class:`ConvergenceError` and ``throw`` is false, the not-converged
+    :class:`Result` with the error's message as its reason (the rule of :mod:`jaxcap.status`)."""
+    try:
+        return solve()
+    except ConvergenceError as err:
+        if throw:
+            raise
+        engine = "closed form" if level == 0 else (options.get("engine") or "grid")
+        return not_converged(kind, level, kappa, alpha, str(err), engine=engine)
+
+
 def threshold(level: int, *, kappa: float = 0.0, start: Result | dict | None = None,
-              kappa_range: tuple[float, float] = sensitivity.DEFAULT_KAPPA_RANGE, **options: Any) -> Result:
+              kappa_range: tuple[float, float] = sensitivity.DEFAULT_KAPPA_RANGE, throw: bool = True,
+              **options: Any) -> Result:
     """The level-``level`` injectivity threshold ``α_r`` (``e_r(α_r) = 1``) at threshold ``κ``.
 
     A JAX function of ``kappa``: ``jax.jit``, ``jax.vmap`` (the batch is solved by the
@@ -42,6 +56,9 @@ def threshold(level: int, *, kappa: float = 0.0, start: Result | dict | None = N
         start: a nearby level-``level`` :class:`Result` (or parameters) to continue from.
         kappa_range: under transformations, the ``κ`` range the static engine is fitted
             to (default ``(−1, 1)``); traced ``κ`` outside it come back not converged.
+        throw: (concrete ``kappa``) raise :class:`ConvergenceError` when the solve does not
+            converge (default), or return a not-converged :class:`Result` (NaN values, ``status``
+            and ``reason``; :mod:`jaxcap.status`).  Traced solves never raise for an element.
         **options: ``engine`` (``"grid"`` or ``"tensor"``), ``nodes``, ``spacing``.
 
     Returns:
@@ -54,17 +71,19 @@ def threshold(level: int, *, kappa: float = 0.0, start: Result | dict | None = N
         TypeError: ``level`` not an int (bool, None, str, float, a traced value), ``kappa``
             not a real number.
         ValueError: ``level < 0``, ``kappa`` not finite, invalid options.
-        ConvergenceError: (concrete ``kappa`` only) no verified maximum.
+        ConvergenceError: (concrete ``kappa`` only, ``throw=True``) no verified maximum.
     """
-    level = host.check_level(level)
+    level, options = check_level(level), check_options(options)
     require_x64()
     if _traced_scalar(kappa, "kappa"):
         return sensitivity.traced_solve("threshold", level, None, kappa, options, kappa_range, start)
-    return host.threshold(level, kappa=kappa, start=start, **options)
+    return _concrete(lambda: host.threshold(level, kappa=kappa, start=start, **options), "threshold", level,
+                     check_kappa(kappa), None, throw, options)
 
 
 def energy(alpha: float, level: int, *, kappa: float = 0.0, start: Result | dict | None = None,
-           kappa_range: tuple[float, float] = sensitivity.DEFAULT_KAPPA_RANGE, **options: Any) -> Result:
+           kappa_range: tuple[float, float] = sensitivity.DEFAULT_KAPPA_RANGE, throw: bool = True,
+           **options: Any) -> Result:
     """The level-``level`` ground-state energy ``e_r(α) = max_θ E_r(α; θ)``.
 
     A JAX function of ``alpha`` and ``kappa`` (as :func:`threshold`).
@@ -75,6 +94,7 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start: Result | dict
         kappa: the activation threshold ``κ``; may be traced.
         start: a nearby level-``level`` energy :class:`Result` (or parameters) to continue from.
         kappa_range: as in :func:`threshold`.
+        throw: as in :func:`threshold`.
         **options: as in :func:`threshold`.
 
     Returns:
@@ -84,22 +104,23 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start: Result | dict
     Raises:
         TypeError: ``level`` not an int, ``alpha`` or ``kappa`` not a real number.
         ValueError: ``level < 0``, ``alpha <= 0`` or not finite, ``kappa`` not finite.
-        ConvergenceError: (concrete arguments only) no verified maximum; below the
+        ConvergenceError: (concrete arguments only, ``throw=True``) no verified maximum; below the
             zero-energy boundary the message says so.
     """
-    level = host.check_level(level)
+    level, options = check_level(level), check_options(options)
     require_x64()
     traced_alpha, traced_kappa = _traced_scalar(alpha, "alpha"), _traced_scalar(kappa, "kappa")
     if traced_alpha or traced_kappa:
         if not traced_alpha:
-            host.check_alpha(alpha)
+            check_alpha(alpha)
         if not traced_kappa:
-            host.check_kappa(kappa)
+            check_kappa(kappa)
         return sensitivity.traced_solve("energy", level, alpha, kappa, options, kappa_range, start)
-    return host.energy(alpha, level, kappa=kappa, start=start, **options)
+    return _concrete(lambda: host.energy(alpha, level, kappa=kappa, start=start, **options), "energy", level,
+                     check_kappa(kappa), check_alpha(alpha), throw, options)
 
 
-def sat(kappa: float, level: int = 0, **options: Any) -> Result:
+def sat(kappa: float, level: int = 0, *, throw: bool = True, **options: Any) -> Result:
     """``α_sat,r(κ)``: the level-``level`` zero-energy line (``docs/theory.md#zero-energy``,
     ``docs/guide/zero-energy.md``).
 
@@ -116,6 +137,7 @@ def sat(kappa: float, level: int = 0, **options: Any) -> Result:
     Args:
         kappa: the field threshold (finite); ``κ > 0`` is the negative spherical perceptron; may be traced.
         level: the lifting level ``r``, a Python ``int >= 0`` (0: Gardner's ``1/E(z − κ)_+²``).
+        throw: as in :func:`threshold`.
         **options: ``engine`` (``"grid"``, default, or ``"tensor"``), ``nodes``, ``spacing``.
 
     Returns:
@@ -130,10 +152,12 @@ def sat(kappa: float, level: int = 0, **options: Any) -> Result:
         TypeError: ``level`` not an int (bool, None, str, float, a traced value), ``kappa``
             not a real number, unknown options.
         ValueError: ``level < 0``, ``kappa`` not finite, invalid options.
-        ConvergenceError: (concrete ``kappa`` only) no verified minimum at some level up to ``level``.
+        ConvergenceError: (concrete ``kappa`` only, ``throw=True``) no verified minimum at some level up to
+            ``level``.
     """
-    level = host.check_level(level)
+    level, options = check_level(level), check_options(options)
     require_x64()
     if _traced_scalar(kappa, "kappa"):
         return sensitivity.traced_sat(level, kappa, options)
-    return zero_energy.sat(kappa, level, **options)
+    return _concrete(lambda: zero_energy.sat(kappa, level, **options), "sat", level, check_kappa(kappa), None,
+                     throw, options)

@@ -1,11 +1,10 @@
 """How jaxcap's programs are compiled: ``jax.jit`` with XLA options picked per backend.
 
 On a CPU, compiling — not arithmetic — dominates a cold solve (a level-1
-threshold runs in 10 ms and compiles in seconds).  XLA:CPU's fusion emitters
+threshold runs in milliseconds and compiles in seconds).  XLA:CPU's fusion emitters
 (the MLIR code generator for fused loops) roughly double the compile time of
 jaxcap's programs and do not make them faster, so on a CPU every program is
-compiled with :data:`CPU_OPTIONS` (measured back to back on 2 cores: cold
-``jaxcap frsb`` 47 s → 23 s, ``jaxcap threshold --level 2`` 12 s → 7 s).  The options are picked at a
+compiled with :data:`CPU_OPTIONS` (the measurements: ``docs/benchmarks.md#compilation``).  The options are picked at a
 program's first call, not at import (which would initialise the backend), and
 only those this XLA knows are passed: XLA refuses an unknown option, and
 options come and go between releases (the answer is remembered across

@@ -11,6 +11,7 @@ argument, and every solve, single or batched or traced, names its engine.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Protocol, runtime_checkable
 
 from . import guards
@@ -18,7 +19,7 @@ from .grid import GridEngine, snapped_spacing
 from .params import Params
 from .tensor import TensorEngine
 
-__all__ = ["Engine", "make_engine"]
+__all__ = ["Engine", "make_engine", "joined"]
 
 
 @runtime_checkable
@@ -26,6 +27,10 @@ class Engine(Protocol):
     """An evaluator of ``G(θ, κ)``; hashable (a static argument of compiled programs)."""
 
     name: str
+    #: Whether :meth:`fitted` depends on the point (a grid fitted to it) or is the engine itself.
+    adaptive: bool
+    #: Points of the innermost grid (0 without one), bounded by :data:`jaxcap.guards.MAX_GRID_POINTS`.
+    grid_points: float
 
     def outer_mean(self, params: Params, kappa):
         """``G = E_z f_0(√q_0 z)`` at ``params`` (level ``r = len(q) ≥ 1``), traceable by JAX."""
@@ -42,8 +47,31 @@ class Engine(Protocol):
     def check(self, params: Params) -> str | None:
         """Why ``params`` lie outside what this engine resolves, or ``None``."""
 
+    def covers(self, other: "Engine") -> bool:
+        """Whether this engine resolves at least what ``other`` does."""
+
+    def joined(self, other: "Engine") -> "Engine":
+        """The cheapest engine that covers both."""
+
+    def widened(self) -> "Engine":
+        """This engine with room for the points of a ``κ`` range (wider kernels where it has them)."""
+
+    def terms(self, levels: int) -> float:
+        """Terms summed by one evaluation of ``G`` at ``levels`` levels (the work of one evaluation)."""
+
+    def memory(self, level: int, copies: int = 1) -> float:
+        """Estimated bytes of a level-``level`` Newton solve on this engine (``copies`` at once)."""
+
+    def points_needed(self, params: Params) -> float:
+        """Points of the innermost grid of :meth:`fitted` for ``params`` (0 without a grid), not built."""
+
     def describe(self) -> dict:
         """``engine`` (the name) and the engine's settings, for diagnostics."""
+
+
+def joined(engines) -> Engine:
+    """One engine covering every one of ``engines`` (:meth:`Engine.joined`, left to right)."""
+    return functools.reduce(lambda a, b: a.joined(b), engines)
 
 
 def make_engine(level: int, engine: str | None = None, nodes: int | None = None,

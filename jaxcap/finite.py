@@ -335,11 +335,8 @@ def min_active_enumerate(W) -> MinActiveResult:
     contains a minimiser for *every* W of rank n; rank W < n gives 0).
     Counts use the tolerance ``ZERO_TOL`` (the rows of S are exactly zero up
     to rounding, ~1e-16).  Cost: C(m, n-1) batched null vectors and m-row
-    recounts, about 5 us per subset.  Measured (Gaussian W, 2 shared CPU
-    cores): n = 4, m <= 40: <= 0.03 s; n = 5, m = 35: 0.1 s, m = 50 (230k
-    subsets): 0.7-1.4 s; n = 6, m = 24: 0.25 s, m = 42 (851k): 5.6 s;
-    n = 7, m = 28 (377k): 1.6-2.8 s.  Beyond a few million subsets (n = 6,
-    alpha >~ 8; n >= 7, alpha >~ 5) use the MILP.
+    recounts (timings: ``docs/benchmarks.md#finite-size-runs``).  Beyond a few
+    million subsets (n = 6, alpha >~ 8; n >= 7, alpha >~ 5) use the MILP.
     """
     W = _as_matrix(W)
     t0 = time.perf_counter()
@@ -478,15 +475,9 @@ def min_active_milp(W, *, max_cuts: int = 1000, max_samples: int = 200_000, seed
     (deterministic for a given ``seed``).  The MILP optimum is a lower bound
     (up to HiGHS tolerances) and the polished, recounted certificate an upper
     bound; a disagreement raises RuntimeError.  The running time is erratic
-    (branch and bound) and grows with the minimum itself, i.e. with alpha.
-    Measured (Gaussian W, 3 instances each, 2 shared CPU cores):
-    n = 4: 0.2 s (alpha = 4, 7), 0.5-1.5 s (alpha = 10);
-    n = 5: 0.2-0.4 s (4), 0.2-1.8 s (7), 4-17 s (10);
-    n = 6: 1.2-1.5 s (4), 9-11 s (7), 11-190 s (10);
-    n = 7: 0.7-1.7 s (4), 2-11 s (7), 40-200 s (10);
-    n = 8: 3-5 s (4), 40-180 s (7).
-    So: seconds up to n ~ 8 near alpha = 4, n ~ 6-7 near the threshold
-    region alpha ~ 7; ``time_limit`` (s) turns a long solve into RuntimeError.
+    (branch and bound) and grows with the minimum itself, i.e. with alpha
+    (timings: ``docs/benchmarks.md#finite-size-runs``); ``time_limit`` (s)
+    turns a long solve into RuntimeError.
     """
     W = _as_matrix(W)
     t0 = time.perf_counter()
@@ -505,8 +496,7 @@ def min_active(W, kappa: float = 0.0, *, method: str = "auto") -> MinActiveResul
 
     method: "enumerate" (vertex enumeration, exact for every W, cost
     C(m, n-1)), "milp" (HiGHS), or "auto" (enumerate when C(m, n-1) <= 3e5,
-    about 2 s, else the MILP).  Timings: see ``min_active_enumerate`` and
-    ``min_active_milp``.  The returned ``x`` is a certificate: ``value`` is
+    else the MILP).  Timings: ``docs/benchmarks.md#finite-size-runs``.  The returned ``x`` is a certificate: ``value`` is
     recounted from it (tolerance ``ZERO_TOL``, see the module docstring).
     """
     _check_kappa(kappa)

@@ -47,6 +47,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .guards import BYTES_PER_POINT
 from .leaf import hinge_innermost_level, innermost_level
 from .params import Params
 
@@ -485,6 +486,32 @@ class GridEngine:
         if self.leaf != "hinge" and math.sqrt(2.0 * chi) > self.hi - TAIL:
             return f"chi={chi:.3g} puts the leaf's second kink outside the grid"
         return None
+
+    #: The grid is fitted to each point (:meth:`fitted`): nearby points share one engine joined from theirs.
+    adaptive = True
+
+    @property
+    def grid_points(self) -> float:
+        """Points of the innermost grid over all of ``[lo, hi]`` (what :data:`jaxcap.guards.MAX_GRID_POINTS` bounds)."""
+        return (self.hi - self.lo) / self.spacing + 1.0
+
+    def memory(self, level: int, copies: int = 1) -> float:
+        """Estimated bytes of a level-``level`` Newton solve on this engine (``copies`` at once):
+        :data:`~jaxcap.guards.BYTES_PER_POINT` per innermost point and Hessian direction, plus the
+        blocked Toeplitz matrices of the convolutions (``≈ 0.15 K_l²/s_l`` entries for a kernel of
+        half-width ``K_l`` on a level of stride ``s_l``) once the engine is fitted to a point (before,
+        its kernels are not set: its points alone count)."""
+        if level == 0:
+            return 0.0
+        steps = self.spacings(level) if self.level_caps else ()
+        toeplitz = sum(0.15 * (self.cutoff * cap / steps[l + 1]) ** 2 * steps[l + 1] / steps[l]
+                       for l, cap in enumerate(self.level_caps))
+        return copies * (2 * level + 1) * (BYTES_PER_POINT * self.grid_points + 8.0 * toeplitz)
+
+    def widened(self) -> "GridEngine":
+        """Every kernel cover one rung wider (``×√2``, at most 1): room for the points of a ``κ`` range."""
+        wider = tuple(min(1.0, cap * math.sqrt(2.0)) for cap in self.level_caps)
+        return dataclasses.replace(self, level_caps=wider, sigma_cap=max(wider, default=self.sigma_cap))
 
     def describe(self) -> dict:
         return {"engine": "grid", "spacing": self.spacing, "nodes": self.nodes,

@@ -76,7 +76,7 @@ class Limit:
             raise ValueError(why)
 
 
-#: Lifting levels of one solve or chain: the levels 0–30 run (benchmarks/results) took 9–120 s a level on two cores.
+#: Lifting levels of one solve or chain: as far as the levels 0–30 run of ``docs/benchmarks.md#levels-0-30``.
 MAX_LEVEL = Limit("JAXCAP_MAX_LEVEL", 30, "lifting levels")
 #: Points of one quadrature grid: the innermost grid of a grid engine, the ``z`` grid at finite temperature.
 #: The verified maxima of levels 1–30 at ``κ = 0`` need at most 24 892 (1.7 GB estimated at level 30).
@@ -87,7 +87,7 @@ MAX_MEMORY_GB = Limit("JAXCAP_MAX_MEMORY_GB", 8.0, "GB of memory (estimated)")
 MAX_POINTS = Limit("JAXCAP_MAX_POINTS", 10_000, "points")
 #: XLA devices on a CPU backend (each takes a share of a sweep's batch, padded to blocks).
 MAX_CPU_DEVICES = Limit("JAXCAP_MAX_CPU_DEVICES", 64, "CPU devices")
-#: Input dimension ``n`` of the exact finite-size methods (NP-hard in ``n``; ``n = 6`` takes minutes).
+#: Input dimension ``n`` of the exact finite-size methods (NP-hard in ``n``; ``docs/benchmarks.md#finite-size-runs``).
 MAX_FINITE_N = Limit("JAXCAP_MAX_FINITE_N", 10, "input dimensions")
 #: Rows ``m = round(α n)`` of one finite-size matrix.
 MAX_FINITE_ROWS = Limit("JAXCAP_MAX_FINITE_ROWS", 400, "rows")
@@ -135,24 +135,11 @@ def check_spacing(spacing, span: float | None = None, what: str = "grid spacing"
 
 
 def engine_memory(engine, level: int, copies: int = 1) -> float:
-    """Estimated bytes of a level-``level`` Newton solve on ``engine`` (``copies`` of it at once).
-
-    Grid: :data:`BYTES_PER_POINT` per innermost point and Hessian direction, plus the
-    blocked Toeplitz matrices of the convolutions (``≈ 0.15 K_l²/s_l`` entries for a
-    kernel of half-width ``K_l`` on a level of stride ``s_l``) once the engine is fitted to a point
-    (before, its kernels are not set: its points alone count).  Tensor: :data:`BYTES_PER_LEAF`
-    per leaf evaluation of the refined engine.  Level 0 is closed-form: nothing to speak of.
-    """
-    if level == 0:
-        return 0.0
-    directions = 2 * level + 1
-    if getattr(engine, "name", None) == "tensor":
-        return copies * BYTES_PER_LEAF * float(2 * engine.nodes) ** level
-    points = (engine.hi - engine.lo) / engine.spacing + 1.0
-    steps = engine.spacings(level) if engine.level_caps else ()
-    toeplitz = sum(0.15 * (engine.cutoff * cap / steps[l + 1]) ** 2 * steps[l + 1] / steps[l]
-                   for l, cap in enumerate(engine.level_caps))
-    return copies * directions * (BYTES_PER_POINT * points + 8.0 * toeplitz)
+    """Estimated bytes of a level-``level`` Newton solve on ``engine`` (``copies`` of it at once): the
+    engine's own estimate (``engine.memory``, from :data:`BYTES_PER_POINT` per innermost grid point and
+    Hessian direction, or :data:`BYTES_PER_LEAF` per leaf evaluation; module docstring).  Level 0 is
+    closed-form: nothing to speak of."""
+    return 0.0 if level == 0 else engine.memory(level, copies)
 
 
 def check_engine(engine, level: int, subject: str, copies: int = 1) -> None:
@@ -166,10 +153,9 @@ def check_engine(engine, level: int, subject: str, copies: int = 1) -> None:
 def _over(engine, level, subject, copies=1) -> str | None:
     if level == 0:
         return None
-    if getattr(engine, "name", None) == "grid":
-        why = MAX_GRID_POINTS.exceeded((engine.hi - engine.lo) / engine.spacing + 1.0, subject)
-        if why:
-            return why
+    why = MAX_GRID_POINTS.exceeded(engine.grid_points, subject)
+    if why:
+        return why
     return MAX_MEMORY_GB.exceeded(engine_memory(engine, level, copies) / 1e9, subject)
 
 
@@ -188,7 +174,7 @@ def drift(engine, params, level: int) -> str | None:
              if q.size else f"degenerate drift (chi={chi:.3g})")
     if not (np.isfinite(chi) and np.all(np.isfinite(q)) and np.all(np.isfinite(x))):
         return f"{where}: non-finite parameters"
-    if getattr(engine, "name", None) != "grid" or q.size == 0:
+    if not engine.adaptive or q.size == 0:
         return None
     why = MAX_GRID_POINTS.exceeded(engine.points_needed(params), f"{where}: the grid fitted to it")
     return why or _over(engine.fitted(params), level, f"{where}: the grid fitted to it")

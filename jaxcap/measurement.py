@@ -3,7 +3,7 @@
 * :func:`verdict`: is the returned point a verified level-``r`` maximum?  Finite,
   non-degenerate (:func:`jaxcap.params.degeneracy`), resolved by the engine, natural
   gradient ``‖∇_θ E_r‖ ≤`` :data:`GRAD_TOL` and Hessian negative definite in ``(χ, q, x)``;
-  the answer is a status code of :data:`jaxcap.result.REASONS` and a one-line reason.
+  the answer is a :class:`jaxcap.status.Status` and a one-line reason.
 * :func:`quad_error`: the discretisation error from the change of ``E_r`` at fixed
   parameters on the refined engine, ``α |G_refined − G|`` (on ``e``), divided by
   ``|∂e/∂α| = |G|`` on a threshold (``docs/theory.md#engines``).
@@ -19,14 +19,15 @@ from __future__ import annotations
 import numpy as np
 
 from .params import Params, degeneracy
+from .status import Status
 
 __all__ = ["GRAD_TOL", "CONVERGED", "NON_FINITE", "DEGENERATE", "UNRESOLVED", "NOT_MAXIMUM", "NO_SOLUTION",
            "INVALID_INPUT", "OUT_OF_RANGE", "verdict", "quad_error", "envelope_derivatives"]
 
 #: Largest natural gradient norm of a verified maximum.
 GRAD_TOL = 1e-9
-#: Status codes (the texts are :data:`jaxcap.result.REASONS`).
-CONVERGED, NON_FINITE, DEGENERATE, UNRESOLVED, NOT_MAXIMUM, NO_SOLUTION, INVALID_INPUT, OUT_OF_RANGE = range(8)
+#: The codes of :class:`jaxcap.status.Status` (their messages are :attr:`Status.message`).
+CONVERGED, NON_FINITE, DEGENERATE, UNRESOLVED, NOT_MAXIMUM, NO_SOLUTION, INVALID_INPUT, OUT_OF_RANGE = Status
 
 
 def verdict(params: Params, grad_norm: float, hessian_max_eig: float, level: int, engine,

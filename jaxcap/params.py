@@ -30,15 +30,35 @@ __all__ = ["Params", "level_of", "flat", "to_unconstrained", "from_unconstrained
 
 
 class Params(NamedTuple):
-    """A point ``(χ, q, x)`` of the level-``r`` functional (``r = len(q)``)."""
+    """A point ``(χ, q, x)`` of the level-``r`` functional (``r = len(q)``): a JAX pytree of arrays.
+
+    It is the ``params`` of every :class:`~jaxcap.result.Result`.  Its fields are also read by name,
+    ``params["q"]``; on the zero-energy line (``χ = 1``) ``params["y"]`` is ``x``, ``y_l = x_l/χ``.
+    Integer indices and iteration are the tuple's ``(chi, q, x)``.
+    """
 
     chi: jax.Array
     q: jax.Array
     x: jax.Array
 
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            if key not in _KEYS:
+                raise KeyError(key)
+            return getattr(self, _KEYS[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> tuple:
+        """The field names (``chi``, ``q``, ``x``)."""
+        return self._fields
+
     def as_dict(self) -> dict:
         return {"chi": float(self.chi), "q": [float(v) for v in np.atleast_1d(self.q)],
                 "x": [float(v) for v in np.atleast_1d(self.x)]}
+
+
+#: Names a :class:`Params` is read by: its fields, and ``y`` (the zero-energy line's ``x``).
+_KEYS = {"chi": "chi", "q": "q", "x": "x", "y": "x"}
 
 
 def level_of(u) -> int:

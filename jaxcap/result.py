@@ -30,21 +30,14 @@ import jax
 import numpy as np
 
 from .params import Params
+from .status import MESSAGES, Status, message
 
 __all__ = ["Result", "Diagnostics", "FRSBResult", "Quantities", "ConvergenceError", "to_json", "json_safe",
-           "start_params", "REASONS"]
+           "start_params", "not_converged", "REASONS"]
 
-#: Status codes of a solve (the ``status`` leaf of a :class:`Result`) and what each means.
-REASONS = {
-    0: None,
-    1: "non-finite",
-    2: "degenerate (merged levels)",
-    3: "not resolved by the engine",
-    4: "not a verified maximum (gradient above tolerance or Hessian not negative definite)",
-    5: "no start reached a verified non-degenerate maximum",
-    6: "invalid input (kappa not finite, or alpha not a finite number > 0)",
-    7: "kappa outside the kappa_range the traced engine was fitted to",
-}
+#: Status codes of a solve (the ``status`` leaf of a :class:`Result`) and what each means
+#: (:class:`jaxcap.status.Status`, as plain integers).
+REASONS = {int(code): text for code, text in MESSAGES.items()}
 
 
 def _dataclass_pytree(meta):
@@ -85,7 +78,8 @@ class Result:
     """A level-``r`` threshold (``kind="threshold"``) or energy (``kind="energy"``), single or batched.
 
     Leaves: ``alpha`` (the threshold ``α_r``, or the ``α`` of an energy), ``energy``
-    (``e_r(α)``; 1 at a threshold), ``kappa``, ``params`` (``chi``, ``q``, ``x``:
+    (``e_r(α)``; 1 at a threshold), ``kappa``, ``params`` (always a :class:`~jaxcap.params.Params`
+    of arrays, also read by name: ``chi``, ``q``, ``x``, and ``y = x`` on the zero-energy line:
     the maximiser, ``q`` and ``x`` with a last axis of length ``r``), the envelope
     derivatives (``dalpha_dkappa`` for a threshold; ``denergy_dalpha``,
     ``denergy_dkappa`` for an energy; ``None`` otherwise), ``status`` (0 when
@@ -98,7 +92,7 @@ class Result:
     alpha: Any
     energy: Any
     kappa: Any
-    params: dict
+    params: Params
     diagnostics: Diagnostics
     dalpha_dkappa: Any = None
     denergy_dalpha: Any = None
@@ -123,7 +117,7 @@ class Result:
         """``None`` when converged, else why not (for a batch: an object array of them)."""
         status = np.asarray(self.status)
         messages = list(self.messages) if len(self.messages) == status.size else [""] * status.size
-        reasons = [None if s == 0 else (m or REASONS.get(int(s), f"status {int(s)}"))
+        reasons = [None if s == Status.CONVERGED else (m or message(s))
                    for s, m in zip(status.ravel(), messages)]
         return reasons[0] if status.ndim == 0 else np.array(reasons, dtype=object).reshape(status.shape)
 
@@ -213,6 +207,32 @@ class ConvergenceError(RuntimeError):
         self.diagnostics = diagnostics or {}
 
 
+def not_converged(kind: str, level: int, kappa, alpha=None, reason: str = "", status: int = Status.NO_SOLUTION,
+                  engine: str = "grid") -> Result:
+    """The :class:`Result` of a solve that did not converge (``throw=False``, :mod:`jaxcap.status`): NaN
+    values of the shapes a converged one has (the batch shape of ``kappa``, or of ``alpha`` and ``kappa``
+    broadcast), ``status`` and the one-line ``reason`` per element."""
+    kappa = np.asarray(kappa, float)
+    alpha = np.full(kappa.shape, np.nan) if alpha is None else np.asarray(alpha, float)
+    shape = np.broadcast_shapes(np.shape(alpha), kappa.shape)
+    nan = np.full(shape, np.nan)
+    vec = np.full(shape + (level,), np.nan)
+    params = Params(np.ones(shape) if kind == "sat" else nan.copy(), vec, vec.copy())
+    slopes = ({"denergy_dalpha": nan.copy(), "denergy_dkappa": nan.copy()} if kind == "energy"
+              else {"dalpha_dkappa": nan.copy()})
+    scalar = lambda v: float(v) if not shape else v  # noqa: E731
+    return Result(alpha=scalar(nan if kind != "energy" else np.broadcast_to(alpha, shape).copy()),
+                  energy=scalar(nan.copy()), kappa=scalar(np.broadcast_to(kappa, shape).copy()),
+                  params=params,
+                  diagnostics=Diagnostics(grad_norm=scalar(nan.copy()), hessian_max_eig=scalar(nan.copy()),
+                                          quad_error=scalar(nan.copy()), seconds=scalar(nan.copy()),
+                                          newton_steps=0 if not shape else np.zeros(shape, int),
+                                          starts_tried=0 if not shape else np.zeros(shape, int), engine=engine),
+                  status=int(status) if not shape else np.full(shape, int(status)), level=level, kind=kind,
+                  messages=(reason,) * max(1, int(np.prod(shape))),
+                  **{k: scalar(v) for k, v in slopes.items()})
+
+
 def json_safe(payload):
     """``payload`` as strict JSON data: NumPy/JAX numbers and arrays as Python numbers and lists,
     every non-finite number ``None``; in a dict, their places and what they were are listed under
@@ -246,8 +266,8 @@ def _count(v):
     return int(v) if math.isfinite(v) else None
 
 
-def _params_json(params) -> dict:
-    if "y" in params:  # the zero-energy line: (q, y), no chi
+def _params_json(params, kind: str) -> dict:
+    if kind == "sat":  # the zero-energy line: (q, y), no chi
         return {"q": np.asarray(params["q"], float).tolist(), "y": np.asarray(params["y"], float).tolist()}
     return {"chi": _number(params["chi"]), "q": np.asarray(params["q"], float).tolist(),
             "x": np.asarray(params["x"], float).tolist()}
@@ -266,7 +286,8 @@ def _single_json(res: Result) -> dict:
             "starts_tried": _count(d.starts_tried), "converged": bool(res.converged),
             "message": res.reason or ""}
     return {"alpha": _number(res.alpha), "energy": _number(res.energy), "level": res.level,
-            "kappa": _number(res.kappa), "params": _params_json(res.params), "diagnostics": diag, **_slopes(res)}
+            "kappa": _number(res.kappa), "params": _params_json(res.params, res.kind), "diagnostics": diag,
+            **_slopes(res)}
 
 
 def _element_json(res: Result) -> dict:
@@ -281,7 +302,8 @@ def _element_json(res: Result) -> dict:
     else:
         head = {"alpha": _number(res.alpha), "kappa": _number(res.kappa), "energy": _number(res.energy),
                 **_slopes(res)}
-    return {**head, "converged": bool(res.converged), "params": _params_json(res.params), "diagnostics": diag}
+    return {**head, "converged": bool(res.converged), "params": _params_json(res.params, res.kind),
+            "diagnostics": diag}
 
 
 def _batch_json(res: Result) -> list:
@@ -319,12 +341,13 @@ def from_json(data: dict) -> Result:
     kind = "threshold" if "dalpha_dkappa" in data else "energy"
     nan = lambda v: float("nan") if v is None else v
     return Result(alpha=nan(data["alpha"]), energy=nan(data["energy"]), kappa=data["kappa"], level=data["level"],
-                  params={"chi": data["params"]["chi"], "q": np.asarray(data["params"]["q"], float),
-                          "x": np.asarray(data["params"]["x"], float)},
+                  params=Params(np.asarray(data["params"]["chi"], float), np.asarray(data["params"]["q"], float),
+                                np.asarray(data["params"]["x"], float)),
                   diagnostics=Diagnostics(**{k: nan(v) if k in ("grad_norm", "hessian_max_eig", "quad_error")
                                              else v for k, v in d.items()}),
                   dalpha_dkappa=data.get("dalpha_dkappa"), denergy_dalpha=data.get("denergy_dalpha"),
-                  denergy_dkappa=data.get("denergy_dkappa"), kind=kind, status=0 if converged else 5,
+                  denergy_dkappa=data.get("denergy_dkappa"), kind=kind,
+                  status=int(Status.CONVERGED if converged else Status.NO_SOLUTION),
                   messages=() if converged else (message,))
 
 

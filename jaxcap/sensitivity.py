@@ -9,7 +9,7 @@ and :func:`jaxcap.energy` call :func:`traced_solve`, which splits the solve in t
   host at once and is solved by the batched program of :func:`jaxcap.sweep`
   (one single solve plans it, :func:`jaxcap.sweep.solve_batch` does the rest), never
   by a loop of single solves.  It returns the maximiser ``u*`` in the unconstrained
-  coordinates of :mod:`jaxcap.params`, a status code (:data:`jaxcap.result.REASONS`)
+  coordinates of :mod:`jaxcap.params`, a status code (:class:`jaxcap.status.Status`)
   and diagnostics.  An element that fails (no verified maximum, invalid input,
   ``κ`` outside the engine's range) comes back with ``u* = NaN`` and its status:
   nothing raises inside a traced call;
@@ -39,9 +39,7 @@ the engines' quadrature error (``quad_error``), not to the last digit.
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
 import functools
-import math
 import time
 from typing import NamedTuple
 
@@ -50,9 +48,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .compilation import jit
-from .grid import GridEngine
-from .measurement import INVALID_INPUT, NO_SOLUTION, OUT_OF_RANGE
-from .params import from_unconstrained, to_unconstrained
+from .status import Status
+from .params import Params, from_unconstrained, to_unconstrained
 from .result import ConvergenceError, Diagnostics, Result, start_params
 from .solver import HESSIAN_STEP, OBJECTIVES
 from .functional import energy_functional
@@ -105,12 +102,12 @@ def at_top_level(fun, *args, **kwargs):
 def traced_engine(level: int, options: tuple, kappa_range: tuple):
     """The one engine of level-``level`` traced solves over ``kappa_range``: the grid of
     :func:`~jaxcap.sweep.batch_engine` over the range, fitted to the threshold at its middle
-    (:meth:`GridEngine.fitted`), every kernel cover one rung wider (``×√2``, at most 1).
+    (:meth:`~jaxcap.grid.GridEngine.fitted`), every kernel cover one rung wider (``×√2``, at most 1).
 
     Over ``κ ∈ [−1, 1]`` the thresholds of levels 1–3 need no finer grid than at ``κ = 0``,
     but their outer smoothings widen (at level 2, ``√(q_1 − q_0)`` needs a cover of 0.91 at
     ``κ = 1`` against 0.64 at ``κ = 0``): the wider covers hold them.  Each element is still
-    checked against the engine (:meth:`GridEngine.check`).  Built once per process and arguments.
+    checked against the engine (:meth:`~jaxcap.grid.GridEngine.check`).  Built once per process and arguments.
     """
     opts = dict(options)
     lo, hi = kappa_range
@@ -118,11 +115,7 @@ def traced_engine(level: int, options: tuple, kappa_range: tuple):
     if level == 0:
         return eng
     middle = at_top_level(host_threshold, level, kappa=0.5 * (lo + hi), **opts)
-    fitted = eng.fitted(start_params(middle, level))
-    if not isinstance(fitted, GridEngine):
-        return fitted
-    wider = tuple(min(1.0, cap * math.sqrt(2.0)) for cap in fitted.level_caps)
-    return dataclasses.replace(fitted, level_caps=wider, sigma_cap=max(wider, default=fitted.sigma_cap))
+    return eng.fitted(start_params(middle, level)).widened()
 
 
 def spec_for(kind: str, level: int, options: dict, kappa_range, start) -> Spec:
@@ -175,18 +168,18 @@ def _host_solve(spec: Spec, alphas, kappas):
     shape, a, k = kappas.shape, alphas.ravel(), kappas.ravel()
     n = k.size
     u = np.full((n, spec.dim), np.nan)
-    status = np.full(n, float(INVALID_INPUT))
+    status = np.full(n, float(Status.INVALID_INPUT))
     diag = np.full((n, len(DIAGNOSTICS)), np.nan)
     valid = np.isfinite(k) & ((spec.kind == "threshold") | (np.isfinite(a) & (a > 0)))
     lo, hi = spec.kappa_range
     inside = valid & (k >= lo) & (k <= hi)
-    status[valid & ~inside] = OUT_OF_RANGE
+    status[valid & ~inside] = Status.OUT_OF_RANGE
     idx = np.flatnonzero(inside)
     if idx.size:
         t0 = time.perf_counter()
         start = _anchor(spec, a[idx], k[idx])
         if start is None:
-            status[idx] = NO_SOLUTION
+            status[idx] = Status.NO_SOLUTION
         else:
             plan = Plan(spec.level, spec.engine, start, spec.kind)
             # padded to a power of two: batches of similar sizes share one compiled program; the autodiff
@@ -294,7 +287,7 @@ def _traced_arrays(spec: Spec, alpha, kappa):
     phi = objective_at(spec, u, alpha, kappa)
     _, (phi_alpha, phi_kappa) = _value_and_partials(spec, u, alpha, kappa)
     params = from_unconstrained(u)
-    out = {"u": u, "status": status, "diag": diag, "params": {"chi": params.chi, "q": params.q, "x": params.x}}
+    out = {"u": u, "status": status, "diag": diag, "params": params}
     if spec.kind == "threshold":
         alpha_r = jnp.exp(phi)
         out.update(alpha=alpha_r, energy=energy_functional(alpha_r, params, kappa, spec.engine),
@@ -366,7 +359,7 @@ def _host_sat(spec: SatSpec, kappas):
     n, r = k.size, spec.level
     scalars = np.full((3, n), np.nan)                     # alpha, slope, energy
     q, y = np.full((n, r), np.nan), np.full((n, r), np.nan)
-    status = np.full(n, float(INVALID_INPUT))
+    status = np.full(n, float(Status.INVALID_INPUT))
     diag = np.full((n, len(DIAGNOSTICS)), np.nan)
     ok = np.zeros(n, bool)
     for i in np.flatnonzero(np.isfinite(k)):
@@ -379,7 +372,7 @@ def _host_sat(spec: SatSpec, kappas):
     rows = sat_curve(k[order], r, keep_going=True, **dict(spec.options)) if order.size else []
     for i, row in zip(order, rows):
         if isinstance(row, ConvergenceError):
-            status[i] = NO_SOLUTION
+            status[i] = Status.NO_SOLUTION
             continue
         res = row[-1]
         scalars[:, i] = res.alpha, res.dalpha_dkappa, res.energy
@@ -457,6 +450,6 @@ def traced_sat(level: int, kappa, options: dict) -> Result:
     spec = sat_spec(level, options)
     alpha, slope, energy, q, y, status, diag = sat_line(spec, jnp.asarray(kappa, jnp.float64))
     name = dict(spec.options).get("engine") or "grid"
-    return Result(alpha=alpha, energy=energy, kappa=kappa, params={"q": q, "y": y},
+    return Result(alpha=alpha, energy=energy, kappa=kappa, params=Params(jnp.ones_like(alpha), q, y),
                   diagnostics=_diagnostics(diag, {"engine": name if level else "closed form"}),
                   dalpha_dkappa=slope, status=jax.lax.stop_gradient(status).astype(jnp.int32), level=level, kind="sat")

@@ -29,7 +29,7 @@ objective: compilation, not arithmetic, dominates a cold solve on a CPU.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -40,7 +40,7 @@ from .params import flat, from_reduced, from_unconstrained
 
 __all__ = ["neg_energy", "log_threshold_ratio", "log_zero_energy_ratio", "ascend", "value_grad_hessian",
            "value_grad_hessian_autodiff", "lbfgs", "newton_in_u", "measure", "pack", "unpack",
-           "polish", "polish_fast_compile", "polish_many", "solve_closed_form", "OBJECTIVES", "MEASURED", "STALL_EVALUATIONS"]
+           "polish", "polish_fast_compile", "polish_many", "solve_closed_form", "Functional", "FUNCTIONALS", "OBJECTIVES", "MEASURED", "STALL_EVALUATIONS"]
 
 #: An ascent start whose objective has not decreased for this many evaluations is stalled
 #: (two failed line searches and then some).
@@ -69,18 +69,31 @@ def log_zero_energy_ratio(u, alpha, kappa, engine):
     return jnp.log(reduced_sphere_term(params)) - jnp.log(-2.0 * outer_mean(params, kappa, engine))
 
 
-OBJECTIVES = {"energy": neg_energy, "threshold": log_threshold_ratio, "zero_energy": log_zero_energy_ratio}
+class Functional(NamedTuple):
+    """What the solver's stages need of an objective ``φ(u)`` (one record per objective, no branches):
+    the function, its coordinates ``u ↦ θ``, and for a ratio ``φ = log(N/(−G))`` the level set's
+    numerator ``N(S)`` (``None``: ``φ = −E_r`` at a fixed ``α``)."""
+
+    phi: Callable
+    coordinates: Callable
+    numerator: Callable | None
+    #: Whether ``θ`` has no ``χ`` (the zero-energy line's reduced coordinates ``(q, y)``).
+    chi_free: bool
+
+
+#: The solver's objectives by name (the static argument of its compiled programs).
+FUNCTIONALS = {
+    "energy": Functional(neg_energy, from_unconstrained, None, False),
+    "threshold": Functional(log_threshold_ratio, from_unconstrained, lambda sphere: 1.0 - sphere, False),
+    "zero_energy": Functional(log_zero_energy_ratio, from_reduced, lambda sphere: -sphere, True),
+}
+OBJECTIVES = {name: f.phi for name, f in FUNCTIONALS.items()}
 
 
 def coordinates(objective):
     """``u ↦ θ`` of ``objective``: :func:`~jaxcap.params.from_reduced` on the zero-energy line (no ``χ``),
     else :func:`~jaxcap.params.from_unconstrained`."""
-    return from_reduced if objective == "zero_energy" else from_unconstrained
-
-
-def _numerator(objective, sphere):
-    """``N`` of a ratio objective ``φ = log(N/(−G))``: ``1 − S`` (threshold) or ``−S`` (zero energy)."""
-    return -sphere if objective == "zero_energy" else 1.0 - sphere
+    return FUNCTIONALS[objective].coordinates
 
 
 class _Search(NamedTuple):
@@ -279,8 +292,9 @@ def outer_mean_from_objective(objective, value, dphi_dkappa, sphere, alpha):
     so ``G = −N e^{−φ}`` and ``∂G/∂κ = −G ∂φ/∂κ``.  Energy: ``φ = αG − S``, so
     ``G = (φ + S)/α`` and ``∂G/∂κ = (∂φ/∂κ)/α``.
     """
-    if objective != "energy":
-        g = -_numerator(objective, sphere) * jnp.exp(-value)
+    numerator = FUNCTIONALS[objective].numerator
+    if numerator is not None:
+        g = -numerator(sphere) * jnp.exp(-value)
         return g, -g * dphi_dkappa
     return (value + sphere) / alpha, dphi_dkappa / alpha
 
@@ -295,9 +309,10 @@ def energy_derivatives(objective, value, grad, hess, sphere, sphere_grad):
     Both identities hold at any ``θ`` (not only at the optimum), and on the
     zero-energy line with ``N = −S`` (``φ = log(S/G)``, ``E = S − αG``).
     """
-    if objective == "energy":
+    numerator = FUNCTIONALS[objective].numerator
+    if numerator is None:
         return -grad, -hess
-    n = _numerator(objective, sphere)
+    n = numerator(sphere)
     a = jnp.exp(value)
     g = -n / a
     grad_g = -g * (grad + sphere_grad / n)
@@ -312,7 +327,7 @@ def natural_stationarity(u, grad_e, hess_e, objective="threshold"):
     With ``J = ∂θ/∂u``: ``∇_θ E = J^{−T} ∇_u E`` and, at a stationary point (where
     the curvature of the coordinate map drops out), ``∇²_θ E = J^{−T} ∇²_u E J^{−1}``.
     """
-    chi_free = objective == "zero_energy"
+    chi_free = FUNCTIONALS[objective].chi_free
     jinv = jnp.linalg.inv(jax.jacfwd(lambda v: flat(coordinates(objective)(v))[int(chi_free):])(u))
     g = jinv.T @ grad_e
     h = jinv.T @ hess_e @ jinv
@@ -336,12 +351,13 @@ def measure(objective, u, value, grad, hess, alpha, kappa, engine, refined, dphi
         big_g, dg_dkappa = jax.jvp(lambda k: outer_mean(params, k, engine), (kappa,), (jnp.ones_like(kappa),))
     else:
         big_g, dg_dkappa = outer_mean_from_objective(objective, value, dphi_dkappa, sphere, alpha)
-    if objective != "energy":
-        alpha = _numerator(objective, sphere) / (-big_g)
+    numerator = FUNCTIONALS[objective].numerator
+    if numerator is not None:
+        alpha = numerator(sphere) / (-big_g)
     g_refined = big_g if refined is None else outer_mean(params, kappa, refined)
     grad_e, hess_e = energy_derivatives(objective, value, grad, hess, sphere, sphere_grad)
     grad_norm, lam_max = natural_stationarity(u, grad_e, hess_e, objective)
-    if objective == "zero_energy":
+    if FUNCTIONALS[objective].chi_free:
         u = jnp.concatenate([jnp.zeros((1,), u.dtype), u])
     return dict(u=u, chi=params.chi, q=params.q, x=params.x, alpha=alpha, energy=sphere - alpha * big_g, g=big_g, dg_dkappa=dg_dkappa,
                 g_refined=g_refined, grad_norm=grad_norm, hessian_max_eig=lam_max)

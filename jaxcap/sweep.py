@@ -60,11 +60,13 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from . import guards
 from .compilation import jit
 from .engine import make_engine
-from .measurement import GRAD_TOL, UNRESOLVED, envelope_derivatives, quad_error, verdict
+from .measurement import GRAD_TOL, envelope_derivatives, quad_error, verdict
 from .params import Params, from_unconstrained, to_unconstrained
-from .result import Diagnostics, Result, start_params
+from .result import ConvergenceError, Diagnostics, Result, not_converged, start_params
+from .status import Status
 from .solver import OBJECTIVES, lbfgs, measure, newton_in_u, value_grad_hessian, value_grad_hessian_autodiff
-from .threshold import check_level, energy, threshold
+from .threshold import energy, threshold
+from .validation import check_level, check_points
 
 __all__ = ["Plan", "plan", "batch_engine", "solve_batch", "concatenate", "sweep", "energy_grid"]
 
@@ -192,7 +194,7 @@ def _program(alphas, kappas, u0, box, newton_iters, *, engine, refined, objectiv
 # ---------------------------------------------------------------------------------------------
 # host side
 
-def _check_points(values, name: str, positive: bool = False) -> np.ndarray:
+def _checked_values(values, name: str, positive: bool = False) -> np.ndarray:
     v = np.asarray(values, dtype=float)
     if v.ndim != 1 or v.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {v.shape}")
@@ -229,7 +231,7 @@ def plan(level: int, kappas, *, alpha: float | None = None, engine: str | None =
     ``alpha=None`` plans thresholds; a number plans energies at that ``α`` (the middle of an energy grid).
     """
     level = check_level(level)
-    k = _check_points(kappas, "kappas")
+    k = _checked_values(kappas, "kappas")
     k0 = float(k[len(k) // 2])
     opts = dict(engine=engine, nodes=nodes, spacing=spacing)
     if start is None:
@@ -255,7 +257,7 @@ def _coarse_shape(coarse: int | None, n: int, box) -> tuple[int, int] | None:
     if m < 0:
         raise ValueError(f"coarse must be a non-negative integer, got {coarse!r}")
     shape = tuple(m if hi > lo else 1 for lo, hi in box)
-    guards.MAX_POINTS.check(math.prod(shape), f"a coarse pass of {' x '.join(map(str, shape))} points")
+    check_points(math.prod(shape), f"a coarse pass of {' x '.join(map(str, shape))} points")
     return shape if m >= 2 and shape != (1, 1) else None
 
 
@@ -283,19 +285,19 @@ def _batch_result(p: Plan, alphas, kappas, out: dict, seconds: float) -> Result:
     verdicts = [verdict(Params(chi[i], q[i], x[i]), float(gnorm[i]), float(lam[i]), p.level, p.engine,
                         float(alpha[i]), float(g[i])) for i in range(n)]
     # the discretisation error the engine must resolve (jaxcap.guards.unresolved)
-    verdicts = [(UNRESOLVED, why) if status in (0, 4) and why else (status, reason) for (status, reason), why
-                in zip(verdicts, (guards.unresolved(float(e), float(v)) for e, v in zip(errors, values)))]
+    verdicts = [(Status.UNRESOLVED, why) if status in (Status.CONVERGED, Status.NOT_MAXIMUM) and why
+                else (status, reason) for (status, reason), why in zip(verdicts, (guards.unresolved(float(e), float(v)) for e, v in zip(errors, values)))]
     info = p.engine.describe()
     on_alpha = p.objective == "threshold"
     return Result(
         alpha=alpha if on_alpha else np.asarray(alphas, float), energy=out["energy"],
-        kappa=np.asarray(kappas, float), params={"chi": chi, "q": q, "x": x},
+        kappa=np.asarray(kappas, float), params=Params(chi, q, x),
         diagnostics=Diagnostics(grad_norm=gnorm, hessian_max_eig=lam,
                                 quad_error=errors,
                                 seconds=np.full(n, seconds / n), newton_steps=out["newton_steps"].astype(int),
                                 starts_tried=np.ones(n, int), quad_nodes=info.get("nodes", 0),
                                 engine=info["engine"], grid_spacing=info.get("spacing")),
-        status=np.array([s for s, _ in verdicts]), level=p.level, kind=p.objective,
+        status=np.array([int(s) for s, _ in verdicts]), level=p.level, kind=p.objective,
         messages=tuple(why or "" for _, why in verdicts),
         **envelope_derivatives(p.objective, alpha, g, out["dg_dkappa"]))
 
@@ -321,10 +323,10 @@ def solve_batch(p: Plan, kappas, *, alphas=None, bounds=None, alpha_bounds=None,
     how Newton gets its Hessians (:data:`HESSIANS`: ``"difference"`` compiles in about
     60 % of the time and runs about 1.4× longer — the better choice for a one-off sweep on a CPU).
     """
-    k = _check_points(kappas, "kappas")
+    k = _checked_values(kappas, "kappas")
     if (alphas is None) != (p.objective == "threshold"):
         raise ValueError("alphas are given for an energy plan, and only for one")
-    a = np.zeros_like(k) if alphas is None else _check_points(alphas, "alphas", positive=True)
+    a = np.zeros_like(k) if alphas is None else _checked_values(alphas, "alphas", positive=True)
     if a.shape != k.shape:
         raise ValueError(f"alphas and kappas differ in length ({a.size} and {k.size})")
     if hessian not in HESSIANS:
@@ -336,7 +338,7 @@ def solve_batch(p: Plan, kappas, *, alphas=None, bounds=None, alpha_bounds=None,
     t0 = time.perf_counter()
     devices = list(devices or jax.devices())
     n = max(len(k), size or 0)
-    guards.MAX_POINTS.check(n, f"a batch of {n} elements")
+    check_points(n, f"a batch of {n} elements")
     guards.check_engine(p.engine, p.level, f"a batch at level {p.level} ({block} elements at once on each of "
                                            f"{len(devices)} devices)", copies=len(devices) * int(block))
     n = -(-n // (len(devices) * block)) * len(devices) * block   # every device's share a multiple of block
@@ -356,7 +358,7 @@ def solve_batch(p: Plan, kappas, *, alphas=None, bounds=None, alpha_bounds=None,
 def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = None,
           spacing: float | None = None, start=None, chunk: int | None = None, devices=None,
           newton_iters: int = 12, ascent_steps: int = 0, coarse: int | None = None, hessian: str = "autodiff",
-          progress: Callable[[int, int, Result], None] | None = None) -> Result:
+          progress: Callable[[int, int, Result], None] | None = None, throw: bool = True) -> Result:
     """Level-``level`` thresholds at every ``κ`` of ``kappas``, batched (module docstring).
 
     Returns:
@@ -367,14 +369,21 @@ def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = 
 
     ``chunk`` splits the batch into programs of that many ``κ`` (one compilation);
     ``hessian`` as in :func:`solve_batch`; ``progress(i, n_chunks, result)`` is called after each chunk.
+    ``throw=False``: when the planning solve fails, every element comes back not converged
+    (:mod:`jaxcap.status`) instead of raising.
 
     Raises:
         TypeError, ValueError: invalid ``level``, ``kappas`` or options.
-        ConvergenceError: the single solve that plans the batch failed.
+        ConvergenceError: (``throw=True``) the single solve that plans the batch failed.
     """
-    k = _check_points(kappas, "kappas")
-    guards.MAX_POINTS.check(len(k), f"a sweep of {len(k)} kappas")
-    p = plan(level, k, engine=engine, nodes=nodes, spacing=spacing, start=start)
+    k = _checked_values(kappas, "kappas")
+    check_points(len(k), f"a sweep of {len(k)} kappas")
+    try:
+        p = plan(level, k, engine=engine, nodes=nodes, spacing=spacing, start=start)
+    except ConvergenceError as err:
+        if throw:
+            raise
+        return not_converged("threshold", level, k, None, str(err), engine=engine or "grid")
     size = int(chunk) if chunk else len(k)
     if size < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
@@ -391,7 +400,7 @@ def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = 
 
 def energy_grid(alphas, kappas, level: int, *, engine: str | None = None, nodes: int | None = None,
                 spacing: float | None = None, start=None, devices=None, newton_iters: int = 30,
-                coarse: int | None = None, hessian: str = "autodiff") -> Result:
+                coarse: int | None = None, hessian: str = "autodiff", throw: bool = True) -> Result:
     """Level-``level`` energies ``e_r(α_i; κ_j)`` on the ``α × κ`` grid, in one program.
 
     Returns:
@@ -399,16 +408,21 @@ def energy_grid(alphas, kappas, level: int, *, engine: str | None = None, nodes:
         ``result[i][j]`` is the energy at ``(alphas[i], kappas[j])`` with ``energy``,
         ``denergy_dalpha``, ``denergy_dkappa``, ``params``, ``converged`` and ``diagnostics``
         (as in :func:`sweep`).  The start is one :func:`jaxcap.energy` at the middle
-        ``(α, κ)`` (or ``start``).
+        ``(α, κ)`` (or ``start``).  ``throw`` as in :func:`sweep`.
 
     Raises:
         TypeError, ValueError: invalid ``level``, ``alphas``, ``kappas`` or options.
-        ConvergenceError: the single solve that plans the grid failed.
+        ConvergenceError: (``throw=True``) the single solve that plans the grid failed.
     """
-    a = _check_points(alphas, "alphas", positive=True)
-    k = _check_points(kappas, "kappas")
-    guards.MAX_POINTS.check(len(a) * len(k), f"an energy grid of {len(a)} x {len(k)} points")
-    p = plan(level, k, alpha=float(a[len(a) // 2]), engine=engine, nodes=nodes, spacing=spacing, start=start)
+    a = _checked_values(alphas, "alphas", positive=True)
+    k = _checked_values(kappas, "kappas")
+    check_points(len(a) * len(k), f"an energy grid of {len(a)} x {len(k)} points")
+    try:
+        p = plan(level, k, alpha=float(a[len(a) // 2]), engine=engine, nodes=nodes, spacing=spacing, start=start)
+    except ConvergenceError as err:
+        if throw:
+            raise
+        return not_converged("energy", level, k[None, :], a[:, None], str(err), engine=engine or "grid")
     grid_a, grid_k = (v.ravel() for v in np.meshgrid(a, k, indexing="ij"))
     flat = solve_batch(p, grid_k, alphas=grid_a, devices=devices, newton_iters=newton_iters, coarse=coarse,
                        hessian=hessian)

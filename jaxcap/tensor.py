@@ -18,6 +18,7 @@ import dataclasses
 import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
+from .guards import BYTES_PER_LEAF
 from .leaf import hinge_innermost_level, innermost_level
 from .params import Params
 from .quadrature import gauss_hermite
@@ -76,6 +77,36 @@ class TensorEngine:
     def check(self, params: Params) -> str | None:
         """Gauss–Hermite has no range to leave: only the quadrature error (reported) limits it."""
         return None
+
+    #: Gauss–Hermite nodes do not depend on the point: :meth:`fitted` is the engine itself.
+    adaptive = False
+    #: No grid: :data:`jaxcap.guards.MAX_GRID_POINTS` does not apply.
+    grid_points = 0.0
+
+    def terms(self, levels: int) -> float:
+        """Evaluations of the closed-form innermost level in one evaluation of ``G``: ``Q^r``."""
+        return float(self.nodes) ** levels
+
+    def memory(self, level: int, copies: int = 1) -> float:
+        """Estimated bytes of a level-``level`` Newton solve (``copies`` at once):
+        :data:`~jaxcap.guards.BYTES_PER_LEAF` per leaf evaluation of the refined engine, ``(2Q)^r``."""
+        return 0.0 if level == 0 else copies * BYTES_PER_LEAF * float(2 * self.nodes) ** level
+
+    def points_needed(self, params: Params) -> float:
+        """No grid to fit: 0."""
+        return 0.0
+
+    def covers(self, other: "TensorEngine") -> bool:
+        """Whether this engine has at least ``other``'s nodes."""
+        return self.nodes >= other.nodes
+
+    def joined(self, other: "TensorEngine") -> "TensorEngine":
+        """The engine with the nodes of the finer of the two."""
+        return self if self.covers(other) else other
+
+    def widened(self) -> "TensorEngine":
+        """No kernel to widen: the engine itself."""
+        return self
 
     def describe(self) -> dict:
         return {"engine": "tensor", "nodes": self.nodes} | ({"leaf": self.leaf} if self.leaf != "moreau" else {})

@@ -24,7 +24,7 @@ At every finite ``χ`` (``x = χy``) the ratio is larger: the finite-``χ`` leaf
   ``α_sat,r = α_sat,0``; :func:`sat` returns level 0's value for them, with that
   reason in its diagnostics.
 * For ``κ > 0`` level ``r ≥ 1`` minimises ``log(S/G)`` with the threshold's own
-  machinery (:data:`jaxcap.solver.OBJECTIVES` ``"zero_energy"``: saddle-free
+  driver (:mod:`jaxcap.driver`, objective :data:`LINE`; :data:`jaxcap.solver.OBJECTIVES` ``"zero_energy"``: saddle-free
   Newton in the reduced coordinates of :func:`jaxcap.params.from_reduced`, L-BFGS
   ascent as the fallback, the same measurement) on a grid or tensor engine with
   the hinge leaf; each point is verified: gradient of the reduced energy
@@ -43,27 +43,21 @@ import math
 import time
 from typing import Iterator
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import driver
 from .extrapolation import extrapolate
-from .grid import GridEngine
-from .guards import unresolved
-from .measurement import CONVERGED, envelope_derivatives, quad_error, verdict
-from .params import Params, degeneracy, extrapolated_level, from_reduced, split_level, to_reduced
+from .measurement import envelope_derivatives
+from .params import Params, from_reduced, to_reduced
 from .result import ConvergenceError, Diagnostics, Result
 from .compilation import jit
-from .solver import (ascend, log_zero_energy_ratio, polish, polish_fast_compile, polish_many, unpack,
-                     value_grad_hessian)
-from .engine import make_engine
+from .solver import log_zero_energy_ratio, polish_many, unpack, value_grad_hessian
+from .engine import joined, make_engine
+from .validation import check_kappa, check_level, check_options, check_points
 
 __all__ = ["gardner", "sat", "sat_chain", "sat_sequence", "sat_curve", "second_derivative"]
 
-#: Starts of a level tried by Newton alone before the ascent over all of them.
-DIRECT_TRIES = 2
-#: First level started from the extrapolation of the two below.
-EXTRAPOLATE_FROM = 4
 #: Level-1 starts ``(q_0, y_0)``: the minimisers for ``κ`` from 0.1 to 3 lie among them.
 LEVEL1_STARTS = [(q0, y0) for q0 in (0.85, 0.6, 0.3, 0.1) for y0 in (15.0, 40.0, 5.0)]
 #: Overlap gaps below this (and below 0.05 of their larger neighbour) are merged levels.  Lower than the
@@ -123,109 +117,66 @@ def gardner(kappa: float) -> tuple[float, float]:
 
 def _level0(kappa: float, level: int, t0: float, why: str = "") -> Result:
     alpha, slope = gardner(kappa)
-    return Result(alpha=alpha, energy=0.0, level=level, kappa=float(kappa), params={"q": [], "y": []},
+    return Result(alpha=alpha, energy=0.0, level=level, kappa=float(kappa), params=_line_params([], []),
                   diagnostics=Diagnostics(grad_norm=0.0, hessian_max_eig=float("nan"), quad_nodes=0, quad_error=0.0,
                                           seconds=time.perf_counter() - t0, engine="closed form"),
                   dalpha_dkappa=slope, kind="sat", messages=(why,) if why else ())
 
 
-def _starts(level: int, previous: Params | None, before: Params | None) -> list[Params]:
-    """Level-``level`` starts: from level 4 the extrapolation of the two levels below, then the splits
-    of every interval of the level below (narrow splits first); at level 1 :data:`LEVEL1_STARTS`."""
-    one = np.ones(())
-    if level == 1:
-        return [Params(one, np.array([q0]), np.array([y0])) for q0, y0 in LEVEL1_STARTS]
-    starts = [extrapolated_level(before, previous)] if before is not None and level >= EXTRAPOLATE_FROM else []
-    starts += [split_level(previous, where, spread) for spread in (0.3, 0.8) for where in range(level)]
-    return [Params(one, p.q, p.x) for p in starts]
-
-
-def _verdict(m: dict, engine, below: float) -> str | None:
-    """Why ``m`` is not a verified level-``r`` point of the line, or ``None``: the thresholds' verdict
-    (:func:`jaxcap.measurement.verdict`, merged levels below :data:`GAP_FLOOR`), an engine that
-    resolves ``α`` (:func:`jaxcap.guards.unresolved`), and a point that lowers ``below`` (the
-    level under it; one that does not is the merged one)."""
-    params = Params(m["chi"], m["q"], m["x"])
-    status, why = verdict(params, m["grad_norm"], m["hessian_max_eig"], len(m["q"]), engine, m["alpha"],
-                          gap_floor=GAP_FLOOR)
-    if status == CONVERGED:
-        why = unresolved(_quad_error(m), m["alpha"])
-        if not why and not m["alpha"] < below:
-            why = f"alpha = {m['alpha']:.12g} does not lower the level below ({below:.12g})"
-        if not why:
-            return None
-    return f"{why or ''} grad_norm={m['grad_norm']:.2e} hessian_max_eig={m['hessian_max_eig']:.2e}"
-
-
-def _quad_error(m: dict) -> float:
-    """:func:`jaxcap.measurement.quad_error` on ``α`` of the measured point ``m``."""
-    return float(quad_error(m["alpha"], m["g"], m["g_refined"], on_alpha=True))
-
-
 def _work(engine, level: int) -> float:
     """Terms summed by one evaluation of the level-``level`` hinge nesting on ``engine``
-    (:meth:`~jaxcap.grid.GridEngine.terms`; 0 on the tensor engine), for :data:`MAX_WORK`."""
-    return engine.terms(level) if isinstance(engine, GridEngine) else 0.0
+    (:meth:`~jaxcap.engine.Engine.terms`), for :data:`MAX_WORK`."""
+    return engine.terms(level)
 
 
 #: Most terms per evaluation (:func:`_work`) a grid may sum: a start whose polished point needs more (one
 #: drifting toward ``q → 1``, where the grid's spacing follows ``√(1 − q)``) is refused with that reason.
 MAX_WORK = 2e7
 _OVER_BUDGET = "the grid needs"
+#: Most distinct Newton programs (engines) one level of the line may compile: a verified level needs at
+#: most four (level 1 at ``κ = 4``: two direct tries, their refits).
+MAX_PROGRAMS = 4
+#: Most terms the Newton polishes of one level of the line may sum (:func:`jaxcap.driver.newton_work`,
+#: each polish reserved at its most steps): about ten polishes of a level-2 point (5e5 terms per
+#: evaluation, 11 gradients a step, 30 steps); a start whose own engine needs more (``q_0 → 0``) is refused.
+MAX_LEVEL_WORK = 2e9
 
 
-def _polished(u, params: Params, level: int, kappa: float, engine, fitted=None):
-    """``(engine, measurement or reason)``: Newton from ``u`` on ``engine`` fitted to ``params`` (or on
-    ``fitted``), repeated on a finer engine when the polished point asks for one (as the threshold's
-    solve does); a reason instead when the engine would exceed :data:`MAX_WORK`."""
-    newton = polish_fast_compile if level >= 2 else polish
-    fitted = fitted or engine.fitted(params)
-
-    def run(start, eng):
-        if _work(eng, level) > MAX_WORK:
-            return f"{_OVER_BUDGET} {_work(eng, level):.1e} terms per evaluation (limit {MAX_WORK:.0e})"
-        return unpack(np.asarray(newton(start, 0.0, kappa, objective="zero_energy", engine=eng,
-                                        refined=eng.refined())), level)
-
-    m = run(u, fitted)
-    if isinstance(m, dict) and isinstance(fitted, GridEngine) and np.all(np.isfinite(m["u"])):
-        need = engine.fitted(Params(m["chi"], m["q"], m["x"]))
-        if not fitted.covers(need):
-            fitted = need
-            m = run(m["u"][1:], fitted)
-    return fitted, m
+def _over_budget(engine, level: int):
+    """The budget's reason (:class:`~jaxcap.driver.Refused`) when ``engine`` sums more than :data:`MAX_WORK`."""
+    if _work(engine, level) > MAX_WORK:
+        return driver.Refused(f"{_OVER_BUDGET} {_work(engine, level):.1e} terms per evaluation "
+                              f"(limit {MAX_WORK:.0e})")
+    return None
 
 
-def _candidates(level: int, kappa: float, engine, starts, fitted=None):
-    """``(name, engine, measurement or reason)``: the first :data:`DIRECT_TRIES` starts by Newton alone on
-    ``fitted`` or one engine fitted to them, then every start ascended at once on a coarse engine and
-    polished, best first."""
-    u0s = np.stack([to_reduced(p) for p in starts])
-    tried = starts[:DIRECT_TRIES]
-    if fitted is None and isinstance(engine, GridEngine):
-        # one engine (one compiled program) for the tried starts, unless joining far apart starts
-        # (a fine grid from one, a wide range and kernel from another) costs more than both apart
-        own = [engine.fitted(p) for p in tried]
-        joined = functools.reduce(GridEngine.joined, own)
-        if _work(joined, level) <= sum(_work(e, level) for e in own):
-            fitted = joined
-    over = 0
-    for i, p in enumerate(tried):
-        used, m = _polished(u0s[i], p, level, kappa, engine, fitted)
-        over += isinstance(m, str) and m.startswith(_OVER_BUDGET)
-        yield f"start {i} (Newton only)", used, m
-    if over == len(tried):
-        return  # the level below's neighbourhood is already beyond the budget: so is this level's minimum
-    us, values, _, _ = jax.device_get(ascend(u0s, 0.0, kappa, objective="zero_energy", engine=engine.coarse(starts)))
-    for i in np.argsort(values):
-        if not np.isfinite(values[i]):
-            continue
-        params = from_reduced(us[i])
-        why = degeneracy(params, gap_floor=GAP_FLOOR)
-        if why:
-            yield f"start {i}", engine, f"{why} after ascent"
-            continue
-        yield f"start {i}", *_polished(us[i], params, level, kappa, engine)
+def _no_drift(engine, params, level):
+    """The line's points are bounded by :data:`MAX_WORK` on the engine they need, not by a drift test."""
+    return None
+
+
+def _direct_engine(engine, starts, level):
+    """One engine (one compiled program) for the Newton-only tries, unless joining far apart starts
+    (a fine grid from one, a wide range and kernel from another) costs more than both apart."""
+    own = [engine.fitted(p) for p in starts[:driver.DIRECT_TRIES]]
+    together = joined(own)
+    return together if _work(together, level) <= sum(_work(e, level) for e in own) else None
+
+
+#: The zero-energy line as a :class:`~jaxcap.driver.Objective`: ``log(S/G)`` in the reduced
+#: coordinates ``(q, y)`` (``χ = 1``), a minimum that must lower the level below.
+LINE = driver.Objective(
+    solver="zero_energy", alpha=0.0, on_alpha=True, to_u=to_reduced, from_u=from_reduced,
+    measured_u=lambda u: u[1:], start=lambda p: Params(np.ones(()), p.q, p.x),
+    level1_starts=tuple(Params(np.ones(()), np.array([q0]), np.array([y0])) for q0, y0 in LEVEL1_STARTS),
+    level0_starts=(), level0_u=np.zeros((0, 1)), gap_floor=GAP_FLOOR, refuse_point=_no_drift,
+    refuse_engine=_over_budget, direct_engine=_direct_engine, max_programs=MAX_PROGRAMS, max_work=MAX_LEVEL_WORK,
+    extremum="minimum", title="zero-energy line, ")
+
+
+def _quad_error(m: dict) -> float:
+    """:func:`jaxcap.measurement.quad_error` on ``α`` of the measured point ``m``."""
+    return driver.value_error(LINE, m)[0]
 
 
 def _result(m: dict, used, level: int, kappa: float, seconds: float, tried: int) -> Result:
@@ -236,39 +187,32 @@ def _result(m: dict, used, level: int, kappa: float, seconds: float, tried: int)
                        engine=info["engine"], grid_spacing=info.get("spacing"),
                        newton_steps=int(m["newton_steps"]), starts_tried=tried)
     return Result(alpha=alpha, energy=float(m["energy"]), level=level, kappa=float(kappa),
-                  params={"q": [float(v) for v in m["q"]], "y": [float(v) for v in m["x"]]},
+                  params=_line_params(m["q"], m["x"]),
                   diagnostics=diag, kind="sat", **envelope_derivatives("threshold", alpha, g, float(m["dg_dkappa"])))
 
 
-def _solve_level(level: int, kappa: float, starts, engine, below: float, fitted=None) -> tuple[Result, object]:
-    """The verified level-``level`` point from ``starts`` (below ``below``) and the engine that resolved it."""
-    t0 = time.perf_counter()
-    failures = []
-    for name, used, m in _candidates(level, kappa, engine, starts, fitted):
-        why = m if isinstance(m, str) else _verdict(m, used, below)
-        if why:
-            failures.append(f"{name}: {why}")
-            continue
-        return _result(m, used, level, kappa, time.perf_counter() - t0, len(failures) + 1), used
-    raise ConvergenceError(
-        f"zero-energy line, level {level} (kappa={kappa}): no start reached a verified non-degenerate minimum",
-        {"level": level, "kappa": kappa, "starts": len(starts), "failures": failures, "engine": engine.describe()})
+def _level_result(level: int, kappa: float, starts, engine, below: float, fitted=None) -> tuple[Result, object]:
+    """The verified level-``level`` point from ``starts`` (below ``below``) and the engine that resolved it
+    (:func:`jaxcap.driver.solve_level`)."""
+    m, used, diag = driver.solve_level(LINE, level, kappa, engine, starts, below, fitted)
+    return _result(m, used, level, kappa, diag["seconds"], diag["starts_tried"]), used
 
 
-def _check(level, kappa):
-    if isinstance(level, bool) or int(level) != level or level < 0:
-        raise ValueError(f"level must be a non-negative integer, got {level!r}")
-    if not math.isfinite(kappa):
-        raise ValueError(f"kappa must be finite, got {kappa!r}")
+def _check(level, kappa) -> tuple[int, float]:
+    """``(level, κ)`` checked (:mod:`jaxcap.validation`)."""
+    return check_level(level), check_kappa(kappa)
 
 
 def _engine(level: int, kappa: float, options: dict):
-    """The hinge engine of ``level`` at ``κ`` (:func:`jaxcap.threshold.make_engine`; ``options``: ``engine``,
+    """The hinge engine of ``level`` at ``κ`` (:func:`jaxcap.engine.make_engine`; ``options``: ``engine``,
     ``nodes``, ``spacing``)."""
-    unknown = set(options) - {"engine", "nodes", "spacing"}
-    if unknown:
-        raise TypeError(f"unexpected options: {', '.join(sorted(unknown))}")
+    check_options(options)
     return make_engine(level, options.get("engine"), options.get("nodes"), options.get("spacing"), kappa, leaf="hinge")
+
+
+def _line_params(q, y) -> Params:
+    """A point ``(q, y)`` of the line as the :class:`~jaxcap.params.Params` of a result (``χ = 1``, ``x = y``)."""
+    return Params(np.ones(()), np.asarray(q, float).reshape(-1), np.asarray(y, float).reshape(-1))
 
 
 def _as_params(res: Result) -> Params:
@@ -289,8 +233,14 @@ def sat_chain(max_level: int, kappa: float, *, first: int = 0, **options) -> Ite
         ValueError: bad level, ``κ`` or options.
         ConvergenceError: a level with no verified minimum (its diagnostics attached).
     """
-    _check(max_level, kappa)
-    kappa = float(kappa)
+    max_level, kappa = _check(max_level, kappa)
+    # the options, and the last level's engine where one is solved (kappa > 0), checked before any work
+    _engine(max_level if kappa > 0.0 else 0, kappa, options)
+    return _sat_levels(max_level, kappa, first, options)
+
+
+def _sat_levels(max_level: int, kappa: float, first: int, options: dict) -> Iterator[Result]:
+    """:func:`sat_chain` after its checks."""
     known: list[Params] = []
     below = math.inf
     for r in range(0, max_level + 1):
@@ -304,7 +254,7 @@ def sat_chain(max_level: int, kappa: float, *, first: int = 0, **options) -> Ite
                 yield res
             continue
         before, previous = ([None, None] + known)[-2:]
-        res, _ = _solve_level(r, kappa, _starts(r, previous, before), _engine(r, kappa, options), below)
+        res, _ = _level_result(r, kappa, driver.starts(LINE, r, previous, before), _engine(r, kappa, options), below)
         known, below = [*known[-1:], _as_params(res)], res.alpha
         if r >= first:
             yield res
@@ -366,7 +316,7 @@ def sat_curve(kappas, level: int, *, keep_going: bool = False, chunk: int = CURV
     that level before it (in the reduced coordinates ``u``; the last one alone at first) and
     all of them are polished together, one vmapped Newton program on one engine fitted to
     all those starts (:func:`jaxcap.solver.polish_many`), each then verified as a single
-    solve is (:func:`_verdict`, below the level under it, on an engine that resolves it).  A
+    solve is (:func:`jaxcap.driver.verdict`, below the level under it, on an engine that resolves it).  A
     ``κ`` that fails there is solved alone from its start (Newton, then the ascent), and
     from scratch if that fails too.  For ``κ ≤ 0`` every level is level 0 (module docstring).
 
@@ -385,6 +335,7 @@ def sat_curve(kappas, level: int, *, keep_going: bool = False, chunk: int = CURV
         ValueError: bad level, ``κ``, ``chunk`` or options.
         ConvergenceError: a ``κ`` where the solve from scratch fails too (unless ``keep_going``).
     """
+    check_points(np.size(kappas), f"a curve of {np.size(kappas)} kappas")
     ks = [float(k) for k in np.atleast_1d(np.asarray(kappas, dtype=float))]
     for k in ks:
         _check(level, k)
@@ -437,7 +388,7 @@ def _polish_chunk(us: np.ndarray, kappas: list, size: int, level: int, base) -> 
     for _ in range(2):
         if not pending or not all(np.all(np.isfinite(us[j])) for j in pending):
             break
-        engine = functools.reduce(GridEngine.joined, [base.fitted(from_reduced(us[j])) for j in pending])
+        engine = joined([base.fitted(from_reduced(us[j])) for j in pending])
         if _work(engine, level) > MAX_WORK:
             break
         pad = [pending[-1]] * (size - len(pending))
@@ -468,21 +419,22 @@ def _curve_chunk(idx: list, ks: list, level: int, options: dict, out: list, know
         us = np.stack([_predicted(known[r], ks[i]) for i in live])
         base = _engine(r, max(ks[i] for i in live), options)
         starts = [from_reduced(u) for u in us]
-        measured = _polish_chunk(us, [ks[i] for i in live], len(idx), r, base) if isinstance(base, GridEngine) \
+        # an engine fitted to each point joins the chunk's into one; one that is not solves each alone
+        measured = _polish_chunk(us, [ks[i] for i in live], len(idx), r, base) if base.adaptive \
             else [None] * len(live)
         seconds = (time.perf_counter() - t0) / len(live)
         for j, i in enumerate(live):
             res, below = None, rows[i][-1].alpha
             if measured[j] is not None:
                 engine, m = measured[j]
-                if not _verdict(m, engine, below):
+                if not driver.verdict(LINE, m, r, engine, below):
                     res = _result(m, engine, r, ks[i], seconds, 1)
             if res is None:
                 # alone: from the nearest solution of this level (the last one), then from the prediction
                 # (from_reduced gives chi = 1, as the zero-energy starts have)
                 tries = [from_reduced(known[r][-1][1]), starts[j]]
                 try:
-                    res, _ = _solve_level(r, ks[i], tries, _engine(r, ks[i], options), below)
+                    res, _ = _level_result(r, ks[i], tries, _engine(r, ks[i], options), below)
                 except ConvergenceError:
                     del rows[i]
                     cold(i)

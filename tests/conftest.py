@@ -43,17 +43,41 @@ def jaxcap_cli(capfd, monkeypatch):
     return run
 
 
-# The files that take longest (compilation of the level-1 and level-2 programs), run first: with
+# The files that take longest (compilation of the level-1 and level-2 programs) run first: with
 # ``-n 2 --dist loadfile`` each file goes to one worker, so a long file started last would leave the
-# other worker idle at the end.
-LONGEST_FIRST = ("test_zero_energy.py", "test_sat_jax.py", "test_sweep.py", "test_thresholds.py", "test_functional.py",
-                 "test_high_levels.py", "test_derivatives_level_2.py", "test_cli_bench.py", "test_results.py",
-                 "test_derivatives_level_0.py", "test_derivatives_level_1.py")
+# other worker idle at the end.  The order is derived, not kept by hand: each run records the seconds
+# of every file it ran in pytest's cache (``.pytest_cache``), and the next run sorts by them; a file
+# with no record yet (a fresh clone, a new file) is estimated from its size at the recorded seconds
+# per byte (by its size alone when nothing is recorded).
+_DURATIONS_KEY = "jaxcap/file-seconds"
+_file_seconds: dict = {}
 
 
-def pytest_collection_modifyitems(items):
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # stable: the rest keep their order
+def _estimated_costs(items, recorded: dict) -> dict:
+    """Per test file its recorded seconds, else its size at the median recorded seconds per byte."""
+    paths = {item.path for item in items}
+    sizes = {p: max(p.stat().st_size, 1) for p in paths}
+    rates = sorted(recorded[p.name] / sizes[p] for p in paths if p.name in recorded)
+    rate = rates[len(rates) // 2] if rates else 1.0
+    return {p: recorded.get(p.name, rate * sizes[p]) for p in paths}
+
+
+def pytest_collection_modifyitems(config, items):
+    recorded = config.cache.get(_DURATIONS_KEY, {}) if getattr(config, "cache", None) else {}
+    cost = _estimated_costs(items, recorded)
+    items.sort(key=lambda item: -cost[item.path])   # stable: a file's tests keep their order
+
+
+def pytest_runtest_logreport(report):
+    """Seconds per test file (setup, call and teardown), on the controller for xdist workers too."""
+    name = report.nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+    _file_seconds[name] = _file_seconds.get(name, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    cache = getattr(session.config, "cache", None)
+    if cache is not None and _file_seconds and not hasattr(session.config, "workerinput"):
+        cache.set(_DURATIONS_KEY, {**cache.get(_DURATIONS_KEY, {}), **_file_seconds})
 
 
 # One XLA compilation cache per test run, shared by the xdist workers and the subprocesses they start:

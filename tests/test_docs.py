@@ -340,3 +340,89 @@ def test_benchmarks_page_says_what_each_results_file_records():
     present = {p.name for p in RESULTS.glob("*.json")}
     assert listed == present, f"listed {sorted(listed)}, present {sorted(present)}"
     assert not problems, "\n".join(problems)
+
+ROLE = re.compile(r":(?:func|mod|class|meth|data|attr|exc):`([^`]+)`")
+
+
+def _resolves(target: str, module) -> bool:
+    """Whether the Sphinx cross-reference ``target`` (``~`` and ``!`` prefixes, ``()`` suffix allowed)
+    names something that exists: absolute from ``jaxcap`` (a module, or an attribute path from the
+    package or from a submodule), or relative to the citing ``module``."""
+    import builtins
+    import dataclasses
+    import functools
+    import importlib
+    import inspect
+    import jaxcap
+
+    name = target.lstrip("~!").removesuffix("()")
+    if " " in name or "<" in name:          # an explicit title: `text <target>`
+        name = name.split("<", 1)[1].rstrip(">").strip().lstrip("~")
+
+    def walk(obj, parts):
+        for part in parts:
+            fields = {f.name for f in dataclasses.fields(obj)} if dataclasses.is_dataclass(obj) else set()
+            if hasattr(obj, part) or part in fields or part in getattr(obj, "__annotations__", {}):
+                obj = getattr(obj, part, None)
+                if obj is None:
+                    return True            # a field without a class-level default: it exists
+            else:
+                return False
+        return True
+
+    parts = name.split(".")
+    if parts[0] == "jaxcap":
+        if walk(jaxcap, parts[1:]):
+            return True
+        for cut in range(len(parts), 1, -1):
+            try:
+                mod = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            if not walk(mod, parts[cut:]):
+                return False
+            # a function or class named through a module must be defined there, not imported into it
+            obj = functools.reduce(getattr, parts[cut:cut + 1], mod)
+            return not (inspect.isfunction(obj) or inspect.isclass(obj)) or obj.__module__ == mod.__name__
+        return False
+    if walk(module, parts) or walk(builtins, parts):
+        return True
+    # a bare method or attribute name: of some class of the module
+    return len(parts) == 1 and any(walk(cls, parts) for _, cls in inspect.getmembers(module, inspect.isclass))
+
+
+def test_docstring_cross_references_resolve():
+    """Every ``:func:``, ``:mod:``, ``:class:``, ``:meth:``, ``:data:``, ``:attr:`` target in the package's
+    source names something that exists."""
+    import importlib
+
+    broken = []
+    for path in sorted((ROOT / "jaxcap").rglob("*.py")):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        if parts[-1] == "__main__":          # runs the command line when imported
+            continue
+        module = importlib.import_module(".".join(parts))
+        for target in ROLE.findall(path.read_text()):
+            if not _resolves(target, module):
+                broken.append(f"{path.relative_to(ROOT)}: {target}")
+    assert not broken, "\n".join(broken)
+
+
+def test_every_public_name_is_in_the_api_page():
+    import jaxcap
+
+    page = (ROOT / "docs" / "api.md").read_text()
+    missing = [name for name in jaxcap.__all__ if f"jaxcap.{name}" not in page]
+    assert not missing, f"docs/api.md does not list {missing}"
+
+
+def test_no_new_public_name_shadows_a_module():
+    """``jaxcap.threshold`` and ``jaxcap.sweep`` are functions that share their modules' names; no other
+    public name may hide a module of the package."""
+    import jaxcap
+
+    modules = {p.stem for p in (ROOT / "jaxcap").glob("*.py")} | {p.name for p in (ROOT / "jaxcap").iterdir()
+                                                                  if (p / "__init__.py").exists()}
+    assert set(jaxcap.__all__) & modules <= {"threshold", "sweep"}

@@ -121,8 +121,9 @@ def test_ascent_fallback_reaches_the_same_level_two_solution(chain, monkeypatch)
     """With no Newton-only tries every split start is ascended first (the fallback path)."""
     import importlib
     th = importlib.import_module("jaxcap.threshold")  # the module (jaxcap.threshold is the function)
-    monkeypatch.setattr(th, "DIRECT_TRIES", 0)
-    res = th._solve_level(2, 0.0, None, th._starts(2, jaxcap.result.start_params(chain[1], 1)))
+    monkeypatch.setattr(importlib.import_module("jaxcap.driver"), "DIRECT_TRIES", 0)   # the one driver's
+    driver = importlib.import_module("jaxcap.driver")
+    res = th._level_result(2, 0.0, None, driver.starts(th.objective(), 2, jaxcap.result.start_params(chain[1], 1)))
     assert res.alpha == pytest.approx(chain[2].alpha, abs=1e-9)
     assert res.diagnostics.grad_norm <= 1e-9 and res.diagnostics.hessian_max_eig < 0
 

@@ -42,7 +42,8 @@ def test_level0_is_gardners_capacity(kappa):
     assert alpha == pytest.approx(1.0 / _second_moment(kappa), rel=1e-12)
     first = quad(lambda z: (z - kappa) * norm.pdf(z), kappa, np.inf, epsabs=0, epsrel=1e-13, limit=200)[0]
     assert slope == pytest.approx(2.0 * alpha**2 * first, rel=1e-11)
-    assert sat(kappa).alpha == alpha and sat(kappa).params == {"q": [], "y": []}
+    res = sat(kappa)
+    assert res.alpha == alpha and res.params["q"].shape == res.params["y"].shape == (0,)
 
 
 def test_gardner_at_zero_is_two_and_bad_kappa_is_rejected():
@@ -193,13 +194,14 @@ def test_a_start_drifting_to_q_one_is_refused_by_the_budget_not_memory():
     3e8 points, 10 GB of constants.  The budget counts them (and the closed-form level's points), so
     the start is refused before anything is built (the solve at kappa = 4 goes on to the verified
     minimum alpha_sat,1(4) = 119731.0, docs/guide/zero-energy.md)."""
-    from jaxcap.zero_energy import MAX_WORK, _polished
+    from jaxcap.driver import polished
+    from jaxcap.zero_energy import LINE, MAX_WORK
     engine = GridEngine.around(4.0, leaf="hinge")
     p = Params(np.ones(()), np.array([1.0 - 1e-13]), np.array([50.0]))
     fitted = engine.fitted(p)
     (_, points), = fitted.grids(1)
     assert points < 100 and fitted.terms(1) == fitted._full_counts(1)[0] > 10 * MAX_WORK   # range + asymptotes
-    _, why = _polished(to_reduced(p), p, 1, 4.0, engine)
+    _, why = polished(LINE, to_reduced(p), p, 1, 4.0, engine)
     assert why.startswith("the grid needs") and f"{fitted.terms(1):.1e}" in why
     usual = engine.fitted(Params(np.ones(()), np.array([1e-3]), np.array([147.0])))   # the kappa = 4 minimum
     assert usual.terms(1) < MAX_WORK / 100

@@ -86,7 +86,7 @@ def main(argv=None, *, dry_run: bool = False) -> int:
 
 
 def _main(argv, dry_run: bool) -> int:
-    from ..result import ConvergenceError
+    from .. import ConvergenceError
     args = None
     try:
         args = build_parser().parse_args(argv)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
-from ..guards import MAX_SPACING
-from ..result import ConvergenceError, to_json
+from .. import MAX_SPACING, ConvergenceError, check_points, to_json
 from . import options as opt
 from . import plotting
 from . import comparison
@@ -118,6 +117,7 @@ def check_sat(args) -> None:
             raise BadInput(f"--kappa-to ({args.kappa_to}) must exceed --kappa-from ({args.kappa_from})")
         if args.extrapolate and args.level < 3:
             raise BadInput("--extrapolate along a curve needs --level R >= 3")
+        check_points(args.points, f"--points {args.points}")
         opt.check_plot(args.plot)
         return
     if args.kappa is None:
@@ -212,7 +212,7 @@ def _euler_prediction(kappa: float) -> dict | None:
 
 def frsb(args) -> int:
     """Levels ``0 … --max-level`` and the fit; the levels that converged are printed even when a later one fails."""
-    from ..frsb import frsb_sequence
+    from .. import frsb_sequence
     rows, failed_writes = [], []
 
     def progress(res, loaded):
@@ -250,7 +250,7 @@ def frsb(args) -> int:
 
 def sat(args) -> int:
     """One level, levels ``0 … --max-level`` (and their extrapolation), or a curve over ``κ``."""
-    from ..zero_energy import sat as sat_level, sat_chain
+    from .. import sat as sat_level, sat_chain, sat_sequence
     if args.kappa_from is not None:
         return _sat_curve(args)
     if args.max_level is None:
@@ -286,8 +286,7 @@ def sat(args) -> int:
 def _sat_curve(args) -> int:
     """Levels ``0 … --level`` at every ``κ`` (:func:`jaxcap.zero_energy.sat_curve`); not-converged ``κ`` listed, exit 3."""
     import numpy as np
-    from ..extrapolation import extrapolate
-    from ..zero_energy import sat_curve
+    from .. import extrapolate, sat_curve
     t0 = time.perf_counter()
     kappas = np.linspace(args.kappa_from, args.kappa_to, args.points)
     points, failed = [], []
@@ -333,7 +332,7 @@ def _temperature_spacing(args) -> dict:
 
 
 def dat(args) -> int:
-    from ..temperature import dat_threshold
+    from .. import dat_threshold
     res = dat_threshold(args.kappa, **_temperature_spacing(args))
     d = res["diagnostics"]
     emit(args, to_json(res), f"dAT line at kappa {args.kappa:g}: alpha = {res['alpha']:.10f} "
@@ -343,7 +342,7 @@ def dat(args) -> int:
 
 
 def rs(args) -> int:
-    from ..temperature import rs_state
+    from .. import rs_state
     res = rs_state(args.alpha, args.beta, args.kappa, **_temperature_spacing(args))
     emit(args, to_json(res), "\n".join(f"{k} = {v}" for k, v in res.items()))
     return EXIT_OK

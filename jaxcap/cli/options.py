@@ -11,7 +11,7 @@ import math
 import re
 
 from ..checkpoint import check_writable
-from ..guards import MAX_SPACING
+from .. import MAX_SPACING
 from .errors import BadInput
 
 #: What argparse must read as a (negative) number, not as an option: every float literal.

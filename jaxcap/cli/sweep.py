@@ -71,10 +71,10 @@ def _grid_options(p) -> None:
 
 def check(args) -> None:
     """The ``κ`` grid and the outputs, before any work."""
-    from .. import guards
+    from .. import check_points, guards
     if args.kappa_to <= args.kappa_from:
         raise BadInput(f"--kappa-to ({args.kappa_to}) must exceed --kappa-from ({args.kappa_from})")
-    guards.MAX_POINTS.check(args.points, f"--points {args.points}")
+    check_points(args.points, f"--points {args.points}")
     if getattr(args, "cpu_devices", None):
         guards.MAX_CPU_DEVICES.check(args.cpu_devices, f"--cpu-devices {args.cpu_devices}")
     opt.check_plot(args.plot)

@@ -1,0 +1,76 @@
+"""The one check of every argument of a solve, for the command line, Python and traced calls alike.
+
+Each argument is checked here and nowhere else: the level (a static integer within
+:data:`jaxcap.guards.MAX_LEVEL`), ``κ`` and ``α`` (finite real numbers, ``α > 0``), the engine
+options (only ``engine``, ``nodes``, ``spacing``: an unknown keyword is a :class:`TypeError`
+before anything is traced or computed) and the number of points of a batch or a curve
+(:data:`jaxcap.guards.MAX_POINTS`).  ``TypeError`` means the wrong kind of value,
+``ValueError`` a value out of range; the command line maps both to exit code 2.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import guards
+
+__all__ = ["ENGINE_OPTIONS", "check_level", "check_kappa", "check_alpha", "check_options", "check_points"]
+
+#: The keyword options of every solve: they choose the engine (:func:`jaxcap.engine.make_engine`).
+ENGINE_OPTIONS = ("engine", "nodes", "spacing")
+
+
+def _real(value, name: str) -> float:
+    """``value`` as a float; ``TypeError`` when it is not a real number (bool, None and strings included)."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}") from None
+
+
+def check_level(level, minimum: int = 0, name: str = "level") -> int:
+    """``level`` as an int, or ``TypeError`` (not an integer: bool, None, str, float, a traced value)
+    or ``ValueError`` (below ``minimum``, or beyond :data:`jaxcap.guards.MAX_LEVEL`).  The level fixes
+    the shapes of every program, so it is static."""
+    if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, np.integer)):
+        raise TypeError(f"{name} must be an int >= {minimum} (a static Python integer, not traced), "
+                        f"got {type(level).__name__} {level!r}")
+    if level < minimum:
+        raise ValueError(f"{name} must be a non-negative integer, got {level!r}" if minimum == 0 else
+                         f"{name} must be an integer >= {minimum}, got {level!r}")
+    guards.MAX_LEVEL.check(int(level), f"{name} {level}")
+    return int(level)
+
+
+def check_kappa(kappa) -> float:
+    """``kappa`` as a float: ``TypeError`` if it is not a real number, ``ValueError`` if not finite."""
+    k = _real(kappa, "kappa")
+    if not np.isfinite(k):
+        raise ValueError(f"kappa must be finite, got {kappa!r}")
+    return k
+
+
+def check_alpha(alpha) -> float:
+    """``alpha`` as a float: ``TypeError`` if it is not a real number, ``ValueError`` unless finite and > 0."""
+    a = _real(alpha, "alpha")
+    if not (np.isfinite(a) and a > 0):
+        raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
+    return a
+
+
+def check_options(options: dict) -> dict:
+    """``options`` when every key is one of :data:`ENGINE_OPTIONS`, else ``TypeError`` naming the others
+    (their values are checked where the engine is built, :func:`jaxcap.engine.make_engine`)."""
+    unknown = set(options) - set(ENGINE_OPTIONS)
+    if unknown:
+        raise TypeError(f"unexpected options: {', '.join(sorted(map(str, unknown)))} "
+                        f"(expected {', '.join(ENGINE_OPTIONS)})")
+    return dict(options)
+
+
+def check_points(count: int, subject: str) -> int:
+    """``count`` points of a batch or a curve, within :data:`jaxcap.guards.MAX_POINTS` (checked before any
+    array of that size is built)."""
+    guards.MAX_POINTS.check(int(count), subject)
+    return int(count)
