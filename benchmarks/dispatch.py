@@ -8,7 +8,7 @@ process (medians of ``--rounds`` rounds of ``--calls`` calls each):
 * ``dispatch``: a jitted ``x + 1`` on a scalar: the floor of any call into XLA;
 * ``while_loop``: a jitted ``lax.while_loop`` of ``N`` scalar iterations (``N`` the
   Newton steps the level-0 solve takes): XLA:CPU's cost per loop iteration;
-* ``program``: the level-0 program alone (:func:`jaxcap.solver.solve_closed_form`:
+* ``program``: the level-0 program alone (:func:`jaxcap._src.solver.solve_closed_form`:
   Newton from four starts, vmapped, and the measurement), as ``jaxcap.threshold(0)``
   calls it;
 * ``threshold``: ``jaxcap.threshold(0)``, the whole call (checks, engine, program,
@@ -36,13 +36,13 @@ import numpy as np
 
 import jaxcap
 from jaxcap import scipy_baseline
-from jaxcap.solver import solve_closed_form, unpack
+from jaxcap._src.solver import solve_closed_form, unpack
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 #: The smallest run, for the test suite (tests/test_benchmark_scripts.py).
 SMALLEST = ["--rounds", "1", "--calls", "5", "--out", "{out}"]
-#: Level-0 starts as :mod:`jaxcap.threshold` passes them (unconstrained ``log χ``).
+#: Level-0 starts as :mod:`jaxcap._src.threshold` passes them (unconstrained ``log χ``).
 STARTS = np.log(np.asarray([[0.02], [0.1], [0.5], [2.0]]))
 
 

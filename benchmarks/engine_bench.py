@@ -11,7 +11,7 @@ with the JAX version, backend and device)::
 
 The level-4 point is the level-4 threshold solution (solved first, a few
 seconds); the level-``r`` points of the grid are built from it by repeated
-:func:`jaxcap.params.extrapolated_level` (levels 3, 4 → 5 → … → r): smooth,
+:func:`jaxcap._src.params.extrapolated_level` (levels 3, 4 → 5 → … → r): smooth,
 valid points with the shape of a solution, not solutions.  Each grid point is
 timed on the engine :meth:`GridEngine.fitted` chooses for it.  Cold is
 compile + first call; warm is the median of ``--repeats`` calls.
@@ -28,11 +28,11 @@ import jax
 import numpy as np
 
 import jaxcap
-from jaxcap.compilation import jit
-from jaxcap.functional import energy_functional
-from jaxcap.params import Params, extrapolated_level
-from jaxcap.tensor import TensorEngine
-from jaxcap.engine import make_engine
+from jaxcap._src.compilation import jit
+from jaxcap._src.functional import energy_functional
+from jaxcap._src.params import Params, extrapolated_level
+from jaxcap._src.tensor import TensorEngine
+from jaxcap._src.engine import make_engine
 
 ALPHA = 6.7
 

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from jaxcap import euler as E
+from jaxcap._src import euler as E
 
 #: The smallest run, for the test suite (tests/test_benchmark_scripts.py).
 SMALLEST = ["--max-n", "100", "--out", "{out}"]

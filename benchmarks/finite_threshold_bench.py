@@ -13,7 +13,7 @@ import json
 import os
 import platform
 
-from jaxcap.finite_threshold import finite_threshold
+from jaxcap._src.finite_threshold import finite_threshold
 
 #: The smallest run, for the test suite (tests/test_benchmark_scripts.py).
 SMALLEST = ["--sizes", "2", "--trials", "5", "--out", "{out}"]

@@ -10,7 +10,7 @@ Measures, on whatever device JAX sees (a GPU when there is one, else the CPU):
   cold and warm (the warm solve restarted from the cold one's solution);
 * ``sweep``: ``jaxcap.sweep(2, κ)`` over 1024 equally spaced ``κ ∈ [−0.1, 0.1]``,
   cold and warm, thresholds per second;
-* ``frsb``: :func:`jaxcap.frsb.frsb_sequence` (levels 0–6 and the extrapolation).
+* ``frsb``: :func:`jaxcap._src.frsb.frsb_sequence` (levels 0–6 and the extrapolation).
 
 ``--small`` runs the same four parts at sizes a CPU finishes in seconds (the
 engine at level 2 with 12 nodes, the level-1 tensor threshold, a 4-point level-0
@@ -35,13 +35,13 @@ import jax
 import numpy as np
 
 import jaxcap
-from jaxcap.compilation import jit
-from jaxcap.engine import make_engine
-from jaxcap.frsb import frsb_sequence
-from jaxcap.functional import energy_functional
-from jaxcap.params import Params, extrapolated_level
-from jaxcap.result import json_safe
-from jaxcap.tensor import TensorEngine
+from jaxcap._src.compilation import jit
+from jaxcap._src.engine import make_engine
+from jaxcap._src.frsb import frsb_sequence
+from jaxcap._src.functional import energy_functional
+from jaxcap._src.params import Params, extrapolated_level
+from jaxcap._src.result import json_safe
+from jaxcap._src.tensor import TensorEngine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -6,7 +6,7 @@ Times every task cold (fresh process, JIT compilation included, no compile
 cache) and warm (in-process, median of repeats), side by side with the SciPy
 baseline (``jaxcap.scipy_baseline``), and writes
 ``benchmarks/results/<backend>-<quick|full>.json`` unless ``--out`` says otherwise
-(plus a cost-against-level PNG next to it).  See ``jaxcap/bench.py``.
+(plus a cost-against-level PNG next to it).  See ``jaxcap/_src/bench.py``.
 """
 import sys
 from pathlib import Path

@@ -7,7 +7,7 @@ Three figures, each in a fresh process with the compilation cache off
 * ``extrapolated``: ``jaxcap sat --kappa 0.5 --max-level K --extrapolate --json``
   (``α_sat,∞(0.5)``, its error bar and time; target ± 1e−5 in < 60 s);
 * ``curve``: ``jaxcap sat --kappa-from A --kappa-to B --points 64 --level 2 --json``
-  (levels 0–2 at 64 ``κ``: :func:`jaxcap.zero_energy.sat_curve`).
+  (levels 0–2 at 64 ``κ``: :func:`jaxcap._src.zero_energy.sat_curve`).
 
 The load average of the machine is recorded beside the times.  JSON goes to
 ``benchmarks/results/sat-cpu.json``::

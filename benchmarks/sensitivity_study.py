@@ -97,7 +97,7 @@ def main() -> None:
               f"dalpha/dkappa = {out['dalpha_dkappa'][i0]:.6f}, d2alpha/dkappa2 = {out['d2alpha_dkappa2'][i0]:.6f}",
               flush=True)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(jaxcap.result.json_safe(report), indent=1) + "\n")
+    Path(args.json).write_text(json.dumps(jaxcap._src.result.json_safe(report), indent=1) + "\n")
     plot(Path(args.plot), np.asarray(kappas), rows)
     print(f"wrote {args.json} and {args.plot}")
 

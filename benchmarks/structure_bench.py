@@ -1,8 +1,8 @@
 """The ground state level by level: the contacts per dimension ``c_r`` and their ``r → ∞`` limit.
 
 For the injectivity threshold (``κ = 0``) and the zero-energy line at several ``κ > 0``, levels
-``0 … R`` are solved and their structure taken (:func:`jaxcap.structure_limits.structure_sequence`);
-``c_∞`` comes with its error bar (:func:`jaxcap.structure_limits.contacts_limit`).  The density of
+``0 … R`` are solved and their structure taken (:func:`jaxcap._src.structure_limits.structure_sequence`);
+``c_∞`` comes with its error bar (:func:`jaxcap._src.structure_limits.contacts_limit`).  The density of
 ``u*`` just below ``κ`` (the gaps ``g = κ − u``) is recorded at every level of the zero-energy line,
 for comparison with the jamming law ``g^{−γ}``, ``γ = 0.41269``.  JSON goes to
 ``benchmarks/results/structure-cpu.json``::
@@ -41,7 +41,7 @@ def _row(seq, seconds: float) -> dict:
 
 def _gaps(seq) -> list:
     """Per level the density of ``u*`` at ``κ − g`` for :data:`GAPS`."""
-    from jaxcap.structure import structure
+    from jaxcap._src.structure import structure
     return [{"level": r.level, "gaps": GAPS.tolist(),
              "u_density": structure(r, h=seq.kappa - GAPS).density["u_density"]} for r in seq.results]
 
@@ -49,9 +49,9 @@ def _gaps(seq) -> list:
 def _from_frsb(path: str, out: str) -> int:
     """``c_r`` of the thresholds stored in a ``jaxcap frsb --json`` output, and their limit."""
     import jaxcap  # noqa: F401  (float64)
-    from jaxcap.result import from_json
-    from jaxcap.structure import structure
-    from jaxcap.structure_limits import contacts_limit
+    from jaxcap._src.result import from_json
+    from jaxcap._src.structure import structure
+    from jaxcap._src.structure_limits import contacts_limit
     data = json.load(open(path))
     rows = []
     for item in data["results"]:
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
         return _from_frsb(args.from_frsb, args.out or os.path.join(HERE, "results", "structure-frsb-cpu.json"))
     args.out = args.out or os.path.join(HERE, "results", "structure-cpu.json")
     import jaxcap  # noqa: F401  (float64)
-    from jaxcap.structure_limits import structure_sequence
+    from jaxcap._src.structure_limits import structure_sequence
 
     def log(res, st):
         print(f"  level {st.level}: alpha = {st.alpha:.10f}  c = {st.contacts_per_dimension:.8f}  "

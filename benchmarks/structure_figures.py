@@ -23,7 +23,7 @@ def main() -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import jaxcap  # noqa: F401
-    from jaxcap.structure_limits import contacts_limit, parisi_curve
+    from jaxcap._src.structure_limits import contacts_limit, parisi_curve
 
     data = json.load(open(os.path.join(HERE, "results", "structure-cpu.json")))
     rows = [("threshold", r) for r in data["threshold"]] + [("sat", r) for r in data["sat"]]

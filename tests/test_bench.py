@@ -1,7 +1,7 @@
-"""The benchmark task list (jaxcap/bench.py) and the SciPy baseline shipped in the package."""
+"""The benchmark task list (jaxcap/_src/bench.py) and the SciPy baseline shipped in the package."""
 import pytest
 
-from jaxcap import bench
+from jaxcap._src import bench
 from jaxcap.references import RS_ALPHA
 
 

@@ -1,4 +1,4 @@
-"""The expected Euler characteristic of the non-injectivity set (``jaxcap.euler``, docs/theory.md#euler):
+"""The expected Euler characteristic of the non-injectivity set (``jaxcap._src.euler``, docs/theory.md#euler):
 exact values against an independent generating-function form, closed forms and identities, a Monte
 Carlo of random arrangements whose faces are enumerated from their sign vectors, the limit rate
 against the exact finite-size values, and the threshold against the finite-size crossings."""
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import jaxcap
-from jaxcap import euler as E
+from jaxcap._src import euler as E
 from jaxcap.references import EULER_ALPHA, RS_ALPHA
 
 

@@ -1,4 +1,4 @@
-"""Tests of jaxcap.finite: exact min_active (two independent methods), the
+"""Tests of jaxcap._src.finite: exact min_active (two independent methods), the
 injectivity criterion, the plain-RDT (Gordon) Monte Carlo of level 0, and
 the finite-size experiment."""
 import itertools
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from jaxcap import finite as F
+from jaxcap._src import finite as F
 
 
 def relu(v):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from jaxcap.finite import min_active, trial_rng
-from jaxcap.finite_threshold import finite_threshold, injective_rows, median_interval
+from jaxcap._src.finite import min_active, trial_rng
+from jaxcap._src.finite_threshold import finite_threshold, injective_rows, median_interval
 
 
 @pytest.mark.parametrize("n,trial", [(2, 0), (3, 1), (3, 2)])

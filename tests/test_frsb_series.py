@@ -8,7 +8,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from jaxcap.extrapolation import MODEL, SERIES_MODEL, extrapolate
+from jaxcap._src.extrapolation import MODEL, SERIES_MODEL, extrapolate
 
 LEVELS_30 = json.loads((pathlib.Path(__file__).parents[1] / "benchmarks/results/frsb-levels-30-cpu.json").read_text())
 #: The independent FRSB value and its bar (docs/references.md).

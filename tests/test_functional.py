@@ -7,12 +7,12 @@ from scipy.integrate import quad
 from scipy.stats import norm
 
 import jaxcap
-from jaxcap.functional import energy_functional, rs_outer_mean, sphere_term
-from jaxcap.grid import GridEngine
-from jaxcap.leaf import innermost_log_mgf, leaf_moreau
-from jaxcap.params import Params, degeneracy, from_unconstrained, split_level, to_unconstrained
-from jaxcap.quadrature import gauss_hermite
-from jaxcap.tensor import TensorEngine
+from jaxcap._src.functional import energy_functional, rs_outer_mean, sphere_term
+from jaxcap._src.grid import GridEngine
+from jaxcap._src.leaf import innermost_log_mgf, leaf_moreau
+from jaxcap._src.params import Params, degeneracy, from_unconstrained, split_level, to_unconstrained
+from jaxcap._src.quadrature import gauss_hermite
+from jaxcap._src.tensor import TensorEngine
 
 LEVEL2 = Params(jnp.asarray(0.0356731), jnp.asarray([0.741098, 0.976634]), jnp.asarray([2.66732, 5.35331]))
 LEVEL3 = Params(jnp.asarray(0.03077), jnp.asarray([0.7314, 0.9506, 0.9931]), jnp.asarray([2.487, 3.838, 7.295]))
@@ -139,7 +139,7 @@ def test_coordinates_round_trip_and_degeneracy():
 
 def test_sliding_dot_is_a_direct_convolution():
     """The blocked Toeplitz product equals ``np.convolve`` (valid mode) to rounding, kernel shorter or longer than the output."""
-    from jaxcap.grid import sliding_dot
+    from jaxcap._src.grid import sliding_dot
     rng = np.random.default_rng(0)
     for n, size in [(50, 7), (300, 801), (1000, 129)]:
         padded, kernel = rng.uniform(1e-6, 1.0, n + size - 1), rng.uniform(0.0, 1.0, size)
@@ -156,7 +156,7 @@ LEVEL1 = Params(jnp.asarray(0.06), jnp.asarray([0.75]), jnp.asarray([3.0]))
 
 
 def _threshold_phi(engine):
-    from jaxcap.solver import log_threshold_ratio
+    from jaxcap._src.solver import log_threshold_ratio
     return lambda v, k: log_threshold_ratio(v, 0.0, k, engine)
 
 
@@ -164,8 +164,8 @@ def _threshold_phi(engine):
 def _threshold_derivatives(u, kappa):
     """``log A`` at ``LEVEL1`` on a small tensor engine: difference and autodiff derivatives, and ``∇E``,
     ``∇²E`` at ``α = A(θ)`` from them and directly (one compiled program: eager autodiff is slow)."""
-    from jaxcap.functional import sphere_term
-    from jaxcap.solver import energy_derivatives, value_grad_hessian
+    from jaxcap._src.functional import sphere_term
+    from jaxcap._src.solver import energy_derivatives, value_grad_hessian
     engine = TensorEngine(16)
     phi = _threshold_phi(engine)
     value, grad, hess, dk = value_grad_hessian(phi, u, kappa)
@@ -202,7 +202,7 @@ def _rough_objective(u):
 
 
 def test_lbfgs_batch_stops_when_every_start_converged_or_stalled():
-    from jaxcap.solver import lbfgs
+    from jaxcap._src.solver import lbfgs
     u0s = jnp.asarray([[0.0, -1.0], [0.0, 1.0]])
     run = lambda stall: jax.vmap(lambda u0: lbfgs(_rough_objective, u0, 5000, 1e-12, stall))(u0s)
     u, _, gnorm, evals = run(40)
@@ -214,7 +214,7 @@ def test_lbfgs_batch_stops_when_every_start_converged_or_stalled():
 
 
 def test_compiled_programs_use_the_cpu_options_this_xla_knows():
-    from jaxcap import compilation
+    from jaxcap._src import compilation
     assert not compilation._known("xla_no_such_option", 0)
     options = compilation.compiler_options()
     if jax.default_backend() == "cpu" and compilation._known("xla_cpu_use_fusion_emitters", False):

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 import jaxcap
-from jaxcap import finite, guards
-from jaxcap.extrapolation import extrapolate
-from jaxcap.grid import GridEngine
-from jaxcap.params import Params, to_unconstrained
-from jaxcap.solver import polish, polish_fast_compile
-from jaxcap.temperature import dat_threshold, rs_state
-from jaxcap.engine import make_engine
+from jaxcap._src import finite, guards
+from jaxcap._src.extrapolation import extrapolate
+from jaxcap._src.grid import GridEngine
+from jaxcap._src.params import Params, to_unconstrained
+from jaxcap._src.solver import polish, polish_fast_compile
+from jaxcap._src.temperature import dat_threshold, rs_state
+from jaxcap._src.engine import make_engine
 
 LEVELS_30 = json.loads((pathlib.Path(__file__).parents[1] / "benchmarks/results/frsb-levels-30-cpu.json").read_text())
 

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import jaxcap
-from jaxcap.extrapolation import MODEL, extrapolate
-from jaxcap.grid import GridEngine
-from jaxcap.params import Params, extrapolated_level, split_level, to_unconstrained
-from jaxcap.tensor import TensorEngine
+from jaxcap._src.extrapolation import MODEL, extrapolate
+from jaxcap._src.grid import GridEngine
+from jaxcap._src.params import Params, extrapolated_level, split_level, to_unconstrained
+from jaxcap._src.tensor import TensorEngine
 from conftest import FRSB_ALPHA
 
 

@@ -76,22 +76,22 @@ def test_command_line_concerns_live_in_the_cli_package():
 
 def test_only_the_engines_ask_which_engine_they_hold():
     """Outside the engines' own modules an engine is used through the ``Engine`` protocol
-    (``jaxcap.engine``): no ``isinstance`` on an engine class, no test of its name."""
+    (``jaxcap._src.engine``): no ``isinstance`` on an engine class, no test of its name."""
 
     asking = re.compile(r"isinstance\([^)]*(GridEngine|TensorEngine)|\.name\s*[!=]=\s*[\"'](grid|tensor)[\"']"
                         r"|getattr\([^)]*[\"']name[\"']")
-    own = {"jaxcap.grid", "jaxcap.tensor", "jaxcap.engine"}
+    own = {"jaxcap._src.grid", "jaxcap._src.tensor", "jaxcap._src.engine"}
     offenders = [f"{name}:{i}" for name, path in _modules().items() if name not in own
                  for i, line in enumerate(path.read_text().splitlines(), 1) if asking.search(line)]
     assert not offenders, offenders
 
 
 def test_the_driver_stages_are_defined_once():
-    """The starts, candidates, polish, verdict and level solve are defined in ``jaxcap.driver`` only."""
+    """The starts, candidates, polish, verdict and level solve are defined in ``jaxcap._src.driver`` only."""
     stages = ("starts", "candidates", "polished", "verdict", "solve_level")
     pattern = re.compile(r"^def (_?(?:%s))\(" % "|".join(stages), re.M)
     defined = {name: pattern.findall(path.read_text()) for name, path in _modules().items()}
-    assert set(defined.pop("jaxcap.driver")) == set(stages)
-    # the measurement's verdict of one point (jaxcap.measurement.verdict) is what the driver's builds on
+    assert set(defined.pop("jaxcap._src.driver")) == set(stages)
+    # the measurement's verdict of one point (jaxcap._src.measurement.verdict) is what the driver's builds on
     elsewhere = {name: found for name, found in defined.items() if found and found != ["verdict"]}
-    assert not elsewhere and [n for n, f in defined.items() if f] == ["jaxcap.measurement"], elsewhere
+    assert not elsewhere and [n for n, f in defined.items() if f] == ["jaxcap._src.measurement"], elsewhere

@@ -1,5 +1,5 @@
 """Piecewise-quadratic potentials: the leaf against a brute-force maximum, the innermost level against
-quadrature, the count against the closed forms of ``jaxcap.leaf`` and ``jaxcap.functional``, the
+quadrature, the count against the closed forms of ``jaxcap._src.leaf`` and ``jaxcap._src.functional``, the
 quadratic hinge's RS energy in closed form, and derivatives against finite differences."""
 import json
 
@@ -11,9 +11,9 @@ from scipy.optimize import minimize_scalar
 from scipy.special import ndtr
 
 import jaxcap  # noqa: F401  (float64)
-from jaxcap import leaf as count_leaf
-from jaxcap import potential as pot
-from jaxcap.functional import rs_outer_mean
+from jaxcap._src import leaf as count_leaf
+from jaxcap._src import potential as pot
+from jaxcap._src.functional import rs_outer_mean
 
 KAPPA, CHI = 0.3, 0.7
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import jaxcap
-from jaxcap.zero_energy import curvature, gardner, sat_curve
+from jaxcap._src.zero_energy import curvature, gardner, sat_curve
 
 alpha_1 = lambda k: jaxcap.sat(k, 1).alpha  # noqa: E731
 
@@ -65,7 +65,7 @@ def test_level_2_first_and_second_derivatives():
 
 
 def test_first_derivative_alone_skips_the_curvature_and_a_third_is_nan(monkeypatch):
-    import jaxcap.sensitivity as sensitivity
+    import jaxcap._src.sensitivity as sensitivity
     calls = []
     counted = lambda *a, **kw: calls.append(a) or curvature(*a, **kw)  # noqa: E731
     monkeypatch.setattr(sensitivity, "curvature", counted)

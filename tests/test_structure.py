@@ -11,9 +11,9 @@ import pytest
 from scipy.stats import norm
 
 import jaxcap
-from jaxcap.structure import REGIONS, parisi_step, structure
-from jaxcap.structure_limits import contacts_limit, parisi_curve
-from jaxcap.zero_energy import sat_chain
+from jaxcap._src.structure import REGIONS, parisi_step, structure
+from jaxcap._src.structure_limits import contacts_limit, parisi_curve
+from jaxcap._src.zero_energy import sat_chain
 
 #: One grid of fields for every structure here (one compiled program per engine): spacing 0.01.
 _H = np.linspace(-9.0, 9.0, 1801)
@@ -69,7 +69,7 @@ def test_level0_closed_forms(thresholds):
 
 def _last_step_probabilities(d, chi, s2, m, hinge):
     """The three region probabilities of the last step, written out again in NumPy/SciPy from
-    ``docs/theory.md#leaf`` (no code shared with ``jaxcap.leaf``)."""
+    ``docs/theory.md#leaf`` (no code shared with ``jaxcap._src.leaf``)."""
     s = math.sqrt(s2)
     if hinge:
         c = 1.0 + m * s2
@@ -87,7 +87,7 @@ def _last_step_probabilities(d, chi, s2, m, hinge):
 
 def _quadrature_fractions(res, hinge):
     """Level 1 by Gauss–Legendre quadrature (400 nodes on each side of κ, over 12 standard deviations) of
-    the last step against ``h_0 ~ N(0, q_0)``: independent of the engines and of ``jaxcap.leaf``."""
+    the last step against ``h_0 ~ N(0, q_0)``: independent of the engines and of ``jaxcap._src.leaf``."""
     q0 = res.params["q"][0]
     m = res.params["y" if hinge else "x"][0]
     chi = 1.0 if hinge else res.params["chi"]

@@ -111,9 +111,9 @@ def test_not_converged_elements_are_kept():
     results = sw.sweep(0, [0.0, 0.1, 0.2, 0.3], start=start, newton_iters=1)
     assert len(results) == 4 and not any(r.converged for r in results)
     assert all(results.diagnostics.grad_norm > 1e-9)
-    assert all(r.reason == jaxcap.result.REASONS[4] for r in results)
+    assert all(r.reason == jaxcap._src.result.REASONS[4] for r in results)
     # the same in the CLI's JSON: converged false and the reason
-    assert all(e["reason"] == jaxcap.result.REASONS[4] for e in (d["diagnostics"] for d in jaxcap.to_json(results)))
+    assert all(e["reason"] == jaxcap._src.result.REASONS[4] for e in (d["diagnostics"] for d in jaxcap.to_json(results)))
 
 
 @pytest.mark.parametrize("kappas", [[], [0.0, float("nan")], [[0.0]]])

@@ -1,4 +1,4 @@
-"""Finite temperature: RS free entropy, energy, replicon and the dAT line (jaxcap.temperature)."""
+"""Finite temperature: RS free entropy, energy, replicon and the dAT line (jaxcap._src.temperature)."""
 import math
 
 import pytest
@@ -6,7 +6,7 @@ from scipy import integrate
 from scipy.special import ndtr
 
 import jaxcap
-from jaxcap.temperature import dat_threshold, rs_free_entropy, rs_state
+from jaxcap._src.temperature import dat_threshold, rs_free_entropy, rs_state
 
 from conftest import DAT_ALPHA
 

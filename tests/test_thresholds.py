@@ -58,8 +58,8 @@ def test_tensor_engine_agrees_with_grid_engine(chain):
 
 def test_frsb_resumes_from_checkpoint_and_extrapolates(chain, tmp_path):
     """An interrupted run (levels 0–2 saved) resumes at level 3 without redoing 0–2."""
-    from jaxcap.checkpoint import write_levels
-    from jaxcap.frsb import checkpoint_key, frsb_sequence
+    from jaxcap._src.checkpoint import write_levels
+    from jaxcap._src.frsb import checkpoint_key, frsb_sequence
     ckpt = tmp_path / "frsb.json"
     write_levels(ckpt, checkpoint_key(0.0), chain[:3])
     res = frsb_sequence(3, checkpoint=str(ckpt))
@@ -78,8 +78,8 @@ def test_frsb_resumes_from_checkpoint_and_extrapolates(chain, tmp_path):
 def test_frsb_and_table_cli_write_plots(chain, tmp_path, jaxcap_cli, table_stand_ins):
     """``--plot`` on ``frsb`` (resumed from a finished checkpoint) and on ``table``; a checkpoint
     computed with another ``--spacing`` is refused."""
-    from jaxcap.checkpoint import write_levels
-    from jaxcap.frsb import checkpoint_key
+    from jaxcap._src.checkpoint import write_levels
+    from jaxcap._src.frsb import checkpoint_key
     ckpt, frsb_png, table_png = tmp_path / "frsb.json", tmp_path / "frsb.png", tmp_path / "table.png"
     write_levels(ckpt, checkpoint_key(0.0), chain)
     run = jaxcap_cli("frsb", "--max-level", "3", "--checkpoint", ckpt, "--json", "--plot", frsb_png)
@@ -93,7 +93,7 @@ def test_frsb_and_table_cli_write_plots(chain, tmp_path, jaxcap_cli, table_stand
 
 
 def test_extrapolation_recovers_a_known_power_law():
-    from jaxcap.extrapolation import extrapolate
+    from jaxcap._src.extrapolation import extrapolate
     levels = [1, 2, 3, 4, 5]
     alphas = [6.698 + 0.0178 * r ** -2.8 for r in levels]
     fit = extrapolate(levels, alphas)
@@ -105,7 +105,7 @@ def test_extrapolation_recovers_a_known_power_law():
 
 def test_extrapolation_recovers_a_known_shifted_power_law():
     """With five or more levels r >= 2 the fit is the shifted law, the left-out-level spread included."""
-    from jaxcap.extrapolation import MODEL, extrapolate
+    from jaxcap._src.extrapolation import MODEL, extrapolate
     levels = list(range(0, 9))
     alphas = [6.69805 + 0.14 * (r + 0.7) ** -4.1 for r in levels]
     fit = extrapolate(levels, alphas)
@@ -121,9 +121,9 @@ def test_ascent_fallback_reaches_the_same_level_two_solution(chain, monkeypatch)
     """With no Newton-only tries every split start is ascended first (the fallback path)."""
     import importlib
     th = importlib.import_module("jaxcap.threshold")  # the module (jaxcap.threshold is the function)
-    monkeypatch.setattr(importlib.import_module("jaxcap.driver"), "DIRECT_TRIES", 0)   # the one driver's
-    driver = importlib.import_module("jaxcap.driver")
-    res = th._level_result(2, 0.0, None, driver.starts(th.objective(), 2, jaxcap.result.start_params(chain[1], 1)))
+    monkeypatch.setattr(importlib.import_module("jaxcap._src.driver"), "DIRECT_TRIES", 0)   # the one driver's
+    driver = importlib.import_module("jaxcap._src.driver")
+    res = th._level_result(2, 0.0, None, driver.starts(th.objective(), 2, jaxcap._src.result.start_params(chain[1], 1)))
     assert res.alpha == pytest.approx(chain[2].alpha, abs=1e-9)
     assert res.diagnostics.grad_norm <= 1e-9 and res.diagnostics.hessian_max_eig < 0
 
@@ -131,7 +131,7 @@ def test_ascent_fallback_reaches_the_same_level_two_solution(chain, monkeypatch)
 def test_energy_below_the_zero_energy_boundary_says_so():
     """Below alpha_sat (Gardner's capacity at kappa <= 0: 2 at kappa = 0) e_r = 0 is a supremum at
     chi -> infinity: no finite maximum to return, said before any solve."""
-    from jaxcap.zero_energy import gardner
+    from jaxcap._src.zero_energy import gardner
     for alpha, level, kappa in ((1.0, 1, 0.0), (2.0, 3, 0.0), (0.5, 2, -0.5)):
         with pytest.raises(jaxcap.ConvergenceError, match="zero-energy boundary") as info:
             jaxcap.energy(alpha, level, kappa=kappa)

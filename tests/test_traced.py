@@ -1,4 +1,4 @@
-"""Traced programs kept beside the compilation cache (jaxcap.traced): a stored program gives the same
+"""Traced programs kept beside the compilation cache (jaxcap._src.traced): a stored program gives the same
 numbers as tracing, is keyed by the static arguments and shapes, and closures are never stored."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxcap import compilation, traced
+from jaxcap._src import compilation, traced
 
 
 def scaled_sum(v, scale, *, power):

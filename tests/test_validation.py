@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 import jaxcap
-from jaxcap import guards
-from jaxcap.status import MESSAGES, Status
+from jaxcap._src import guards
+from jaxcap._src.status import MESSAGES, Status
 
-zero_energy = importlib.import_module("jaxcap.zero_energy")
+zero_energy = importlib.import_module("jaxcap._src.zero_energy")
 threshold_module = importlib.import_module("jaxcap.threshold")
-driver = importlib.import_module("jaxcap.driver")
+driver = importlib.import_module("jaxcap._src.driver")
 
 
 @pytest.mark.parametrize("call", [
@@ -54,7 +54,7 @@ def test_an_unknown_option_is_a_type_error_under_jit_as_outside(solve):
 
 def test_status_codes_and_messages_are_one_enumeration():
     assert [int(s) for s in Status] == list(range(len(Status)))
-    assert jaxcap.result.REASONS == {int(s): MESSAGES[s] for s in Status}
+    assert jaxcap._src.result.REASONS == {int(s): MESSAGES[s] for s in Status}
     assert Status.CONVERGED.message is None and all(Status(c).message for c in range(1, len(Status)))
 
 
@@ -76,7 +76,7 @@ def test_the_driver_is_defined_once():
         for name in ("_starts", "_candidates", "_polished", "_verdict", "_solve", "_solve_level", "EXTRAPOLATE_FROM",
                      "DIRECT_TRIES"):
             assert not hasattr(module, name), (module.__name__, name)
-    assert driver.starts(threshold_module.objective(), 2, jaxcap.result.start_params(
+    assert driver.starts(threshold_module.objective(), 2, jaxcap._src.result.start_params(
         {"chi": 0.1, "q": [0.5], "x": [2.0]}, 1))[0].q.shape == (2,)
     assert zero_energy.LINE.solver == "zero_energy" and threshold_module.objective().solver == "threshold"
 

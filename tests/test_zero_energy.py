@@ -10,14 +10,14 @@ import pytest
 from scipy.integrate import quad
 from scipy.stats import norm
 
-from jaxcap.functional import reduced_sphere_term, sphere_term
-from jaxcap.grid import GridEngine, hinge_ranges
-from jaxcap.leaf import hinge_innermost_log_mgf, innermost_log_mgf
-from jaxcap.params import Params, to_reduced
-from jaxcap.result import ConvergenceError
-from jaxcap.solver import log_zero_energy_ratio
-from jaxcap.tensor import TensorEngine
-from jaxcap.zero_energy import gardner, sat, sat_chain, sat_curve
+from jaxcap._src.functional import reduced_sphere_term, sphere_term
+from jaxcap._src.grid import GridEngine, hinge_ranges
+from jaxcap._src.leaf import hinge_innermost_log_mgf, innermost_log_mgf
+from jaxcap._src.params import Params, to_reduced
+from jaxcap._src.result import ConvergenceError
+from jaxcap._src.solver import log_zero_energy_ratio
+from jaxcap._src.tensor import TensorEngine
+from jaxcap._src.zero_energy import gardner, sat, sat_chain, sat_curve
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_grid_and_tensor_engines_agree(chain_two):
 
 
 def test_inner_levels_on_their_own_ranges_equal_the_full_grids(chain_half):
-    """Each inner level's grid spans only where it differs from its asymptotes (jaxcap.grid.hinge_ranges):
+    """Each inner level's grid spans only where it differs from its asymptotes (jaxcap._src.grid.hinge_ranges):
     the same sums as grids over the whole range, to rounding, with far fewer points; beyond a range the
     innermost closed form equals its asymptotes; a point whose levels reach past the ranges is refused."""
     res = chain_half[2]
@@ -194,8 +194,8 @@ def test_a_start_drifting_to_q_one_is_refused_by_the_budget_not_memory():
     3e8 points, 10 GB of constants.  The budget counts them (and the closed-form level's points), so
     the start is refused before anything is built (the solve at kappa = 4 goes on to the verified
     minimum alpha_sat,1(4) = 119731.0, docs/guide/zero-energy.md)."""
-    from jaxcap.driver import polished
-    from jaxcap.zero_energy import LINE, MAX_WORK
+    from jaxcap._src.driver import polished
+    from jaxcap._src.zero_energy import LINE, MAX_WORK
     engine = GridEngine.around(4.0, leaf="hinge")
     p = Params(np.ones(()), np.array([1.0 - 1e-13]), np.array([50.0]))
     fitted = engine.fitted(p)
@@ -211,7 +211,7 @@ def test_energy_below_the_level_r_line_says_so():
     """Between alpha_sat,1(kappa) and Gardner's value the level-1 energy is positive, so a failed energy
     solve there is not explained by the zero-energy phase; below the level-1 line it is, by that line.
     (A level-1 energy solve below the line at kappa > 0 runs its grid toward q -> 1 before it fails.)"""
-    from jaxcap.threshold import _zero_energy_phase
+    from jaxcap._src.threshold import _zero_energy_phase
     line = sat(1.0, 1).alpha
     between = 0.5 * (line + gardner(1.0)[0])
     failed = ConvergenceError("no start reached a verified non-degenerate maximum", {"level": 1})
@@ -241,11 +241,11 @@ def test_sat_cli(jaxcap_cli, tmp_path):
 
 
 def test_finite_n_feasibility_moves_the_right_way_with_alpha():
-    """Exact finite-n check (jaxcap.finite.min_max_field: min over unit x of the largest field) at n = 3:
+    """Exact finite-n check (jaxcap._src.finite.min_max_field: min over unit x of the largest field) at n = 3:
     the value is attained by its certificate and no random direction beats it; along nested rows
     (the first m = alpha n rows of one W) it never decreases, so the fraction of W with no field above
     kappa = 0.5 falls with alpha, from 1 at alpha = 1 (line: 4.6966 as n -> infinity)."""
-    from jaxcap.finite import min_max_field
+    from jaxcap._src.finite import min_max_field
     rng = np.random.default_rng(0)
     n, kappa, alphas = 3, 0.5, (1, 2, 4, 8, 16)
     mats = rng.standard_normal((40, alphas[-1] * n, n))

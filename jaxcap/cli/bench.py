@@ -1,4 +1,4 @@
-"""``jaxcap bench``: jaxcap against the SciPy baseline (:mod:`jaxcap.bench`, :mod:`jaxcap.scipy_baseline`)."""
+"""``jaxcap bench``: jaxcap against the SciPy baseline (:mod:`jaxcap._src.bench`, :mod:`jaxcap.scipy_baseline`)."""
 from __future__ import annotations
 
 import argparse
@@ -32,7 +32,7 @@ def _png(out: Path) -> Path:
 
 
 def check(args) -> None:
-    from ..bench import select, task_list
+    from .._src.bench import select, task_list
     try:
         select(task_list(args.quick), args.tasks)
     except ValueError as exc:
@@ -44,7 +44,7 @@ def check(args) -> None:
 
 def bench(args) -> int:
     """Run the suite: progress on stderr, the JSON (``--json``) or a Markdown table on stdout."""
-    from ..bench import run_suite
+    from .._src.bench import run_suite
     payload = run_suite(quick=args.quick, names=args.tasks, progress=say, baseline=not args.no_baseline,
                         finished=lambda i, n, e, s: say(f"[{i}/{n}] {e['name']}: {bench_summary(e)}  ({s:.0f} s)"))
     code = EXIT_OK

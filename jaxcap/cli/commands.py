@@ -86,8 +86,8 @@ def check_plot(args) -> None:
 
 
 def check_table(args) -> None:
-    """The plot's path, and the finite-size row within the limits of :mod:`jaxcap.guards`."""
-    from .. import guards
+    """The plot's path, and the finite-size row within the limits of :mod:`jaxcap._src.guards`."""
+    from .._src import guards
     opt.check_plot(args.plot)
     try:
         if args.finite_n > 0:
@@ -148,7 +148,7 @@ def threshold(args) -> int:
 def energy(args) -> int:
     import jaxcap
     if args.level == 0:     # level 0's zero-energy line is Gardner's at every kappa (docs/theory.md#zero-energy)
-        from ..zero_energy import gardner
+        from .._src.zero_energy import gardner
         line = gardner(args.kappa)[0]
         if args.alpha <= line:
             raise ConvergenceError(
@@ -201,13 +201,13 @@ def table(args) -> int:
 
 
 def _euler_prediction(kappa: float) -> dict | None:
-    """At ``κ = 0``: ``α_Euler`` of the expected-Euler-characteristic heuristic (:mod:`jaxcap.euler`), else ``None``."""
+    """At ``κ = 0``: ``α_Euler`` of the expected-Euler-characteristic heuristic (:mod:`jaxcap._src.euler`), else ``None``."""
     if kappa != 0.0:
         return None
-    from ..euler import euler_threshold
+    from .._src.euler import euler_threshold
     res = euler_threshold()
     return {"alpha": res.alpha, "alpha_err": res.alpha_err,
-            "method": "root of the limit rate of E chi(K) (jaxcap.euler.euler_threshold, as jaxcap euler --threshold)"}
+            "method": "root of the limit rate of E chi(K) (jaxcap._src.euler.euler_threshold, as jaxcap euler --threshold)"}
 
 
 def frsb(args) -> int:
@@ -264,8 +264,8 @@ def sat(args) -> int:
             rows.append(res)
     except ConvergenceError as exc:
         failure = exc
-    if args.extrapolate and failure is None:      # as jaxcap.zero_energy.sat_sequence
-        from ..extrapolation import extrapolate
+    if args.extrapolate and failure is None:      # as jaxcap._src.zero_energy.sat_sequence
+        from .._src.extrapolation import extrapolate
         fit = ({"alpha_inf": rows[0].alpha, "alpha_inf_err": 0.0, "model": "replica symmetric (kappa <= 0)"}
                if args.kappa <= 0.0 else extrapolate([r.level for r in rows], [r.alpha for r in rows]))
     payload = {"kappa": args.kappa, "levels": [r.level for r in rows], "alphas": [r.alpha for r in rows], **fit,
@@ -284,7 +284,7 @@ def sat(args) -> int:
 
 
 def _sat_curve(args) -> int:
-    """Levels ``0 … --level`` at every ``κ`` (:func:`jaxcap.zero_energy.sat_curve`); not-converged ``κ`` listed, exit 3."""
+    """Levels ``0 … --level`` at every ``κ`` (:func:`jaxcap._src.zero_energy.sat_curve`); not-converged ``κ`` listed, exit 3."""
     import numpy as np
     from .. import extrapolate, sat_curve
     t0 = time.perf_counter()

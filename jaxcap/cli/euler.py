@@ -1,5 +1,5 @@
 """``jaxcap euler``: the expected Euler characteristic of the non-injectivity set, exactly, and its
-threshold ``α_Euler`` (:mod:`jaxcap.euler`, ``docs/theory.md#euler``)."""
+threshold ``α_Euler`` (:mod:`jaxcap._src.euler`, ``docs/theory.md#euler``)."""
 from __future__ import annotations
 
 import argparse
@@ -52,8 +52,8 @@ def register(sub) -> None:
 
 
 def check(args) -> None:
-    """Either ``--n`` and ``--m`` (within the limits of :mod:`jaxcap.euler`) or ``--threshold``."""
-    from ..euler import check_size
+    """Either ``--n`` and ``--m`` (within the limits of :mod:`jaxcap._src.euler`) or ``--threshold``."""
+    from .._src.euler import check_size
     if args.threshold:
         if args.n is not None or args.m is not None:
             raise BadInput("euler: --threshold takes no --n or --m")
@@ -99,7 +99,7 @@ def _float(value) -> float:
 
 def euler(args) -> int:
     from tqdm import tqdm
-    from .. import euler as E
+    from .._src import euler as E
     if args.threshold:
         return _threshold(args)
     with tqdm(total=args.n, desc=f"E chi n={args.n} m={args.m}", file=sys.stderr, disable=None, leave=False) as bar:
@@ -115,7 +115,7 @@ def euler(args) -> int:
 
 def _threshold(args) -> int:
     from tqdm import tqdm
-    from .. import euler as E
+    from .._src import euler as E
     sizes = DEFAULT_SIZES if args.sizes is None else args.sizes
     with tqdm(total=len(sizes), desc="finite-size crossings", file=sys.stderr, disable=None) as bar:
         res = E.euler_threshold(sizes, progress=lambda done, total: bar.update(done - bar.n))
@@ -129,7 +129,7 @@ def _threshold(args) -> int:
 def _rate_curves() -> dict:
     """The exact rates ``(1/n) log |E χ|`` on a grid of ``α`` at :data:`PLOT_SIZES`, and the limit."""
     import numpy as np
-    from .. import euler as E
+    from .._src import euler as E
     alphas = np.linspace(3.0, 12.0, 91)
     curves = {}
     for n in PLOT_SIZES:

@@ -1,4 +1,4 @@
-"""``jaxcap finite``: exact P(injective) of Gaussian ReLU layers at small ``n`` (:mod:`jaxcap.finite`)."""
+"""``jaxcap finite``: exact P(injective) of Gaussian ReLU layers at small ``n`` (:mod:`jaxcap._src.finite`)."""
 from __future__ import annotations
 
 import argparse
@@ -29,7 +29,7 @@ def _alphas(text: str) -> list[float]:
 
 def register(sub) -> None:
     """Add ``finite`` to the ``jaxcap`` subparsers."""
-    from ..finite import METHODS
+    from .._src.finite import METHODS
     p = sub.add_parser("finite", help="finite-size check: exact P(injective) of Gaussian W at small n",
                        description="Exact min_active and P(injective) for Gaussian W at small n.")
     p.add_argument("--n", type=opt.positive_int, required=True, help="input dimension n (small: exact methods)")
@@ -44,9 +44,9 @@ def register(sub) -> None:
 
 
 def check(args) -> None:
-    """The experiment's sizes and workers within the limits of :mod:`jaxcap.guards`, and the plot's path."""
-    from .. import guards
-    from ..finite import layer_sizes
+    """The experiment's sizes and workers within the limits of :mod:`jaxcap._src.guards`, and the plot's path."""
+    from .._src import guards
+    from .._src.finite import layer_sizes
     try:
         layer_sizes(args.n, args.alphas, args.trials, args.method)
         guards.MAX_WORKERS.check(args.workers, f"--workers {args.workers}")
@@ -57,7 +57,7 @@ def check(args) -> None:
 
 def finite(args) -> int:
     from tqdm import tqdm
-    from ..finite import run_finite
+    from .._src.finite import run_finite
     with tqdm(total=len(args.alphas) * args.trials, desc=f"finite n={args.n}", file=sys.stderr,
               disable=None) as bar:
         out = run_finite(args.n, args.alphas, args.trials, seed=args.seed, method=args.method, workers=args.workers,

@@ -10,7 +10,7 @@ import argparse
 import math
 import re
 
-from ..checkpoint import check_writable
+from .._src.checkpoint import check_writable
 from .. import MAX_SPACING
 from .errors import BadInput
 
@@ -49,8 +49,8 @@ def positive_float(text: str) -> float:
 
 
 def spacing(text: str) -> float:
-    """A quadrature spacing: a finite float in ``(0,`` :data:`~jaxcap.guards.MAX_SPACING` ``]`` (one limit for
-    every ``--spacing``; finer spacings are bounded by the grid-point limit of :mod:`jaxcap.guards`)."""
+    """A quadrature spacing: a finite float in ``(0,`` :data:`~jaxcap._src.guards.MAX_SPACING` ``]`` (one limit for
+    every ``--spacing``; finer spacings are bounded by the grid-point limit of :mod:`jaxcap._src.guards`)."""
     v = finite_float(text)
     if not 0.0 < v <= MAX_SPACING:
         raise argparse.ArgumentTypeError(f"must be in (0, {MAX_SPACING:g}], got {text!r}")

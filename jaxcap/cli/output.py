@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import sys
 
-from ..result import json_safe
+from .._src.result import json_safe
 
 
 def strict(payload: dict) -> dict:
     """``payload`` as strict JSON data: non-finite numbers ``None``, their places under ``"non_finite"``
-    (:func:`jaxcap.result.json_safe`)."""
+    (:func:`jaxcap._src.result.json_safe`)."""
     return json_safe(payload)
 
 

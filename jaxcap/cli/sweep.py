@@ -1,7 +1,7 @@
 """``jaxcap sweep`` (many thresholds in one batched, sharded program) and ``jaxcap curve`` (the same
 sweep with the single-solve command's options: a thin view of it, with the same JSON keys).
 
-The sweep resumes from and writes ``--checkpoint`` chunk by chunk (:mod:`jaxcap.checkpoint`).
+The sweep resumes from and writes ``--checkpoint`` chunk by chunk (:mod:`jaxcap._src.checkpoint`).
 With several processes (``--distributed``) every one solves its shards of every chunk,
 process 0's view of the checkpoint decides which chunks remain, and only process 0 prints,
 plots and writes the checkpoint.
@@ -15,8 +15,8 @@ import sys
 import time
 from typing import Callable
 
-from .. import checkpoint as ckpt
-from ..result import to_json
+from .._src import checkpoint as ckpt
+from .._src.result import to_json
 from . import options as opt
 from . import plotting
 from .commands import write_plot
@@ -29,7 +29,7 @@ HESSIAN, NEWTON_ITERS = "autodiff", 12
 
 def register(sub) -> None:
     """Add ``sweep`` and ``curve`` to the ``jaxcap`` subparsers."""
-    from ..sweep import AUTO_COARSE, AUTO_COARSE_FROM, HESSIANS
+    from .._src.sweep import AUTO_COARSE, AUTO_COARSE_FROM, HESSIANS
     p = sub.add_parser("sweep", help="many thresholds alpha_R(kappa) in one batched, sharded program")
     _grid_options(p)
     p.add_argument("--checkpoint", metavar="FILE", help="save finished chunks here; a rerun resumes from it")
@@ -71,7 +71,8 @@ def _grid_options(p) -> None:
 
 def check(args) -> None:
     """The ``κ`` grid and the outputs, before any work."""
-    from .. import check_points, guards
+    from .. import check_points
+    from .._src import guards
     if args.kappa_to <= args.kappa_from:
         raise BadInput(f"--kappa-to ({args.kappa_to}) must exceed --kappa-from ({args.kappa_from})")
     check_points(args.points, f"--points {args.points}")
@@ -106,13 +107,13 @@ def _agreed(values):
 def run_sweep(args, solve: Callable | None = None, log=None, write_error=None) -> dict:
     """The sweep without printing: resumes from and writes ``args.checkpoint``.
 
-    Returns ``{"level", "results", "seconds"}``.  ``solve`` is :func:`jaxcap.sweep.solve_batch`
+    Returns ``{"level", "results", "seconds"}``.  ``solve`` is :func:`jaxcap._src.sweep.solve_batch`
     (a parameter so tests can count the chunks actually computed); ``write_error(exc)`` is
     called when a checkpoint write fails (the sweep goes on), else the error propagates.
     """
     import jax
     import numpy as np
-    from ..sweep import plan, solve_batch
+    from .._src.sweep import plan, solve_batch
     writer = jax.process_index() == 0
     log = log or (lambda msg: say(msg) if writer else None)
     solve = solve or functools.partial(solve_batch, newton_iters=args.newton_iters, coarse=args.coarse,

@@ -1,4 +1,4 @@
-"""Checkpoints (jaxcap.checkpoint) through the command line: malformed, foreign or incomplete files
+"""Checkpoints (jaxcap._src.checkpoint) through the command line: malformed, foreign or incomplete files
 are refused in one line naming the file and the problem (exit 2), concurrent writers merge, and an
 interrupted run (SIGINT) exits 130 with its checkpoint intact and resumes."""
 import json
@@ -12,8 +12,8 @@ import time
 import pytest
 
 import jaxcap
-from jaxcap import checkpoint
-from jaxcap.frsb import checkpoint_key
+from jaxcap._src import checkpoint
+from jaxcap._src.frsb import checkpoint_key
 
 SWEEP = ["sweep", "--level", 0, "--kappa-from", -0.2, "--kappa-to", 0.2, "--points", 5, "--chunk", 2]
 

@@ -32,7 +32,7 @@ def test_sat_json(jaxcap_cli):
 def test_dat_json_and_text(jaxcap_cli, monkeypatch):
     # the dAT line itself is tested in test_temperature.py; here its printing, with a non-finite entry
     import jaxcap
-    from jaxcap.result import Quantities
+    from jaxcap._src.result import Quantities
     seen = {}
 
     def dat_threshold(kappa, **options):
@@ -69,7 +69,7 @@ def test_curve_is_a_sweep_with_tangents(jaxcap_cli, tmp_path):
 
 def test_table_keeps_the_levels_before_a_failure(jaxcap_cli, monkeypatch, table_stand_ins):
     import jaxcap
-    from jaxcap.result import ConvergenceError
+    from jaxcap._src.result import ConvergenceError
     real = jaxcap.threshold_chain
 
     def failing_chain(max_level, **kw):
@@ -95,9 +95,9 @@ def test_strict_json_maps_non_finite_to_null_with_a_reason():
 
 def test_frsb_keeps_the_levels_before_a_failure_in_its_output_and_checkpoint(jaxcap_cli, monkeypatch, tmp_path):
     import jaxcap
-    import jaxcap.frsb
-    from jaxcap import checkpoint
-    from jaxcap.result import ConvergenceError
+    import jaxcap._src.frsb
+    from jaxcap._src import checkpoint
+    from jaxcap._src.result import ConvergenceError
     real = jaxcap.threshold_chain
 
     def failing_chain(max_level, resume=(), **kw):
@@ -105,12 +105,12 @@ def test_frsb_keeps_the_levels_before_a_failure_in_its_output_and_checkpoint(jax
             yield from real(0, **kw)
         raise ConvergenceError("level 1 did not converge", {"grad_norm": 1.0})
 
-    monkeypatch.setattr(jaxcap.frsb, "threshold_chain", failing_chain)
+    monkeypatch.setattr(jaxcap._src.frsb, "threshold_chain", failing_chain)
     ck = tmp_path / "frsb.json"
     for _ in range(2):           # computed, then loaded from the checkpoint
         run = jaxcap_cli("frsb", "--max-level", "3", "--checkpoint", ck, "--json")
         assert run.code == 3, run
         payload = run.json()
         assert payload["levels"] == [0] and payload["failed"]["level"] == 1
-        assert [r.level for r in checkpoint.read_levels(ck, jaxcap.frsb.checkpoint_key(0.0))] == [0]
+        assert [r.level for r in checkpoint.read_levels(ck, jaxcap._src.frsb.checkpoint_key(0.0))] == [0]
     assert "level 0: alpha = 7.64769" in run.err and "from the checkpoint" in run.err

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jaxcap import euler as E
+from jaxcap._src import euler as E
 
 
 def test_exact_value_as_json(jaxcap_cli):
@@ -79,7 +79,7 @@ def test_table_shows_the_euler_prediction_beside_the_rs_bound(jaxcap_cli, monkey
     import numpy as np
     import jaxcap
     from jaxcap.references import RS_ALPHA
-    from jaxcap.result import Diagnostics, Result
+    from jaxcap._src.result import Diagnostics, Result
 
     def chain(max_level, **kw):
         yield Result(alpha=RS_ALPHA, energy=1.0, kappa=kw.get("kappa", 0.0), level=0,

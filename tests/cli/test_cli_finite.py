@@ -3,7 +3,7 @@ trials, one-line bad input, plots, workers."""
 import numpy as np
 import pytest
 
-from jaxcap import finite as F
+from jaxcap._src import finite as F
 
 
 def test_json(jaxcap_cli):

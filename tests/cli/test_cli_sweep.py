@@ -11,7 +11,7 @@ import pytest
 
 from jaxcap.cli import build_parser
 from jaxcap.cli import sweep as cli_sweep
-from jaxcap.sweep import solve_batch
+from jaxcap._src.sweep import solve_batch
 
 GRID = ["--level", 0, "--kappa-from", -0.1, "--kappa-to", 0.2, "--points", 4]
 

@@ -1,8 +1,8 @@
 """Below the zero-energy line no energy is printed, and ``sat --max-level`` prints the levels that
 converged before one that did not."""
 import jaxcap
-from jaxcap import zero_energy
-from jaxcap.result import ConvergenceError
+from jaxcap._src import zero_energy
+from jaxcap._src.result import ConvergenceError
 
 
 def test_level_0_energy_below_the_zero_energy_line_exits_3(jaxcap_cli):

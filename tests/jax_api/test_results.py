@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import jaxcap
-from jaxcap import sensitivity
-from jaxcap.result import REASONS
+from jaxcap._src import sensitivity
+from jaxcap._src.result import REASONS
 
 H = 1e-3  # finite-difference step in alpha and kappa: central differences err by about H^2 |f'''| / 6
 

@@ -8,10 +8,10 @@ compiled with :data:`CPU_OPTIONS` (the measurements: ``docs/benchmarks.md#compil
 program's first call, not at import (which would initialise the backend), and
 only those this XLA knows are passed: XLA refuses an unknown option, and
 options come and go between releases (the answer is remembered across
-processes, :func:`jaxcap.traced.remembered`).
+processes, :func:`jaxcap._src.traced.remembered`).
 
 When JAX's compilation cache is on, a module-level function's programs are
-also kept as traced (:mod:`jaxcap.traced`): a warm process neither traces nor
+also kept as traced (:mod:`jaxcap._src.traced`): a warm process neither traces nor
 compiles them.
 """
 from __future__ import annotations
@@ -84,7 +84,7 @@ def jit(fun=None, *, fast_compile: bool = False, **jit_kwargs):
 
 def _from_store(fun, plain, directory, options: dict, jit_kwargs: dict):
     """``fun`` as JAX traces it under :func:`jit`: one call of its stored program
-    (:func:`jaxcap.traced.traced_or_fresh`), or ``fun`` itself where there is none."""
+    (:func:`jaxcap._src.traced.traced_or_fresh`), or ``fun`` itself where there is none."""
     names = jit_kwargs.get("static_argnames", ())
     names = {names} if isinstance(names, str) else set(names)
 

@@ -1,9 +1,9 @@
 """What single and batched solves share once the solver has stopped (``docs/theory.md#solver``).
 
 * :func:`verdict`: is the returned point a verified level-``r`` maximum?  Finite,
-  non-degenerate (:func:`jaxcap.params.degeneracy`), resolved by the engine, natural
+  non-degenerate (:func:`jaxcap._src.params.degeneracy`), resolved by the engine, natural
   gradient ``‖∇_θ E_r‖ ≤`` :data:`GRAD_TOL` and Hessian negative definite in ``(χ, q, x)``;
-  the answer is a :class:`jaxcap.status.Status` and a one-line reason.
+  the answer is a :class:`jaxcap._src.status.Status` and a one-line reason.
 * :func:`quad_error`: the discretisation error from the change of ``E_r`` at fixed
   parameters on the refined engine, ``α |G_refined − G|`` (on ``e``), divided by
   ``|∂e/∂α| = |G|`` on a threshold (``docs/theory.md#engines``).
@@ -26,7 +26,7 @@ __all__ = ["GRAD_TOL", "CONVERGED", "NON_FINITE", "DEGENERATE", "UNRESOLVED", "N
 
 #: Largest natural gradient norm of a verified maximum.
 GRAD_TOL = 1e-9
-#: The codes of :class:`jaxcap.status.Status` (their messages are :attr:`Status.message`).
+#: The codes of :class:`jaxcap._src.status.Status` (their messages are :attr:`Status.message`).
 CONVERGED, NON_FINITE, DEGENERATE, UNRESOLVED, NOT_MAXIMUM, NO_SOLUTION, INVALID_INPUT, OUT_OF_RANGE = Status
 
 
@@ -35,7 +35,7 @@ def verdict(params: Params, grad_norm: float, hessian_max_eig: float, level: int
     """``(status, why)`` for one measured point: ``(CONVERGED, None)`` for a verified maximum.
 
     ``why`` names a non-finite (any of ``measured`` included), degenerate
-    (:func:`jaxcap.params.degeneracy`, with the keyword arguments ``degenerate``) or unresolved
+    (:func:`jaxcap._src.params.degeneracy`, with the keyword arguments ``degenerate``) or unresolved
     point (``None`` when the point is only short of stationarity or of negative curvature).
     """
     values = (grad_norm, hessian_max_eig, float(np.asarray(params.chi)), *measured)

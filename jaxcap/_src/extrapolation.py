@@ -24,7 +24,7 @@ fit over levels 2–30), beyond its own error terms.  Since ``α_r`` decreases w
 fit is therefore at least the distance from ``α_∞`` to that level (7.9e−4, 3.5e−4
 and 2.0e−4 there), and the fit is marked ``reliable: false`` with the reason.
 
-For the thresholds ``α_r`` (``series=True``, as :mod:`jaxcap.frsb` asks), from
+For the thresholds ``α_r`` (``series=True``, as :mod:`jaxcap._src.frsb` asks), from
 :data:`SERIES_FROM` levels ``r ≥ 4`` on (``frsb --max-level 10`` and more) the fit is
 the asymptotic series with the leading exponent fixed at 4,
 
@@ -116,7 +116,7 @@ def _series(pairs) -> dict:
 
 
 def extrapolate(levels, alphas, series: bool = False) -> dict:
-    """``α_∞`` (with ``series``, the threshold sequence of :mod:`jaxcap.frsb`, whose ``r^{−4}``
+    """``α_∞`` (with ``series``, the threshold sequence of :mod:`jaxcap._src.frsb`, whose ``r^{−4}``
     law the module docstring shows) from the levels ``r ≥ 4`` by the asymptotic series when there
     are at least :data:`SERIES_FROM` of them; else from the levels ``r ≥ 2`` by the shifted power law when there
     are at least :data:`SHIFTED_FROM` of them, else from the levels ``r ≥ 1`` by the plain power law

@@ -125,7 +125,7 @@ def rs_state(alpha: float, beta: float, kappa: float = 0.0, spacing: float = DEF
     ``tol``; ``quad_error`` is that last change.  Raises
     :class:`ConvergenceError` if ``min_spacing`` does not bring it below ``1e-6``, and
     ``ValueError`` for a non-finite input, ``α ≤ 0``, ``β ≤ 0`` or a ``spacing`` outside
-    the limits of :mod:`jaxcap.guards`.
+    the limits of :mod:`jaxcap._src.guards`.
     """
     alpha, beta, kappa = float(alpha), float(beta), float(kappa)
     _check_finite(alpha=alpha, beta=beta, kappa=kappa)
@@ -242,9 +242,9 @@ def dat_threshold(kappa: float = 0.0, spacing: float = DEFAULT_SPACING, tol: flo
 
 
 def _check_spacing(spacing):
-    """The ``z`` grid's spacing: in ``(0,`` :data:`~jaxcap.guards.MAX_SPACING` ``]`` (coarser grids can miss the
+    """The ``z`` grid's spacing: in ``(0,`` :data:`~jaxcap._src.guards.MAX_SPACING` ``]`` (coarser grids can miss the
     integrand at both ``spacing`` and ``spacing/2`` and see no change), and at most
-    :data:`~jaxcap.guards.MAX_GRID_POINTS` points over ``[−10, 10]`` at ``spacing/2``, where the error is measured."""
+    :data:`~jaxcap._src.guards.MAX_GRID_POINTS` points over ``[−10, 10]`` at ``spacing/2``, where the error is measured."""
     guards.check_spacing(spacing, what="spacing in z")
     guards.MAX_GRID_POINTS.check(4.0 * _Z_RANGE / spacing + 1.0,
                                  f"spacing in z {spacing:g} (refined to {spacing / 2:g} over [-10, 10])")

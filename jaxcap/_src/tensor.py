@@ -7,7 +7,7 @@
 Every outer level integrates a smooth function.  With ``leaf="hinge"`` the same
 nesting runs on the zero-energy line's leaf (``docs/theory.md#zero-energy``):
 ``x`` holds ``y = x/χ``, ``χ`` is unused, and the innermost level is
-:func:`jaxcap.leaf.hinge_innermost_level`.  The cost is ``Q^r`` evaluations
+:func:`jaxcap._src.leaf.hinge_innermost_level`.  The cost is ``Q^r`` evaluations
 of the closed-form innermost level (``Q`` nodes): exact up to quadrature, simple,
 and the independent check of the grid engine; past ``r ≈ 3`` use the grid engine.
 """
@@ -37,14 +37,14 @@ class TensorEngine:
     """Gauss–Hermite tensor-product evaluation of ``G = E_z f_0(√q_0 z)`` with ``nodes`` nodes per level."""
 
     nodes: int = 64
-    #: ``"moreau"`` (the threshold's leaf, :func:`jaxcap.leaf.leaf_moreau`) or ``"hinge"``
-    #: (the zero-energy line's, :func:`jaxcap.leaf.leaf_hinge`).
+    #: ``"moreau"`` (the threshold's leaf, :func:`jaxcap._src.leaf.leaf_moreau`) or ``"hinge"``
+    #: (the zero-energy line's, :func:`jaxcap._src.leaf.leaf_hinge`).
     leaf: str = "moreau"
     name: str = dataclasses.field(default="tensor", init=False)
 
     def outer_mean(self, params: Params, kappa, probe=None):
         """``G = Σ_k w_k f_0(√q_0 z_k)``; with ``probe`` (a function of ``d = h − κ``) the innermost level is
-        ``f_{r−1} + probe`` (as :meth:`jaxcap.grid.GridEngine.outer_mean`, ``docs/theory.md#structure``)."""
+        ``f_{r−1} + probe`` (as :meth:`jaxcap._src.grid.GridEngine.outer_mean`, ``docs/theory.md#structure``)."""
         chi, q, x = params
         r = q.shape[0]
         z_np, logw_np = gauss_hermite(self.nodes)
@@ -70,9 +70,13 @@ class TensorEngine:
         """A cheaper engine for the ascent stage (48 nodes, or fewer if given), whatever the ``starts``."""
         return dataclasses.replace(self, nodes=min(self.nodes, 48))
 
-    def fitted(self, params: Params) -> "TensorEngine":
-        """Gauss–Hermite nodes do not depend on the parameters."""
+    def fitted(self, params: Params, ranged: bool = True) -> "TensorEngine":
+        """Gauss–Hermite nodes do not depend on the parameters (nor on ``ranged``)."""
         return self
+
+    def innermost_points(self, level: int) -> float:
+        """Evaluations of the innermost level in one outer mean: ``nodes^level``."""
+        return float(self.nodes) ** level
 
     def check(self, params: Params) -> str | None:
         """Gauss–Hermite has no range to leave: only the quadrature error (reported) limits it."""
@@ -80,7 +84,7 @@ class TensorEngine:
 
     #: Gauss–Hermite nodes do not depend on the point: :meth:`fitted` is the engine itself.
     adaptive = False
-    #: No grid: :data:`jaxcap.guards.MAX_GRID_POINTS` does not apply.
+    #: No grid: :data:`jaxcap._src.guards.MAX_GRID_POINTS` does not apply.
     grid_points = 0.0
 
     def terms(self, levels: int) -> float:
@@ -89,7 +93,7 @@ class TensorEngine:
 
     def memory(self, level: int, copies: int = 1) -> float:
         """Estimated bytes of a level-``level`` Newton solve (``copies`` at once):
-        :data:`~jaxcap.guards.BYTES_PER_LEAF` per leaf evaluation of the refined engine, ``(2Q)^r``."""
+        :data:`~jaxcap._src.guards.BYTES_PER_LEAF` per leaf evaluation of the refined engine, ``(2Q)^r``."""
         return 0.0 if level == 0 else copies * BYTES_PER_LEAF * float(2 * self.nodes) ** level
 
     def points_needed(self, params: Params) -> float:

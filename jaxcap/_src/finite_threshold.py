@@ -1,7 +1,7 @@
 """The finite-size injectivity threshold: the median of the exact per-matrix thresholds (``docs/theory.md#finite-size``).
 
 Draw the rows ``w_1, w_2, …`` of a Gaussian layer one after another.  With ``W_m`` the first ``m``
-rows, ``min_active(W_m)`` (:func:`jaxcap.finite.min_active`, exact) never decreases as rows are
+rows, ``min_active(W_m)`` (:func:`jaxcap._src.finite.min_active`, exact) never decreases as rows are
 added (every count ``#{i ≤ m : w_i·x > 0}`` can only grow), so each sequence has a threshold
 
     m*(W) = min { m : min_active(W_m) ≥ n },
@@ -32,7 +32,7 @@ def injective_rows(rng: np.random.Generator, n: int, method: str = "auto") -> in
 
     Brackets ``m*`` by growing ``m`` geometrically from ``2n`` (each step draws the new rows),
     then bisects; ``min_active`` is monotone in ``m``.  Raises ``ValueError`` when ``m*`` would
-    exceed :data:`jaxcap.guards.MAX_FINITE_ROWS`.
+    exceed :data:`jaxcap._src.guards.MAX_FINITE_ROWS`.
     """
     rows = np.empty((0, n))
 
@@ -68,11 +68,11 @@ def median_interval(values, confidence: float = 0.95) -> tuple[float, float, flo
 def finite_threshold(n: int, trials: int, seed: int = 0, method: str = "auto", progress=None) -> dict:
     """``α_½(n)``: the median of ``m*/n`` over ``trials`` Gaussian row sequences, exactly per sequence.
 
-    Trial ``t`` draws its rows from :func:`jaxcap.finite.trial_rng` ``(seed, 0, t)``.  Returns
+    Trial ``t`` draws its rows from :func:`jaxcap._src.finite.trial_rng` ``(seed, 0, t)``.  Returns
     ``alpha`` (the sample median), ``ci`` and ``coverage`` (:func:`median_interval`),
     ``alphas`` (every ``m*/n``), ``n``, ``trials``, ``seed``, ``method``, ``seconds``.
     ``progress(done, total)`` after each trial.  ``ValueError`` for ``n``, ``trials`` or
-    ``method`` out of range (:mod:`jaxcap.guards`).
+    ``method`` out of range (:mod:`jaxcap._src.guards`).
     """
     if isinstance(n, bool) or int(n) != n or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")

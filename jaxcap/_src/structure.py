@@ -12,7 +12,7 @@ each step weighted by ``exp(x_l [f_{l+1}(h_{l+1}) − f_l(h_l)])``.  Each weight
 So the engines give the law without any new recursion: :func:`tilted_mean` differentiates an
 engine's ``outer_mean`` along a stack of ``probe`` functions (reverse-mode autodiff is the
 forward recursion).  The last step, from ``h_{r−1}`` to ``h_r``, is in closed form: its three
-pieces (:func:`jaxcap.leaf.innermost_log_pieces`; two on the zero-energy line) are the
+pieces (:func:`jaxcap._src.leaf.innermost_log_pieces`; two on the zero-energy line) are the
 probabilities, given ``h_{r−1}``, that ``h_r`` ends negative (``h_r ≤ κ``), at contact
 (``κ < h_r < κ + √(2χ)``: the ground-state field ``u*`` is pushed to ``κ``) or positive; Stein's
 identity gives the means ``E[(h_r − κ) 1_R | h_{r−1}] = π_R (d + s² ∂_d log M_R(d))``; and the
@@ -26,7 +26,7 @@ threshold), the check of the whole construction; the contacts per dimension are
 
 The κ-derivatives along the solution (``d/dκ`` at the moving optimum) are the implicit
 function theorem's: ``du*/dκ = −H⁻¹ ∂²φ/∂u∂κ`` for the solve's objective ``φ``
-(:data:`jaxcap.solver.OBJECTIVES`), and ``dα/dκ`` the envelope theorem's (the result's own).
+(:data:`jaxcap._src.solver.OBJECTIVES`), and ``dα/dκ`` the envelope theorem's (the result's own).
 """
 from __future__ import annotations
 
@@ -42,7 +42,6 @@ from jax.scipy.special import logsumexp
 from . import guards
 from .compilation import jit
 from .engine import make_engine
-from .grid import GridEngine
 from .leaf import hinge_innermost_log_pieces, innermost_log_pieces, leaf_hinge, leaf_moreau
 from .params import Params, to_reduced, to_unconstrained
 from .result import Result, json_safe
@@ -156,7 +155,7 @@ def _kappa_tangents(u, alpha, kappa, *, engine, objective, leaf):
     """``(du*/dκ, ∂F/∂κ + ∂F/∂u · du*/dκ)`` for the fractions ``F`` at the optimum ``u`` of ``objective``:
     the implicit function theorem on ``∇_u φ(u*, κ) = 0``, ``du*/dκ = −H⁻¹ ∂²φ/∂u∂κ``, with the Hessian of
     ``φ`` in ``(u, κ)`` from central differences of exact gradients
-    (:func:`jaxcap.solver.value_grad_hessian`), and the derivative of ``F`` along ``(du*/dκ, 1)`` exact (a JVP)."""
+    (:func:`jaxcap._src.solver.value_grad_hessian`), and the derivative of ``F`` along ``(du*/dκ, 1)`` exact (a JVP)."""
     n = u.shape[0]
     phi = lambda v, _: OBJECTIVES[objective](v[:n], alpha, v[n], engine)  # noqa: E731
     hess = value_grad_hessian(phi, jnp.concatenate([u, kappa[None]]), jnp.zeros(()))[2]
@@ -259,7 +258,7 @@ def _point(result: Result) -> tuple[Params, str, int]:
 
 def _engine_for(result: Result, params: Params, leaf: str, level: int, options: dict, fields: int):
     """The engine of the structure: the result's kind of engine (or ``options``), fitted to the point; on the
-    hinge without ranges (:meth:`GridEngine.fitted`), so that every path ends on the innermost grid."""
+    hinge without ranges (:meth:`~jaxcap._src.grid.GridEngine.fitted`), so that every path ends on the innermost grid."""
     if level == 0:
         return None
     unknown = set(options) - {"engine", "nodes", "spacing"}
@@ -269,11 +268,11 @@ def _engine_for(result: Result, params: Params, leaf: str, level: int, options: 
                                      else None)
     nodes = options.get("nodes") or (result.diagnostics.quad_nodes if name == "tensor" else None)
     engine = make_engine(level, name, nodes, options.get("spacing"), float(result.kappa), leaf=leaf)
-    engine = engine.fitted(params, ranged=False) if isinstance(engine, GridEngine) else engine.fitted(params)
+    engine = engine.fitted(params, ranged=False)
     subject = f"the structure at level {level} on the {engine.name} engine"
     guards.check_engine(engine, level, subject)
     # the probes: one value per innermost point and probe, forward and backward (about 4 copies)
-    points = engine.nodes if isinstance(engine, GridEngine) else float(engine.nodes) ** level
+    points = engine.innermost_points(level)
     why = guards.MAX_MEMORY_GB.exceeded(4 * 8 * points * (6 + fields) / 1e9, subject + f" with {fields} fields h")
     if why:
         raise ValueError(why)
@@ -281,7 +280,7 @@ def _engine_for(result: Result, params: Params, leaf: str, level: int, options: 
 
 
 def structure(result: Result, *, h: Any = None, derivatives: bool = False, **options: Any) -> Structure:
-    """The ground state of a converged threshold, energy or zero-energy :class:`~jaxcap.result.Result`
+    """The ground state of a converged threshold, energy or zero-energy :class:`~jaxcap._src.result.Result`
     (``docs/theory.md#structure``, ``docs/guide/structure.md``).
 
     Args:
@@ -298,7 +297,7 @@ def structure(result: Result, *, h: Any = None, derivatives: bool = False, **opt
     Raises:
         ValueError: a batched or non-converged result, one that is not a threshold, energy or
             zero-energy result, ``h`` not a 1-d array of finite numbers, or an engine beyond the
-            limits of :mod:`jaxcap.guards`.
+            limits of :mod:`jaxcap._src.guards`.
     """
     if not isinstance(result, Result) or result.kind not in ("threshold", "energy", "sat"):
         raise ValueError("structure needs a Result of jaxcap.threshold, jaxcap.energy or jaxcap.sat")

@@ -5,7 +5,7 @@ the uniform grid ``d_i = lo + i Δ_l``; the innermost spacing ``Δ_{r−1}`` is 
 finest and every outer spacing is a power-of-two multiple ``Δ_l = s_l Δ_{r−1}``
 of it (``s_l ≥ s_{l+1}``: the outer levels are smoother, so they need fewer points):
 
-* the innermost level ``f_{r−1}`` is the closed form of :mod:`jaxcap.leaf`
+* the innermost level ``f_{r−1}`` is the closed form of :mod:`jaxcap._src.leaf`
   evaluated on its grid (exact);
 * each level above it is a discrete Gaussian smoothing (trapezoid rule on the
   grid of the level below, kernel truncated at ``cutoff`` standard deviations
@@ -217,8 +217,8 @@ class GridEngine:
     level_caps: tuple = ()
     #: Per-level strides ``s_0 … s_{r−2}`` (``Δ_l = s_l · spacing``); all 1 when empty.
     strides: tuple = ()
-    #: ``"moreau"`` (the threshold's leaf, :func:`jaxcap.leaf.leaf_moreau`) or ``"hinge"``
-    #: (the zero-energy line's, :func:`jaxcap.leaf.leaf_hinge`; module docstring).
+    #: ``"moreau"`` (the threshold's leaf, :func:`jaxcap._src.leaf.leaf_moreau`) or ``"hinge"``
+    #: (the zero-energy line's, :func:`jaxcap._src.leaf.leaf_hinge`; module docstring).
     leaf: str = "moreau"
     #: Per-level ranges ``((lo_0, hi_0), …, (lo_{r−1}, hi_{r−1}))`` where each level is computed, each
     #: clipped to ``[lo, hi]`` (:func:`hinge_ranges`; beyond them a level takes its asymptotes, and
@@ -268,6 +268,10 @@ class GridEngine:
     def nodes(self) -> int:
         """Points of the innermost grid."""
         return self.grids(len(self.level_ranges))[-1][1] if self.level_ranges else self._full_nodes
+
+    def innermost_points(self, level: int) -> int:
+        """Evaluations of the innermost level in one outer mean: the points of the innermost grid."""
+        return self.nodes
 
     @property
     def _full_nodes(self) -> int:
@@ -492,12 +496,12 @@ class GridEngine:
 
     @property
     def grid_points(self) -> float:
-        """Points of the innermost grid over all of ``[lo, hi]`` (what :data:`jaxcap.guards.MAX_GRID_POINTS` bounds)."""
+        """Points of the innermost grid over all of ``[lo, hi]`` (what :data:`jaxcap._src.guards.MAX_GRID_POINTS` bounds)."""
         return (self.hi - self.lo) / self.spacing + 1.0
 
     def memory(self, level: int, copies: int = 1) -> float:
         """Estimated bytes of a level-``level`` Newton solve on this engine (``copies`` at once):
-        :data:`~jaxcap.guards.BYTES_PER_POINT` per innermost point and Hessian direction, plus the
+        :data:`~jaxcap._src.guards.BYTES_PER_POINT` per innermost point and Hessian direction, plus the
         blocked Toeplitz matrices of the convolutions (``≈ 0.15 K_l²/s_l`` entries for a kernel of
         half-width ``K_l`` on a level of stride ``s_l``) once the engine is fitted to a point (before,
         its kernels are not set: its points alone count)."""

@@ -28,7 +28,7 @@ with ``P = 1 − 2mAs²``, ``Q = ms(2Ah + B)``, ``R = m(Ah² + Bh + C)`` and the
     ∫_α^β e^{m f(h + s z)} φ(z) dz = e^{R + Q²/(2P)} / √P · [Φ(√P β − Q/√P) − Φ(√P α − Q/√P)].
 
 The count ``1[u > κ]`` is :func:`count`; its innermost level agrees with the
-closed form of :func:`jaxcap.leaf.innermost_log_mgf`.
+closed form of :func:`jaxcap._src.leaf.innermost_log_mgf`.
 """
 from __future__ import annotations
 

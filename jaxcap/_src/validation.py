@@ -1,10 +1,10 @@
 """The one check of every argument of a solve, for the command line, Python and traced calls alike.
 
 Each argument is checked here and nowhere else: the level (a static integer within
-:data:`jaxcap.guards.MAX_LEVEL`), ``κ`` and ``α`` (finite real numbers, ``α > 0``), the engine
+:data:`jaxcap._src.guards.MAX_LEVEL`), ``κ`` and ``α`` (finite real numbers, ``α > 0``), the engine
 options (only ``engine``, ``nodes``, ``spacing``: an unknown keyword is a :class:`TypeError`
 before anything is traced or computed) and the number of points of a batch or a curve
-(:data:`jaxcap.guards.MAX_POINTS`).  ``TypeError`` means the wrong kind of value,
+(:data:`jaxcap._src.guards.MAX_POINTS`).  ``TypeError`` means the wrong kind of value,
 ``ValueError`` a value out of range; the command line maps both to exit code 2.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from . import guards
 
 __all__ = ["ENGINE_OPTIONS", "check_level", "check_kappa", "check_alpha", "check_options", "check_points"]
 
-#: The keyword options of every solve: they choose the engine (:func:`jaxcap.engine.make_engine`).
+#: The keyword options of every solve: they choose the engine (:func:`jaxcap._src.engine.make_engine`).
 ENGINE_OPTIONS = ("engine", "nodes", "spacing")
 
 
@@ -31,7 +31,7 @@ def _real(value, name: str) -> float:
 
 def check_level(level, minimum: int = 0, name: str = "level") -> int:
     """``level`` as an int, or ``TypeError`` (not an integer: bool, None, str, float, a traced value)
-    or ``ValueError`` (below ``minimum``, or beyond :data:`jaxcap.guards.MAX_LEVEL`).  The level fixes
+    or ``ValueError`` (below ``minimum``, or beyond :data:`jaxcap._src.guards.MAX_LEVEL`).  The level fixes
     the shapes of every program, so it is static."""
     if isinstance(level, (bool, np.bool_)) or not isinstance(level, (int, np.integer)):
         raise TypeError(f"{name} must be an int >= {minimum} (a static Python integer, not traced), "
@@ -61,7 +61,7 @@ def check_alpha(alpha) -> float:
 
 def check_options(options: dict) -> dict:
     """``options`` when every key is one of :data:`ENGINE_OPTIONS`, else ``TypeError`` naming the others
-    (their values are checked where the engine is built, :func:`jaxcap.engine.make_engine`)."""
+    (their values are checked where the engine is built, :func:`jaxcap._src.engine.make_engine`)."""
     unknown = set(options) - set(ENGINE_OPTIONS)
     if unknown:
         raise TypeError(f"unexpected options: {', '.join(sorted(map(str, unknown)))} "
@@ -70,7 +70,7 @@ def check_options(options: dict) -> dict:
 
 
 def check_points(count: int, subject: str) -> int:
-    """``count`` points of a batch or a curve, within :data:`jaxcap.guards.MAX_POINTS` (checked before any
+    """``count`` points of a batch or a curve, within :data:`jaxcap._src.guards.MAX_POINTS` (checked before any
     array of that size is built)."""
     guards.MAX_POINTS.check(int(count), subject)
     return int(count)

@@ -7,9 +7,9 @@ and :func:`jaxcap.energy` call :func:`traced_solve`, which splits the solve in t
 * **the optimum on the host.**  :func:`optimum` is a ``jax.pure_callback`` with
   ``vmap_method="broadcast_all"``: under ``jax.vmap`` the whole batch reaches the
   host at once and is solved by the batched program of :func:`jaxcap.sweep`
-  (one single solve plans it, :func:`jaxcap.sweep.solve_batch` does the rest), never
+  (one single solve plans it, :func:`jaxcap._src.sweep.solve_batch` does the rest), never
   by a loop of single solves.  It returns the maximiser ``u*`` in the unconstrained
-  coordinates of :mod:`jaxcap.params`, a status code (:class:`jaxcap.status.Status`)
+  coordinates of :mod:`jaxcap._src.params`, a status code (:class:`jaxcap._src.status.Status`)
   and diagnostics.  An element that fails (no verified maximum, invalid input,
   ``κ`` outside the engine's range) comes back with ``u* = NaN`` and its status:
   nothing raises inside a traced call;
@@ -101,13 +101,13 @@ def at_top_level(fun, *args, **kwargs):
 @functools.cache
 def traced_engine(level: int, options: tuple, kappa_range: tuple):
     """The one engine of level-``level`` traced solves over ``kappa_range``: the grid of
-    :func:`~jaxcap.sweep.batch_engine` over the range, fitted to the threshold at its middle
-    (:meth:`~jaxcap.grid.GridEngine.fitted`), every kernel cover one rung wider (``×√2``, at most 1).
+    :func:`~jaxcap._src.sweep.batch_engine` over the range, fitted to the threshold at its middle
+    (:meth:`~jaxcap._src.grid.GridEngine.fitted`), every kernel cover one rung wider (``×√2``, at most 1).
 
     Over ``κ ∈ [−1, 1]`` the thresholds of levels 1–3 need no finer grid than at ``κ = 0``,
     but their outer smoothings widen (at level 2, ``√(q_1 − q_0)`` needs a cover of 0.91 at
     ``κ = 1`` against 0.64 at ``κ = 0``): the wider covers hold them.  Each element is still
-    checked against the engine (:meth:`~jaxcap.grid.GridEngine.check`).  Built once per process and arguments.
+    checked against the engine (:meth:`~jaxcap._src.grid.GridEngine.check`).  Built once per process and arguments.
     """
     opts = dict(options)
     lo, hi = kappa_range
@@ -216,7 +216,7 @@ def optimum(spec: Spec, alpha, kappa):
 
 def _central(spec: Spec, u, alpha, kappa, du, dalpha, dkappa):
     """``(∇_u φ(u + du_i, α + dα_i, κ + dκ_i) − ∇_u φ(u − du_i, …)) / (2h)`` for every row ``i``: central
-    differences of exact gradients, one vmapped reverse pass (``h`` = :data:`~jaxcap.solver.HESSIAN_STEP`,
+    differences of exact gradients, one vmapped reverse pass (``h`` = :data:`~jaxcap._src.solver.HESSIAN_STEP`,
     as the single solve's Newton: error about 1e−10, and it compiles in half the time of a
     forward-over-reverse Hessian).  Written in JAX operations, so it is differentiated again for
     higher orders."""
@@ -307,7 +307,7 @@ def _diagnostics(diag, info: dict) -> Diagnostics:
 
 def traced_solve(kind: str, level: int, alpha, kappa, options: dict, kappa_range=DEFAULT_KAPPA_RANGE,
                  start=None) -> Result:
-    """A :class:`~jaxcap.result.Result` whose leaves are JAX values (for traced ``alpha``, ``kappa``).
+    """A :class:`~jaxcap._src.result.Result` whose leaves are JAX values (for traced ``alpha``, ``kappa``).
 
     ``alpha``, ``energy``, ``params`` and the envelope derivatives are differentiable to
     any order; ``status`` and ``diagnostics`` are constants.  A failed element has NaN
@@ -351,7 +351,7 @@ def sat_spec(level: int, options: dict) -> SatSpec:
 
 def _host_sat(spec: SatSpec, kappas):
     """The callback of :func:`sat_line`: ``(α, dα/dκ, energy, q, y, status, diagnostics)`` for every
-    element, by one curve over the batch sorted by ``κ`` (:func:`jaxcap.zero_energy.sat_curve`: chunks
+    element, by one curve over the batch sorted by ``κ`` (:func:`jaxcap._src.zero_energy.sat_curve`: chunks
     of neighbouring ``κ`` in one vmapped Newton program per level).
     An element that fails comes back NaN with its status."""
     kappas = np.asarray(kappas, np.float64)
@@ -418,7 +418,7 @@ def _host_curvature(spec: SatSpec, kappas, qs, ys, status):
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
 def sat_curvature(spec: SatSpec, kappa, q, y, status):
-    """``d²α_sat,r/dκ²`` at the points of :func:`sat_line` (:func:`jaxcap.zero_energy.curvature` on the host);
+    """``d²α_sat,r/dκ²`` at the points of :func:`sat_line` (:func:`jaxcap._src.zero_energy.curvature` on the host);
     its own tangent is NaN (a third derivative is not computed)."""
     return jax.pure_callback(functools.partial(_host_curvature, spec), jax.ShapeDtypeStruct(jnp.shape(kappa), jnp.float64),
                              kappa, q, y, status, vmap_method="broadcast_all")
@@ -445,7 +445,7 @@ def _sat_line_jvp(spec, primals, tangents):
 
 
 def traced_sat(level: int, kappa, options: dict) -> Result:
-    """:func:`jaxcap.sat` for a traced ``κ``: a :class:`~jaxcap.result.Result` (``kind="sat"``) of JAX values
+    """:func:`jaxcap.sat` for a traced ``κ``: a :class:`~jaxcap._src.result.Result` (``kind="sat"``) of JAX values
     from :func:`sat_line`; a failed element has NaN values and ``converged`` false."""
     spec = sat_spec(level, options)
     alpha, slope, energy, q, y, status, diag = sat_line(spec, jnp.asarray(kappa, jnp.float64))

@@ -1,19 +1,19 @@
 """Single solves on the host: the level-r energy ``e_r(α)`` and the threshold ``α_r`` (``docs/theory.md#threshold``).
 
 Level ``r`` is warm-started from the level-``r−1`` solution by splitting each of
-its intervals in turn (:func:`jaxcap.params.split_level`).  Saddle-free Newton
+its intervals in turn (:func:`jaxcap._src.params.split_level`).  Saddle-free Newton
 from the first starts usually lands on the maximum directly; otherwise all
 starts are ascended at once and the best non-degenerate one is polished by
 Newton.  Either way the point is verified
 (gradient ≈ 0, Hessian negative definite in ``(χ, q, x)``, resolved by the
-engine).  All of that is the one driver, :mod:`jaxcap.driver`; this module holds the
-threshold's and the energy's :class:`~jaxcap.driver.Objective` (:func:`objective`) and their chains.  The threshold is the minimum of ``A = (1 − S)/(−G)``: Newton on
+engine).  All of that is the one driver, :mod:`jaxcap._src.driver`; this module holds the
+threshold's and the energy's :class:`~jaxcap._src.driver.Objective` (:func:`objective`) and their chains.  The threshold is the minimum of ``A = (1 − S)/(−G)``: Newton on
 ``log A`` gives ``α_r = A(θ*)`` and ``θ*`` together, and ``e_r(α_r) = 1`` is
 measured, not imposed.
 
 These are the concrete solves behind :func:`jaxcap.threshold` and
 :func:`jaxcap.energy`; under JAX transformations those go through
-:mod:`jaxcap.sensitivity` instead.
+:mod:`jaxcap._src.sensitivity` instead.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ _LEVEL0_PARAMS = tuple(Params(np.exp(u[0]), np.zeros(0), np.zeros(0)) for u in _
 #: Level-1 starts ``(q_0, x_0)`` at ``χ = 0.1``.
 LEVEL1_STARTS = [(q0, x0) for q0 in (0.5, 0.8, 0.95) for x0 in (1.0, 3.0, 8.0)]
 #: Overlap gaps below this (and below 0.05 of their larger neighbour) are merged levels
-#: (:func:`jaxcap.params.degeneracy`).
+#: (:func:`jaxcap._src.params.degeneracy`).
 GAP_FLOOR = 1e-3
 
 
@@ -46,20 +46,20 @@ def _direct_engine(engine, starts, level):
     """The engine the Newton-only tries share: fitted to every narrow split (below level 4; the split
     of the innermost interval is about as narrow as the innermost level Newton pulls in, so no second
     engine is needed), from level 4 to the extrapolated start and the first narrow split
-    (:meth:`~jaxcap.engine.Engine.joined`)."""
+    (:meth:`~jaxcap._src.engine.Engine.joined`)."""
     tried = driver.DIRECT_TRIES if level >= driver.EXTRAPOLATE_FROM else max(driver.DIRECT_TRIES, level)
     return joined([engine.fitted(p) for p in starts[:tried]])
 
 
 def _no_engine_limit(engine, level):
-    """The threshold's engines are bounded when built (:func:`jaxcap.engine.make_engine`) and by
-    :func:`jaxcap.guards.drift`: no further budget."""
+    """The threshold's engines are bounded when built (:func:`jaxcap._src.engine.make_engine`) and by
+    :func:`jaxcap._src.guards.drift`: no further budget."""
     return None
 
 
 def objective(alpha: float | None = None) -> driver.Objective:
     """The threshold (``alpha=None``: Newton on ``log A``, ``docs/theory.md#threshold``, ``α_r = min A``)
-    or the energy at ``alpha`` (``max_θ E_r(α, θ)``) as a :class:`~jaxcap.driver.Objective`."""
+    or the energy at ``alpha`` (``max_θ E_r(α, θ)``) as a :class:`~jaxcap._src.driver.Objective`."""
     return driver.Objective(
         solver="threshold" if alpha is None else "energy", alpha=0.0 if alpha is None else float(alpha),
         on_alpha=alpha is None, to_u=to_unconstrained, from_u=from_unconstrained, measured_u=lambda u: u,
@@ -93,7 +93,7 @@ def _result(level, kappa, engine, m, diag, on_alpha) -> Result:
 
 def _level_result(level, kappa, alpha, starts, engine=None, nodes=None, spacing=None) -> Result:
     """One level from ``starts``: the threshold (``alpha=None``) or the energy at ``alpha``
-    (:func:`jaxcap.driver.solve_level`)."""
+    (:func:`jaxcap._src.driver.solve_level`)."""
     eng = make_engine(level, engine, nodes, spacing, kappa)
     m, used, diag = driver.solve_level(_objective(alpha), level, float(kappa), eng, starts)
     return _result(level, kappa, used, m, diag, on_alpha=alpha is None)
@@ -102,7 +102,7 @@ def _level_result(level, kappa, alpha, starts, engine=None, nodes=None, spacing=
 def _chain(alpha, max_level, kappa, options, resume=(), first=0) -> Iterator[Result]:
     """Levels ``first … max_level`` (after the finished ``resume``), each from the ones before.
 
-    No start depends on level 0 (level 1 starts from a fixed set, :func:`jaxcap.driver.starts`),
+    No start depends on level 0 (level 1 starts from a fixed set, :func:`jaxcap._src.driver.starts`),
     so a chain toward one level ``r ≥ 1`` may begin at level 1.
     """
     make_engine(max_level, kappa=kappa, **options)  # refuses what the last level could not afford, up front
@@ -124,7 +124,7 @@ def threshold_chain(max_level: int, *, kappa: float = 0.0, resume=None, throw: b
     consecutive levels ending at ``s``) skips levels ``0 … s`` and starts level
     ``s + 1`` from the last two of them.  ``options``: ``engine``, ``nodes``, ``spacing``.
     ``throw=False``: a level that does not converge is yielded as a not-converged :class:`Result`
-    (:mod:`jaxcap.status`) and ends the chain, instead of raising :class:`ConvergenceError`.
+    (:mod:`jaxcap._src.status`) and ends the chain, instead of raising :class:`ConvergenceError`.
     """
     max_level, kappa, options = check_level(max_level), check_kappa(kappa), check_options(options)
     chain = _chain(None, max_level, kappa, options, resume)
@@ -186,7 +186,7 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, **option
 
 
 def _zero_energy_phase(err: ConvergenceError, alpha, kappa, level) -> ConvergenceError:
-    """``err``, explained when ``α ≤ α_sat,r(κ)`` (:func:`jaxcap.zero_energy.sat` at the same level ``r``)."""
+    """``err``, explained when ``α ≤ α_sat,r(κ)`` (:func:`jaxcap._src.zero_energy.sat` at the same level ``r``)."""
     try:
         line = sat(float(kappa), level).alpha
     except ConvergenceError:

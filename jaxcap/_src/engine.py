@@ -1,9 +1,9 @@
 """What an engine is, and how one is chosen (``docs/theory.md#engines``).
 
 An engine evaluates the outer mean ``G = E_z f_0(√q_0 z)`` of the level-``r``
-functional ``E_r = S − αG`` (:mod:`jaxcap.functional`).  Two implement the
-:class:`Engine` protocol: :class:`~jaxcap.grid.GridEngine` (level by level on
-uniform grids; the default) and :class:`~jaxcap.tensor.TensorEngine`
+functional ``E_r = S − αG`` (:mod:`jaxcap._src.functional`).  Two implement the
+:class:`Engine` protocol: :class:`~jaxcap._src.grid.GridEngine` (level by level on
+uniform grids; the default) and :class:`~jaxcap._src.tensor.TensorEngine`
 (Gauss–Hermite tensor products; the independent check at low levels).  Engines
 are frozen dataclasses: hashable, so a compiled program takes one as a static
 argument, and every solve, single or batched or traced, names its engine.
@@ -29,7 +29,7 @@ class Engine(Protocol):
     name: str
     #: Whether :meth:`fitted` depends on the point (a grid fitted to it) or is the engine itself.
     adaptive: bool
-    #: Points of the innermost grid (0 without one), bounded by :data:`jaxcap.guards.MAX_GRID_POINTS`.
+    #: Points of the innermost grid (0 without one), bounded by :data:`jaxcap._src.guards.MAX_GRID_POINTS`.
     grid_points: float
 
     def outer_mean(self, params: Params, kappa):
@@ -41,8 +41,12 @@ class Engine(Protocol):
     def coarse(self, starts=()) -> "Engine":
         """A cheaper engine that still steers an ascent from ``starts``."""
 
-    def fitted(self, params: Params) -> "Engine":
-        """This engine adapted to resolve ``params``."""
+    def fitted(self, params: Params, ranged: bool = True) -> "Engine":
+        """This engine adapted to resolve ``params`` (``ranged=False``: over the full width of every level,
+        so that no path of the tilted law is cut, ``docs/theory.md#structure``)."""
+
+    def innermost_points(self, level: int) -> float:
+        """Evaluations of the innermost level in one outer mean at ``level``."""
 
     def check(self, params: Params) -> str | None:
         """Why ``params`` lie outside what this engine resolves, or ``None``."""
@@ -77,15 +81,15 @@ def joined(engines) -> Engine:
 def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
                 spacing: float | None = None, kappa: float = 0.0, leaf: str = "moreau") -> Engine:
     """The engine for ``level``: ``"grid"`` (default; finest spacing at most ``spacing``, default
-    :data:`jaxcap.guards.MAX_SPACING`) or ``"tensor"`` (``nodes`` per level), on ``leaf`` (``"hinge"``:
+    :data:`jaxcap._src.guards.MAX_SPACING`) or ``"tensor"`` (``nodes`` per level), on ``leaf`` (``"hinge"``:
     the zero-energy line).
 
     Level 0 has a closed form and ignores the engine.
 
     Raises:
         ValueError: an unknown engine, ``nodes`` not an integer ``≥ 8``, ``spacing`` outside
-            ``(0,`` :data:`~jaxcap.guards.MAX_SPACING` ``]``, or a solve on the engine beyond a
-            resource limit of :mod:`jaxcap.guards` (grid points, estimated memory).
+            ``(0,`` :data:`~jaxcap._src.guards.MAX_SPACING` ``]``, or a solve on the engine beyond a
+            resource limit of :mod:`jaxcap._src.guards` (grid points, estimated memory).
     """
     name = engine or "grid"
     if nodes is not None and (isinstance(nodes, bool) or int(nodes) != nodes or nodes < 8):

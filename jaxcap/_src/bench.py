@@ -267,7 +267,7 @@ def _child_main(t_start: float, spec_text: str, out_path: str) -> None:
 
 
 #: The fresh child process; an interrupt (Ctrl-C reaches the whole process group) ends it quietly.
-_CHILD_CODE = ("import sys, time\nt0 = time.perf_counter()\ntry:\n    import jaxcap.bench as b\n"
+_CHILD_CODE = ("import sys, time\nt0 = time.perf_counter()\ntry:\n    import jaxcap._src.bench as b\n"
                "    b._child_main(t0, sys.argv[1], sys.argv[2])\nexcept KeyboardInterrupt:\n    sys.exit(130)\n")
 
 
@@ -417,7 +417,7 @@ def run_suite(quick: bool = False, names: str | None = None, progress=None, base
     tasks = select(task_list(quick), names)
     sb = None
     if baseline:
-        from . import scipy_baseline as sb
+        from .. import scipy_baseline as sb
     t_suite = time.perf_counter()
     machine = _machine()
     git_start, src_start = _git(), _sources_sha1()

@@ -772,7 +772,7 @@ METHODS = ("auto", "enumerate", "milp")
 def layer_sizes(n: int, alphas, trials: int = 1, method: str = "auto") -> list[int]:
     """``m = round(alpha n)`` per alpha, after checking the experiment (``ValueError`` with a one-line reason).
 
-    Beyond the limits of :mod:`jaxcap.guards` on ``n``, on the largest ``m`` and on the number
+    Beyond the limits of :mod:`jaxcap._src.guards` on ``n``, on the largest ``m`` and on the number
     of exact solves ``len(alphas) * trials`` the experiment is refused: the cost of the exact
     methods grows like ``C(m, n − 1)``.
     """
@@ -806,7 +806,7 @@ def run_finite(n, alphas, trials, seed=0, method="auto", workers=1, progress=Non
     injective means min_active >= n (general position holds a.s.).  The
     interval is the 95% Wilson score interval.  ``progress(done, total)`` is
     called after every trial.  Raises ``ValueError`` for an experiment :func:`layer_sizes`
-    refuses, or more ``workers`` than :data:`jaxcap.guards.MAX_WORKERS`.
+    refuses, or more ``workers`` than :data:`jaxcap._src.guards.MAX_WORKERS`.
     """
     t0 = time.perf_counter()
     ms = layer_sizes(n, alphas, trials, method)

@@ -6,7 +6,7 @@ iff ``K`` is empty.  The heuristic of spherical integral geometry predicts injec
 ``E χ(K) → 0`` exponentially, i.e. above the root ``α_Euler`` of the rate
 ``r(α) = lim (1/n) log |E χ(K)|`` at ``m = α n`` (``docs/theory.md#euler``).
 
-* :func:`euler_characteristic` gives ``E χ(K)`` exactly, as a :class:`~fractions.Fraction`
+* :func:`euler_characteristic` gives ``E χ(K)`` exactly, as a ``fractions.Fraction``
   (the face-counting sum of ``docs/theory.md#euler``, in exact integers: it cancels massively).
 * :func:`euler_rate` gives the limit rate ``r(α)`` in closed form (the saddle point of a
   double generating function), :func:`leading_log` the saddle-point approximation of

@@ -3,16 +3,16 @@
 Every objective (the threshold, the energy at fixed ``α``, the zero-energy line) is solved
 the same way; an :class:`Objective` holds all they differ in:
 
-* the functional (:data:`jaxcap.solver.OBJECTIVES`, by name) and its coordinates
-  (``u ↔ θ``: :func:`jaxcap.params.to_unconstrained` or, on the zero-energy line without
-  ``χ``, :func:`jaxcap.params.to_reduced`); the leaf is the engine's (``leaf=``);
+* the functional (:data:`jaxcap._src.solver.OBJECTIVES`, by name) and its coordinates
+  (``u ↔ θ``: :func:`jaxcap._src.params.to_unconstrained` or, on the zero-energy line without
+  ``χ``, :func:`jaxcap._src.params.to_reduced`); the leaf is the engine's (``leaf=``);
 * the fixed ``α`` (the energy's; 0 for the ratio objectives, where ``α`` is ``N/(−G)`` with the
-  level set's numerator ``N = 1 − S`` or ``−S``, :mod:`jaxcap.solver`) and whether the
+  level set's numerator ``N = 1 − S`` or ``−S``, :mod:`jaxcap._src.solver`) and whether the
   discretisation error is taken on ``α`` or on the energy;
 * the starts: level 0's (a closed form), level 1's, and how a start from the level below
   is normalised (``χ = 1`` on the zero-energy line);
-* the gap floor of merged levels (:func:`jaxcap.params.degeneracy`);
-* the resource budget: what refuses a point that drifted too far (:func:`jaxcap.guards.drift`)
+* the gap floor of merged levels (:func:`jaxcap._src.params.degeneracy`);
+* the resource budget: what refuses a point that drifted too far (:func:`jaxcap._src.guards.drift`)
   or an engine that would sum too many terms per evaluation, and the engine that the first
   starts share;
 * the bound: a verified point must lower ``below`` (the level under it, on the zero-energy line).
@@ -20,18 +20,18 @@ the same way; an :class:`Objective` holds all they differ in:
 The stages, defined here once (``docs/theory.md#solver``):
 
 1. :func:`starts`: from level 4 the extrapolation of the two levels below
-   (:func:`jaxcap.params.extrapolated_level`), then the splits of every interval of the level
-   below, narrow splits first (:func:`jaxcap.params.split_level`); level 1 from the objective's
+   (:func:`jaxcap._src.params.extrapolated_level`), then the splits of every interval of the level
+   below, narrow splits first (:func:`jaxcap._src.params.split_level`); level 1 from the objective's
    fixed set;
 2. :func:`candidates`: level 0 by the closed-form program; otherwise the first
    :data:`DIRECT_TRIES` starts by saddle-free Newton alone on one engine fitted to them, then
    every start ascended at once on a coarse engine and, best ascent value first, polished;
 3. :func:`polished`: Newton on the engine fitted to the start, repeated on the engine fitted to
    the polished point when that one asks for a finer grid or wider kernels;
-4. :func:`verdict`: the measurement's verdict (:func:`jaxcap.measurement.verdict`), the
-   engine's resolution of the value (:func:`jaxcap.guards.unresolved`) and the bound;
+4. :func:`verdict`: the measurement's verdict (:func:`jaxcap._src.measurement.verdict`), the
+   engine's resolution of the value (:func:`jaxcap._src.guards.unresolved`) and the bound;
 5. :func:`solve_level`: the first candidate that passes, else
-   :class:`~jaxcap.result.ConvergenceError` with every start's reason.
+   :class:`~jaxcap._src.result.ConvergenceError` with every start's reason.
 
 The work is bounded: each level tries at most ``len(starts)`` points, each polished at most
 twice by at most :data:`NEWTON_STEPS` Newton steps, on engines the budget admits (terms per
@@ -73,14 +73,14 @@ class Refused(str):
     """A start refused by the resource budget (the reason): the engine it needs sums too much."""
 
 
-#: Most Newton steps of one polish (the default of :func:`jaxcap.solver.polish`).
+#: Most Newton steps of one polish (the default of :func:`jaxcap._src.solver.polish`).
 NEWTON_STEPS = 30
 
 
 def newton_work(engine, level: int, steps: float = NEWTON_STEPS) -> float:
     """Terms summed by ``steps`` Newton steps on ``engine``: each step evaluates the gradient at
-    ``2n + 1`` points (``n = 2r + 1`` coordinates, :func:`jaxcap.solver.value_grad_hessian`), each
-    evaluation :meth:`~jaxcap.engine.Engine.terms` terms."""
+    ``2n + 1`` points (``n = 2r + 1`` coordinates, :func:`jaxcap._src.solver.value_grad_hessian`), each
+    evaluation :meth:`~jaxcap._src.engine.Engine.terms` terms."""
     return steps * (2 * (2 * level + 1) + 1) * engine.terms(level)
 
 
@@ -111,13 +111,13 @@ class Work:
 class Objective(NamedTuple):
     """Everything an objective differs in (module docstring); the driver is the same for all."""
 
-    #: The functional, a key of :data:`jaxcap.solver.OBJECTIVES`: ``"threshold"``, ``"energy"``, ``"zero_energy"``.
+    #: The functional, a key of :data:`jaxcap._src.solver.OBJECTIVES`: ``"threshold"``, ``"energy"``, ``"zero_energy"``.
     solver: str
     #: The fixed ``α`` of the energy; 0 for the ratio objectives.
     alpha: float
     #: Whether the discretisation error is taken on ``α`` (threshold, zero-energy line) or on the energy.
     on_alpha: bool
-    #: ``u`` of a point (:func:`~jaxcap.params.to_unconstrained` or :func:`~jaxcap.params.to_reduced`).
+    #: ``u`` of a point (:func:`~jaxcap._src.params.to_unconstrained` or :func:`~jaxcap._src.params.to_reduced`).
     to_u: Callable
     #: The point of ``u`` (their inverses).
     from_u: Callable
@@ -132,7 +132,7 @@ class Objective(NamedTuple):
     #: … and their ``u``, one row each: a batch of other level-0 starts is padded with them to this
     #: size, so that every level-0 solve runs the same compiled program.
     level0_u: np.ndarray
-    #: Overlap gaps below this are merged levels (:func:`jaxcap.params.degeneracy`).
+    #: Overlap gaps below this are merged levels (:func:`jaxcap._src.params.degeneracy`).
     gap_floor: float
     #: Why the start or polished point ``params`` (level ``level``, on ``engine`` before fitting) is
     #: beyond the budget, or ``None`` (``(engine, params, level) -> str | None``).
@@ -166,7 +166,7 @@ def starts(objective: Objective, level: int, previous: Params | None, before: Pa
 
 
 def value_error(objective: Objective, m: dict) -> tuple[float, float]:
-    """``(quad_error, value)`` of a measured point: :func:`jaxcap.measurement.quad_error` on ``α``
+    """``(quad_error, value)`` of a measured point: :func:`jaxcap._src.measurement.quad_error` on ``α``
     or on the energy, and the value it is relative to."""
     err = float(quad_error(float(m["alpha"]), float(m["g"]), float(m["g_refined"]), objective.on_alpha))
     return err, float(m["alpha"] if objective.on_alpha else m["energy"])
@@ -202,8 +202,8 @@ def polished(objective: Objective, u, params: Params, level: int, kappa: float, 
              work: Work | None = None):
     """``(engine used, measurement or reason)``: Newton from ``u`` on ``engine`` fitted to ``params``
     (or on ``fitted``), then, when the engine fitted to the polished point is finer or wider than the
-    one used (:meth:`~jaxcap.engine.Engine.covers`), once more from there on that engine: the result
-    is measured on an engine that resolves it at least as well as :meth:`~jaxcap.engine.Engine.fitted`
+    one used (:meth:`~jaxcap._src.engine.Engine.covers`), once more from there on that engine: the result
+    is measured on an engine that resolves it at least as well as :meth:`~jaxcap._src.engine.Engine.fitted`
     asks.  A point or an engine beyond the budget gives its reason instead (stage 3)."""
     work = work or Work(objective)
     why = objective.refuse_point(engine, params, level) if fitted is None else None

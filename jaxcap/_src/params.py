@@ -32,7 +32,7 @@ __all__ = ["Params", "level_of", "flat", "to_unconstrained", "from_unconstrained
 class Params(NamedTuple):
     """A point ``(χ, q, x)`` of the level-``r`` functional (``r = len(q)``): a JAX pytree of arrays.
 
-    It is the ``params`` of every :class:`~jaxcap.result.Result`.  Its fields are also read by name,
+    It is the ``params`` of every :class:`~jaxcap._src.result.Result`.  Its fields are also read by name,
     ``params["q"]``; on the zero-energy line (``χ = 1``) ``params["y"]`` is ``x``, ``y_l = x_l/χ``.
     Integer indices and iteration are the tuple's ``(chi, q, x)``.
     """

@@ -7,12 +7,12 @@ energy is positive iff ``α > S/G`` somewhere, so ``α_sat,r = inf_θ S/G``; the
 infimum is reached as ``χ → ∞`` with ``y_l = x_l/χ`` fixed, where
 
 * the leaf becomes the quadratic hinge ``g_r(h) = −(h − κ)_+²/2``
-  (:func:`jaxcap.leaf.leaf_hinge`; ``χ f_r → g_r``), and each smoothing
-  ``(1/y_l) log E exp(y_l ·)`` (:func:`jaxcap.leaf.hinge_innermost_level` in closed
+  (:func:`jaxcap._src.leaf.leaf_hinge`; ``χ f_r → g_r``), and each smoothing
+  ``(1/y_l) log E exp(y_l ·)`` (:func:`jaxcap._src.leaf.hinge_innermost_level` in closed
   form, the engines with ``leaf="hinge"`` above it);
 * the sphere part becomes ``S = −A/(2χ)`` with
   ``A = q_0/λ_0 + Σ_l (1/y_l) ln(λ_l/λ_{l+1})`` and
-  ``λ_l = 1 + Σ_{j≥l} y_j (q_{j+1} − q_j)`` (:func:`jaxcap.functional.reduced_sphere_term`).
+  ``λ_l = 1 + Σ_{j≥l} y_j (q_{j+1} − q_j)`` (:func:`jaxcap._src.functional.reduced_sphere_term`).
 
 So ``α_sat,r(κ) = min_{q, y} A(q, y) / (−2 E_z g_0(√q_0 z))``, a χ-free problem.
 At every finite ``χ`` (``x = χy``) the ratio is larger: the finite-``χ`` leaf
@@ -24,8 +24,8 @@ At every finite ``χ`` (``x = χy``) the ratio is larger: the finite-``χ`` leaf
   ``α_sat,r = α_sat,0``; :func:`sat` returns level 0's value for them, with that
   reason in its diagnostics.
 * For ``κ > 0`` level ``r ≥ 1`` minimises ``log(S/G)`` with the threshold's own
-  driver (:mod:`jaxcap.driver`, objective :data:`LINE`; :data:`jaxcap.solver.OBJECTIVES` ``"zero_energy"``: saddle-free
-  Newton in the reduced coordinates of :func:`jaxcap.params.from_reduced`, L-BFGS
+  driver (:mod:`jaxcap._src.driver`, objective :data:`LINE`; :data:`jaxcap._src.solver.OBJECTIVES` ``"zero_energy"``: saddle-free
+  Newton in the reduced coordinates of :func:`jaxcap._src.params.from_reduced`, L-BFGS
   ascent as the fallback, the same measurement) on a grid or tensor engine with
   the hinge leaf; each point is verified: gradient of the reduced energy
   ``S − α_sat G`` in ``(q, y)`` ≤ 1e−9, its Hessian negative definite (``α`` has a
@@ -125,7 +125,7 @@ def _level0(kappa: float, level: int, t0: float, why: str = "") -> Result:
 
 def _work(engine, level: int) -> float:
     """Terms summed by one evaluation of the level-``level`` hinge nesting on ``engine``
-    (:meth:`~jaxcap.engine.Engine.terms`), for :data:`MAX_WORK`."""
+    (:meth:`~jaxcap._src.engine.Engine.terms`), for :data:`MAX_WORK`."""
     return engine.terms(level)
 
 
@@ -136,14 +136,14 @@ _OVER_BUDGET = "the grid needs"
 #: Most distinct Newton programs (engines) one level of the line may compile: a verified level needs at
 #: most four (level 1 at ``κ = 4``: two direct tries, their refits).
 MAX_PROGRAMS = 4
-#: Most terms the Newton polishes of one level of the line may sum (:func:`jaxcap.driver.newton_work`,
+#: Most terms the Newton polishes of one level of the line may sum (:func:`jaxcap._src.driver.newton_work`,
 #: each polish reserved at its most steps): about ten polishes of a level-2 point (5e5 terms per
 #: evaluation, 11 gradients a step, 30 steps); a start whose own engine needs more (``q_0 → 0``) is refused.
 MAX_LEVEL_WORK = 2e9
 
 
 def _over_budget(engine, level: int):
-    """The budget's reason (:class:`~jaxcap.driver.Refused`) when ``engine`` sums more than :data:`MAX_WORK`."""
+    """The budget's reason (:class:`~jaxcap._src.driver.Refused`) when ``engine`` sums more than :data:`MAX_WORK`."""
     if _work(engine, level) > MAX_WORK:
         return driver.Refused(f"{_OVER_BUDGET} {_work(engine, level):.1e} terms per evaluation "
                               f"(limit {MAX_WORK:.0e})")
@@ -163,7 +163,7 @@ def _direct_engine(engine, starts, level):
     return together if _work(together, level) <= sum(_work(e, level) for e in own) else None
 
 
-#: The zero-energy line as a :class:`~jaxcap.driver.Objective`: ``log(S/G)`` in the reduced
+#: The zero-energy line as a :class:`~jaxcap._src.driver.Objective`: ``log(S/G)`` in the reduced
 #: coordinates ``(q, y)`` (``χ = 1``), a minimum that must lower the level below.
 LINE = driver.Objective(
     solver="zero_energy", alpha=0.0, on_alpha=True, to_u=to_reduced, from_u=from_reduced,
@@ -175,12 +175,12 @@ LINE = driver.Objective(
 
 
 def _quad_error(m: dict) -> float:
-    """:func:`jaxcap.measurement.quad_error` on ``α`` of the measured point ``m``."""
+    """:func:`jaxcap._src.measurement.quad_error` on ``α`` of the measured point ``m``."""
     return driver.value_error(LINE, m)[0]
 
 
 def _result(m: dict, used, level: int, kappa: float, seconds: float, tried: int) -> Result:
-    """The :class:`~jaxcap.result.Result` of a verified measurement ``m`` on engine ``used``."""
+    """The :class:`~jaxcap._src.result.Result` of a verified measurement ``m`` on engine ``used``."""
     alpha, g, info = float(m["alpha"]), float(m["g"]), used.describe()
     diag = Diagnostics(grad_norm=m["grad_norm"], hessian_max_eig=m["hessian_max_eig"],
                        quad_nodes=info.get("nodes", 0), quad_error=_quad_error(m), seconds=seconds,
@@ -193,25 +193,25 @@ def _result(m: dict, used, level: int, kappa: float, seconds: float, tried: int)
 
 def _level_result(level: int, kappa: float, starts, engine, below: float, fitted=None) -> tuple[Result, object]:
     """The verified level-``level`` point from ``starts`` (below ``below``) and the engine that resolved it
-    (:func:`jaxcap.driver.solve_level`)."""
+    (:func:`jaxcap._src.driver.solve_level`)."""
     m, used, diag = driver.solve_level(LINE, level, kappa, engine, starts, below, fitted)
     return _result(m, used, level, kappa, diag["seconds"], diag["starts_tried"]), used
 
 
 def _check(level, kappa) -> tuple[int, float]:
-    """``(level, κ)`` checked (:mod:`jaxcap.validation`)."""
+    """``(level, κ)`` checked (:mod:`jaxcap._src.validation`)."""
     return check_level(level), check_kappa(kappa)
 
 
 def _engine(level: int, kappa: float, options: dict):
-    """The hinge engine of ``level`` at ``κ`` (:func:`jaxcap.engine.make_engine`; ``options``: ``engine``,
+    """The hinge engine of ``level`` at ``κ`` (:func:`jaxcap._src.engine.make_engine`; ``options``: ``engine``,
     ``nodes``, ``spacing``)."""
     check_options(options)
     return make_engine(level, options.get("engine"), options.get("nodes"), options.get("spacing"), kappa, leaf="hinge")
 
 
 def _line_params(q, y) -> Params:
-    """A point ``(q, y)`` of the line as the :class:`~jaxcap.params.Params` of a result (``χ = 1``, ``x = y``)."""
+    """A point ``(q, y)`` of the line as the :class:`~jaxcap._src.params.Params` of a result (``χ = 1``, ``x = y``)."""
     return Params(np.ones(()), np.asarray(q, float).reshape(-1), np.asarray(y, float).reshape(-1))
 
 
@@ -269,7 +269,7 @@ def sat(kappa: float, level: int = 0, **options) -> Result:
         **options: ``engine`` (``"grid"``, default, or ``"tensor"``), ``nodes``, ``spacing``.
 
     Returns:
-        A :class:`~jaxcap.result.Result` with ``alpha``, ``level``, ``kappa``, ``params``
+        A :class:`~jaxcap._src.result.Result` with ``alpha``, ``level``, ``kappa``, ``params``
         (``{"q": [...], "y": [...]}``, ``y_l = x_l/χ``; empty at level 0 and for ``κ ≤ 0``),
         ``energy`` (the reduced energy ``S − αG`` at the minimiser: 0 up to rounding),
         ``diagnostics`` (``quad_error`` on ``α``) and ``dalpha_dkappa`` (envelope theorem).
@@ -285,7 +285,7 @@ def sat(kappa: float, level: int = 0, **options) -> Result:
 def sat_sequence(max_level: int, kappa: float, **options) -> tuple[list[Result], dict]:
     """Levels ``0 … max_level`` of the line at ``κ`` and their ``r → ∞`` extrapolation.
 
-    The extrapolation is :func:`jaxcap.extrapolation.extrapolate` (the threshold's: a shifted power
+    The extrapolation is :func:`jaxcap._src.extrapolation.extrapolate` (the threshold's: a shifted power
     law over levels ``r ≥ 2`` from five of them, else a plain power law over ``r ≥ 1``),
     with its error bar.  For ``κ ≤ 0`` every level is level 0 and so is the limit (error 0).
 
@@ -315,8 +315,8 @@ def sat_curve(kappas, level: int, *, keep_going: bool = False, chunk: int = CURV
     every ``κ`` of a chunk starts from the straight line through the last two solutions of
     that level before it (in the reduced coordinates ``u``; the last one alone at first) and
     all of them are polished together, one vmapped Newton program on one engine fitted to
-    all those starts (:func:`jaxcap.solver.polish_many`), each then verified as a single
-    solve is (:func:`jaxcap.driver.verdict`, below the level under it, on an engine that resolves it).  A
+    all those starts (:func:`jaxcap._src.solver.polish_many`), each then verified as a single
+    solve is (:func:`jaxcap._src.driver.verdict`, below the level under it, on an engine that resolves it).  A
     ``κ`` that fails there is solved alone from its start (Newton, then the ascent), and
     from scratch if that fails too.  For ``κ ≤ 0`` every level is level 0 (module docstring).
 
@@ -324,12 +324,12 @@ def sat_curve(kappas, level: int, *, keep_going: bool = False, chunk: int = CURV
         kappas: the ``κ`` (finite), solved in this order.
         level: the highest level ``R``.
         keep_going: a ``κ`` whose solve from scratch fails too gets its
-            :class:`~jaxcap.result.ConvergenceError` in place of its list, and the loop goes on.
+            :class:`~jaxcap._src.result.ConvergenceError` in place of its list, and the loop goes on.
         chunk: how many ``κ`` one program polishes.
         **options: as :func:`sat`.
 
     Returns:
-        Per ``κ`` the list of its levels ``0 … R`` (:class:`~jaxcap.result.Result`).
+        Per ``κ`` the list of its levels ``0 … R`` (:class:`~jaxcap._src.result.Result`).
 
     Raises:
         ValueError: bad level, ``κ``, ``chunk`` or options.
@@ -379,9 +379,9 @@ def _predicted(known: list, kappa: float) -> np.ndarray:
 
 def _polish_chunk(us: np.ndarray, kappas: list, size: int, level: int, base) -> list:
     """Per row of ``us`` ``(engine, measurement)`` of Newton at its ``κ``, or ``None``: the rows polished
-    together (:func:`jaxcap.solver.polish_many`, padded to ``size`` rows by repeating the last) on one
+    together (:func:`jaxcap._src.solver.polish_many`, padded to ``size`` rows by repeating the last) on one
     engine fitted to all their starts; a row whose polished point that engine does not cover
-    (:meth:`~jaxcap.grid.GridEngine.covers`) is polished once more from there, with the others of
+    (:meth:`~jaxcap._src.grid.GridEngine.covers`) is polished once more from there, with the others of
     its kind, on an engine fitted to those points (as a single solve refits)."""
     measured: list = [None] * len(us)
     pending, us = list(range(len(us))), np.array(us)
@@ -448,7 +448,7 @@ def _curve_chunk(idx: list, ks: list, level: int, options: dict, out: list, know
 @jit(static_argnames=("engine",))
 def _objective_hessian(v, *, engine):
     """``(φ, ∇φ, ∇²φ)`` of ``φ(u, κ) = log(S/G)`` in ``v = (u, κ)`` (central differences of exact gradients,
-    :func:`~jaxcap.solver.value_grad_hessian`)."""
+    :func:`~jaxcap._src.solver.value_grad_hessian`)."""
     phi = lambda w, _: log_zero_energy_ratio(w[:-1], 0.0, w[-1], engine)  # noqa: E731
     value, grad, hess, _ = value_grad_hessian(phi, v, jnp.zeros(()))
     return value, grad, hess

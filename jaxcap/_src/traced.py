@@ -17,7 +17,7 @@ everything the program depends on:
   setting and the XLA options.
 
 :func:`traced_or_fresh` is called while JAX traces the wrapper of
-:func:`jaxcap.compilation.jit`: it returns the stored program, or exports and
+:func:`jaxcap._src.compilation.jit`: it returns the stored program, or exports and
 stores a fresh one; the caller then applies it (``Exported.call``), so the
 trace holds one call and the compilation that follows hits the compilation
 cache.  The stored program is the one tracing the function would lower: the

@@ -5,8 +5,8 @@
     E_r = S − α E_z f_0(√q_0 z)
 
 The energy is *linear* in ``α``: ``E_r = S − α G`` with ``G = E_z f_0(√q_0 z) < 0``.
-``G`` (the "outer mean") is what an engine computes: :mod:`jaxcap.tensor` by
-Gauss–Hermite tensor products, :mod:`jaxcap.grid` level by level on a grid.
+``G`` (the "outer mean") is what an engine computes: :mod:`jaxcap._src.tensor` by
+Gauss–Hermite tensor products, :mod:`jaxcap._src.grid` level by level on a grid.
 Level 0 (RS = plain RDT) has the closed form :func:`rs_outer_mean`.
 
 At the zero-energy line (``docs/theory.md#zero-energy``) ``χ → ∞`` with

@@ -18,10 +18,10 @@ refined tensor engine (``(2Q)^r`` of them, levels 1–3; :data:`BYTES_PER_LEAF`)
 A solve can also drift during Newton toward a degenerate point where ``q_0 → 0`` or an
 overlap gap closes (at large ``κ``; below the zero-energy boundary, where no maximum is
 finite, wherever the rounding leads): the grid fitted to such a point
-(:meth:`jaxcap.grid.GridEngine.fitted`) needs ever finer spacings, millions of points
+(:meth:`jaxcap._src.grid.GridEngine.fitted`) needs ever finer spacings, millions of points
 or more (a spacing of 2.3e−26 at ``q_0 ≈ 6e−51``).  :func:`drift` reports such a point before any engine is built for it; the
 solve then counts the start as failed, and ends in
-:class:`~jaxcap.result.ConvergenceError` (exit 3) when no start is left.  The test
+:class:`~jaxcap._src.result.ConvergenceError` (exit 3) when no start is left.  The test
 compares the size asked for with the limit, so it holds whatever the rounding that
 led there.
 """
@@ -162,7 +162,7 @@ def _over(engine, level, subject, copies=1) -> str | None:
 def drift(engine, params, level: int) -> str | None:
     """Why ``params`` have drifted beyond what a solve may resolve, or ``None``.
 
-    For a grid engine: the grid fitted to them (:meth:`~jaxcap.grid.GridEngine.points_needed`)
+    For a grid engine: the grid fitted to them (:meth:`~jaxcap._src.grid.GridEngine.points_needed`)
     would exceed :data:`MAX_GRID_POINTS` or :data:`MAX_MEMORY_GB`, typically because
     ``q_0 → 0`` or an overlap gap closes; non-finite parameters always count.  The
     reason names the parameters and the limit.

@@ -1,7 +1,7 @@
 """Maximise the level-r functional: ascent, Newton polish, measurements (``docs/theory.md#solver``).
 
 Everything here minimises a scalar objective ``φ(u)`` of the unconstrained
-coordinates of :mod:`jaxcap.params`:
+coordinates of :mod:`jaxcap._src.params`:
 
 * ``−E_r(α; θ(u))`` for the energy at fixed ``α``;
 * ``log A(θ(u))`` with ``A = (1 − S)/(−G)`` for the threshold.  Since ``E_r`` is
@@ -12,7 +12,7 @@ coordinates of :mod:`jaxcap.params`:
   Newton in ``α``);
 * ``log(S/G)`` on the zero-energy line (``docs/theory.md#zero-energy``): ``χ``
   scaled out, ``u`` the reduced coordinates of ``(q, y)``
-  (:func:`jaxcap.params.from_reduced`), ``S`` at ``χ = 1`` and ``G`` from an engine
+  (:func:`jaxcap._src.params.from_reduced`), ``S`` at ``χ = 1`` and ``G`` from an engine
   with the hinge leaf.  ``α_sat,r = min S/G`` is the same construction with the
   numerator ``N = −S`` in place of ``1 − S``: at the minimiser the reduced energy
   ``S − α_sat G`` is 0 and maximal.
@@ -63,7 +63,7 @@ def log_threshold_ratio(u, alpha, kappa, engine):
 
 def log_zero_energy_ratio(u, alpha, kappa, engine):
     """``log(A/(−2G)) = log(S/G)`` at ``(1, q, y) = from_reduced(u)`` (``A``:
-    :func:`~jaxcap.functional.reduced_sphere_term`); ``engine`` has the hinge leaf, ``alpha`` is unused."""
+    :func:`~jaxcap._src.functional.reduced_sphere_term`); ``engine`` has the hinge leaf, ``alpha`` is unused."""
     del alpha
     params = from_reduced(u)
     return jnp.log(reduced_sphere_term(params)) - jnp.log(-2.0 * outer_mean(params, kappa, engine))
@@ -91,8 +91,8 @@ OBJECTIVES = {name: f.phi for name, f in FUNCTIONALS.items()}
 
 
 def coordinates(objective):
-    """``u ↦ θ`` of ``objective``: :func:`~jaxcap.params.from_reduced` on the zero-energy line (no ``χ``),
-    else :func:`~jaxcap.params.from_unconstrained`."""
+    """``u ↦ θ`` of ``objective``: :func:`~jaxcap._src.params.from_reduced` on the zero-energy line (no ``χ``),
+    else :func:`~jaxcap._src.params.from_unconstrained`."""
     return FUNCTIONALS[objective].coordinates
 
 
@@ -398,14 +398,14 @@ _POLISH_STATIC = ("objective", "engine", "refined", "steps")
 polish = jit(_polish, static_argnames=_POLISH_STATIC)
 polish_fast_compile = jit(_polish, static_argnames=_POLISH_STATIC, fast_compile=True)
 polish_fast_compile.__doc__ = _polish.__doc__ + (
-    "\nCompiled with :data:`~jaxcap.compilation.FAST_COMPILE` (levels ≥ 2, where compiling dominates).")
+    "\nCompiled with :data:`~jaxcap._src.compilation.FAST_COMPILE` (levels ≥ 2, where compiling dominates).")
 
 
 @jit(static_argnames=("objective", "steps"))
 def solve_closed_form(u0s, alpha, kappa, *, objective, steps=40, tol=1e-13):
     """Level 0 in one program: Newton from every start (vmapped), the best one measured.
 
-    The level-0 functional has the closed form :func:`~jaxcap.functional.rs_outer_mean`
+    The level-0 functional has the closed form :func:`~jaxcap._src.functional.rs_outer_mean`
     and one parameter, so Newton from a handful of starts replaces the ascent.
     Returns the :func:`pack`-ed measurement.
     """

@@ -1,18 +1,18 @@
 """The one enumeration of how a solve ended, and the rule for reporting it (``docs/guide/jax.md#status``).
 
 Every solve, concrete, batched or traced, ends with one :class:`Status` per element: the
-``status`` leaf of its :class:`~jaxcap.result.Result` (an integer, or an integer array for a
+``status`` leaf of its :class:`~jaxcap._src.result.Result` (an integer, or an integer array for a
 batch; under JAX transformations a traced ``int32``).  ``Status.CONVERGED`` (0) means the
-returned point passed the verdict of :mod:`jaxcap.measurement`; every other code has a fixed
+returned point passed the verdict of :mod:`jaxcap._src.measurement`; every other code has a fixed
 one-line message (:attr:`Status.message`), to which a host solve adds its particulars
 (``Result.reason``).
 
 The rule (``throw=``): a concrete solve with ``throw=True`` (the default) raises
-:class:`~jaxcap.result.ConvergenceError` when it did not converge; with ``throw=False`` it returns
-a :class:`~jaxcap.result.Result` with NaN values, a non-zero ``status`` and the reason.  A
+:class:`~jaxcap._src.result.ConvergenceError` when it did not converge; with ``throw=False`` it returns
+a :class:`~jaxcap._src.result.Result` with NaN values, a non-zero ``status`` and the reason.  A
 batched or traced solve never raises for an element (nothing can be raised from inside a
 compiled program): its failed elements carry their status.  Invalid arguments raise
-``TypeError``/``ValueError`` whatever ``throw`` says (:mod:`jaxcap.validation`).
+``TypeError``/``ValueError`` whatever ``throw`` says (:mod:`jaxcap._src.validation`).
 """
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """Many thresholds (or energies) in one compiled, vmapped and sharded program.
 
 The threshold at ``κ`` is ``α_r(κ) = min_θ A(θ, κ)`` with ``A = (1 − S)/(−G)``
-(:mod:`jaxcap.solver`); at the minimiser ``E_r(α_r, θ) = 1`` and ``∇_θ E_r = 0``,
+(:mod:`jaxcap._src.solver`); at the minimiser ``E_r(α_r, θ) = 1`` and ``∇_θ E_r = 0``,
 because ``∇A = 0 ⇔ ∇S = A ∇G``.  A sweep over ``κ_1 … κ_n`` therefore needs no
 Newton in ``α``: per ``κ`` it minimises ``φ(u) = log A(θ(u), κ)`` in the
-unconstrained coordinates ``u`` of :mod:`jaxcap.params`, all ``κ`` at once.  An
+unconstrained coordinates ``u`` of :mod:`jaxcap._src.params`, all ``κ`` at once.  An
 energy grid over ``(α_i, κ_j)`` minimises ``φ = −E_r(α_i; θ(u), κ_j)`` the same way.
 
 1. one ordinary :func:`jaxcap.threshold` (:func:`jaxcap.energy`) in the middle of
@@ -16,18 +16,18 @@ energy grid over ``(α_i, κ_j)`` minimises ``φ = −E_r(α_i; θ(u), κ_j)`` t
    (barycentric formula, weights ``(−1)^j``, halved at the ends) is a start
    within ``O(ρ^{−m})`` of every element: one or two Newton steps remain.  If a
    coarse point failed, every element starts from ``u*`` instead;
-3. optionally a few L-BFGS steps (:func:`jaxcap.solver.lbfgs`, as in :func:`jaxcap.solver.ascend`);
-4. the single solve's own Newton (:func:`jaxcap.solver.newton_in_u`: saddle-free,
+3. optionally a few L-BFGS steps (:func:`jaxcap._src.solver.lbfgs`, as in :func:`jaxcap._src.solver.ascend`);
+4. the single solve's own Newton (:func:`jaxcap._src.solver.newton_in_u`: saddle-free,
    Levenberg–Marquardt damped, here with the autodiff Hessian
-   (:func:`jaxcap.solver.value_grad_hessian_autodiff`: dearer to compile, but a
+   (:func:`jaxcap._src.solver.value_grad_hessian_autodiff`: dearer to compile, but a
    batch compiles once and runs it hundreds of times), ``lax.while_loop`` that stops per element at
    ``‖∇φ‖ ≤ 1e−13``, at most ``newton_iters`` iterations, the first of which
    measures the start) and its own measurement
-   (:func:`jaxcap.solver.measure`): ``α`` (``= e^φ`` for a threshold), ``E``,
+   (:func:`jaxcap._src.solver.measure`): ``α`` (``= e^φ`` for a threshold), ``E``,
    ``G``, ``∂G/∂κ`` (from ``∂φ/∂κ``, a by-product of the last gradient), ``G`` on
    the refined engine, and the gradient norm and
    largest Hessian eigenvalue of ``E_r(α, ·)`` in ``(χ, q, x)``;
-5. on the host, the single solve's own :mod:`jaxcap.measurement`: the envelope
+5. on the host, the single solve's own :mod:`jaxcap._src.measurement`: the envelope
    derivatives ``dα/dκ = −α (∂G/∂κ)/G`` or ``(∂e/∂α, ∂e/∂κ) = (−G, −α ∂G/∂κ)``,
    the quadrature-error estimate ``α |G_refined − G|`` (divided by ``|G|`` on
    ``α``), and the verdict.
@@ -39,9 +39,9 @@ multiple of the device count by repeating the last point.  Under
 and solves its own shards (``jax.make_array_from_callback``) and the results are
 gathered with ``multihost_utils.process_allgather``.  An element is
 ``converged`` when ``‖∇_θ E‖ ≤ 1e−9``, the Hessian is negative definite, the
-point is not degenerate (:func:`jaxcap.params.degeneracy`) and the engine
+point is not degenerate (:func:`jaxcap._src.params.degeneracy`) and the engine
 resolves it; the others are reported with their diagnostics, never dropped.
-The batch comes back as one :class:`~jaxcap.result.Result` with a leading axis.
+The batch comes back as one :class:`~jaxcap._src.result.Result` with a leading axis.
 """
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ class Plan(NamedTuple):
 # the traced program
 
 def _solve_one(u_start, alpha, kappa, newton_iters, *, engine, refined, objective, ascent_steps, hessian):
-    """One element: (L-BFGS,) then the Newton and the measurement of :func:`jaxcap.solver.polish`."""
+    """One element: (L-BFGS,) then the Newton and the measurement of :func:`jaxcap._src.solver.polish`."""
     phi = lambda v, k: OBJECTIVES[objective](v, alpha, k, engine)
     u = u_start
     if ascent_steps:
@@ -275,7 +275,7 @@ def _fetch(out) -> dict:
 
 def _batch_result(p: Plan, alphas, kappas, out: dict, seconds: float) -> Result:
     """The first ``len(kappas)`` elements of the program's output as one batched :class:`Result`,
-    each with its verdict (:mod:`jaxcap.measurement`)."""
+    each with its verdict (:mod:`jaxcap._src.measurement`)."""
     n = len(kappas)
     chi, q, x = (np.asarray(v)[:n] for v in out["params"])
     out = {key: np.asarray(v)[:n] for key, v in out.items() if key != "params"}
@@ -284,7 +284,7 @@ def _batch_result(p: Plan, alphas, kappas, out: dict, seconds: float) -> Result:
     values = alpha if p.objective == "threshold" else out["energy"]
     verdicts = [verdict(Params(chi[i], q[i], x[i]), float(gnorm[i]), float(lam[i]), p.level, p.engine,
                         float(alpha[i]), float(g[i])) for i in range(n)]
-    # the discretisation error the engine must resolve (jaxcap.guards.unresolved)
+    # the discretisation error the engine must resolve (jaxcap._src.guards.unresolved)
     verdicts = [(Status.UNRESOLVED, why) if status in (Status.CONVERGED, Status.NOT_MAXIMUM) and why
                 else (status, reason) for (status, reason), why in zip(verdicts, (guards.unresolved(float(e), float(v)) for e, v in zip(errors, values)))]
     info = p.engine.describe()
@@ -362,7 +362,7 @@ def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = 
     """Level-``level`` thresholds at every ``κ`` of ``kappas``, batched (module docstring).
 
     Returns:
-        One :class:`~jaxcap.result.Result` with a leading axis over ``kappas`` (in order;
+        One :class:`~jaxcap._src.result.Result` with a leading axis over ``kappas`` (in order;
         ``len``, indexing and iteration give the elements): ``alpha``, ``dalpha_dkappa``,
         ``params``, ``converged`` / ``reason`` per element and ``diagnostics``.  An element that
         failed the verdict is kept (``converged`` false), never dropped.
@@ -370,7 +370,7 @@ def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = 
     ``chunk`` splits the batch into programs of that many ``κ`` (one compilation);
     ``hessian`` as in :func:`solve_batch`; ``progress(i, n_chunks, result)`` is called after each chunk.
     ``throw=False``: when the planning solve fails, every element comes back not converged
-    (:mod:`jaxcap.status`) instead of raising.
+    (:mod:`jaxcap._src.status`) instead of raising.
 
     Raises:
         TypeError, ValueError: invalid ``level``, ``kappas`` or options.
@@ -404,7 +404,7 @@ def energy_grid(alphas, kappas, level: int, *, engine: str | None = None, nodes:
     """Level-``level`` energies ``e_r(α_i; κ_j)`` on the ``α × κ`` grid, in one program.
 
     Returns:
-        One :class:`~jaxcap.result.Result` of shape ``(len(alphas), len(kappas))``:
+        One :class:`~jaxcap._src.result.Result` of shape ``(len(alphas), len(kappas))``:
         ``result[i][j]`` is the energy at ``(alphas[i], kappas[j])`` with ``energy``,
         ``denergy_dalpha``, ``denergy_dkappa``, ``params``, ``converged`` and ``diagnostics``
         (as in :func:`sweep`).  The start is one :func:`jaxcap.energy` at the middle

@@ -11,7 +11,7 @@
   state), read like a mapping.  The zero-energy line (``jaxcap.sat``) is a :class:`Result`.
 
 ``converged`` and ``reason`` mean the same everywhere: ``converged`` is true when
-the returned point passed the verdict of :mod:`jaxcap.measurement`, and
+the returned point passed the verdict of :mod:`jaxcap._src.measurement`, and
 ``reason`` is ``None`` then, else one line saying why not.  Solves that cannot
 return an unverified number raise :class:`ConvergenceError` instead.
 
@@ -36,7 +36,7 @@ __all__ = ["Result", "Diagnostics", "FRSBResult", "Quantities", "ConvergenceErro
            "start_params", "not_converged", "REASONS"]
 
 #: Status codes of a solve (the ``status`` leaf of a :class:`Result`) and what each means
-#: (:class:`jaxcap.status.Status`, as plain integers).
+#: (:class:`jaxcap._src.status.Status`, as plain integers).
 REASONS = {int(code): text for code, text in MESSAGES.items()}
 
 
@@ -78,7 +78,7 @@ class Result:
     """A level-``r`` threshold (``kind="threshold"``) or energy (``kind="energy"``), single or batched.
 
     Leaves: ``alpha`` (the threshold ``α_r``, or the ``α`` of an energy), ``energy``
-    (``e_r(α)``; 1 at a threshold), ``kappa``, ``params`` (always a :class:`~jaxcap.params.Params`
+    (``e_r(α)``; 1 at a threshold), ``kappa``, ``params`` (always a :class:`~jaxcap._src.params.Params`
     of arrays, also read by name: ``chi``, ``q``, ``x``, and ``y = x`` on the zero-energy line:
     the maximiser, ``q`` and ``x`` with a last axis of length ``r``), the envelope
     derivatives (``dalpha_dkappa`` for a threshold; ``denergy_dalpha``,
@@ -151,7 +151,7 @@ class FRSBResult:
     """Thresholds ``α_0 … α_R`` (``levels``, :class:`Result` each) and the ``r → ∞`` extrapolation.
 
     ``fit`` holds ``alpha_inf``, ``alpha_inf_err``, the model and its parameters
-    (:func:`jaxcap.extrapolation.extrapolate`); ``seconds`` the whole run.
+    (:func:`jaxcap._src.extrapolation.extrapolate`); ``seconds`` the whole run.
     """
 
     kappa: float
@@ -209,7 +209,7 @@ class ConvergenceError(RuntimeError):
 
 def not_converged(kind: str, level: int, kappa, alpha=None, reason: str = "", status: int = Status.NO_SOLUTION,
                   engine: str = "grid") -> Result:
-    """The :class:`Result` of a solve that did not converge (``throw=False``, :mod:`jaxcap.status`): NaN
+    """The :class:`Result` of a solve that did not converge (``throw=False``, :mod:`jaxcap._src.status`): NaN
     values of the shapes a converged one has (the batch shape of ``kappa``, or of ``alpha`` and ``kappa``
     broadcast), ``status`` and the one-line ``reason`` per element."""
     kappa = np.asarray(kappa, float)
@@ -352,7 +352,7 @@ def from_json(data: dict) -> Result:
 
 
 def start_params(start, level: int) -> Params:
-    """A level-``level`` point from ``start``: a :class:`Result`, :class:`~jaxcap.params.Params`,
+    """A level-``level`` point from ``start``: a :class:`Result`, :class:`~jaxcap._src.params.Params`,
     a dict with ``chi``, ``q``, ``x`` or a ``(chi, q, x)`` tuple."""
     p = start.params if isinstance(start, Result) else start
     if isinstance(p, tuple) and not isinstance(p, Params):

@@ -1,6 +1,6 @@
 """The public solves :func:`threshold`, :func:`energy` and :func:`sat`: validation, then the concrete solve on
-the host (:mod:`jaxcap.threshold`, :mod:`jaxcap.zero_energy`) or, under a JAX transformation, the traced one
-(:mod:`jaxcap.sensitivity`).  See ``docs/guide/jax.md``."""
+the host (:mod:`jaxcap._src.threshold`, :mod:`jaxcap._src.zero_energy`) or, under a JAX transformation, the traced one
+(:mod:`jaxcap._src.sensitivity`).  See ``docs/guide/jax.md``."""
 from __future__ import annotations
 
 from typing import Any
@@ -31,7 +31,7 @@ def _traced_scalar(value, name: str) -> bool:
 
 def _concrete(solve, kind: str, level: int, kappa, alpha, throw: bool, options: dict) -> Result:
     """``solve()``; when it raises :class:`ConvergenceError` and ``throw`` is false, the not-converged
-    :class:`Result` with the error's message as its reason (the rule of :mod:`jaxcap.status`)."""
+    :class:`Result` with the error's message as its reason (the rule of :mod:`jaxcap._src.status`)."""
     try:
         return solve()
     except ConvergenceError as err:
@@ -58,7 +58,7 @@ def threshold(level: int, *, kappa: float = 0.0, start: Result | dict | None = N
             to (default ``(−1, 1)``); traced ``κ`` outside it come back not converged.
         throw: (concrete ``kappa``) raise :class:`ConvergenceError` when the solve does not
             converge (default), or return a not-converged :class:`Result` (NaN values, ``status``
-            and ``reason``; :mod:`jaxcap.status`).  Traced solves never raise for an element.
+            and ``reason``; :mod:`jaxcap._src.status`).  Traced solves never raise for an element.
         **options: ``engine`` (``"grid"`` or ``"tensor"``), ``nodes``, ``spacing``.
 
     Returns:
@@ -127,10 +127,10 @@ def sat(kappa: float, level: int = 0, *, throw: bool = True, **options: Any) -> 
     A JAX function of ``kappa``: ``jax.jit``, ``jax.vmap`` and first and second derivatives
     (``jax.grad``, ``jax.hessian``, ``jax.jacfwd``, ``jax.jacrev``) apply.  Under ``jax.vmap`` the
     whole batch reaches the host in one callback and is solved there as a curve sorted by ``κ``
-    (:func:`jaxcap.zero_energy.sat_curve`: chunks of neighbouring ``κ`` polished together in one
+    (:func:`jaxcap._src.zero_energy.sat_curve`: chunks of neighbouring ``κ`` polished together in one
     vmapped Newton program per level, each chunk started from the ones before it).  The first
     derivative is the envelope theorem's ``dα_sat/dκ = −α (∂G/∂κ)/G``, the host's value; the
-    second is the implicit function theorem's (:func:`jaxcap.zero_energy.second_derivative`),
+    second is the implicit function theorem's (:func:`jaxcap._src.zero_energy.second_derivative`),
     computed on the host only where it is used.  Third derivatives, and derivatives of
     ``params`` and ``energy``, are not computed and come back NaN.
 

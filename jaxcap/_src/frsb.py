@@ -4,7 +4,7 @@ The level-``r`` thresholds decrease with ``r`` and converge to the FRSB value.
 :func:`frsb_sequence` computes them level by level (each warm-started from the
 ones before), saving every finished level to a checkpoint file so that an
 interrupted run resumes where it stopped, and extrapolates them with
-:func:`jaxcap.extrapolation.extrapolate` (from level 10 on the asymptotic series
+:func:`jaxcap._src.extrapolation.extrapolate` (from level 10 on the asymptotic series
 ``α_∞ + c_4 r^{−4} + c_5 r^{−5} + c_6 r^{−6}``; the models and their error bars are
 described there).
 """
@@ -29,10 +29,10 @@ def frsb_sequence(max_level: int, *, kappa: float = 0.0, checkpoint: str | None 
                   progress=None, on_write_error=None, **options) -> FRSBResult:
     """Thresholds ``α_0 … α_max_level`` and the extrapolation; resumable from ``checkpoint``.
 
-    Returns a :class:`~jaxcap.result.FRSBResult`: ``levels`` (one :class:`~jaxcap.result.Result`
+    Returns a :class:`~jaxcap._src.result.FRSBResult`: ``levels`` (one :class:`~jaxcap._src.result.Result`
     per level), ``fit`` (:func:`extrapolate`), ``alpha_inf``, ``alpha_inf_err`` and ``seconds``.
 
-    ``checkpoint`` (a path) receives every finished level (:mod:`jaxcap.checkpoint`); a rerun
+    ``checkpoint`` (a path) receives every finished level (:mod:`jaxcap._src.checkpoint`); a rerun
     with the same ``kappa`` and ``options`` (``engine``, ``nodes``, ``spacing``) resumes after
     the last one, a file from other options is refused (``CheckpointError``, a ``ValueError``).
     ``progress(result, loaded)`` is called for each level, those loaded from the checkpoint

@@ -1,11 +1,11 @@
 """The ``r → ∞`` limits of the ground state: the contacts per dimension ``c_∞`` and the continuous
 Parisi function (``docs/theory.md#structure-limits``).
 
-* :func:`structure_sequence` solves levels ``0 … R`` (thresholds by :func:`jaxcap.threshold.threshold_chain`,
-  or the zero-energy line by :func:`jaxcap.zero_energy.sat_chain`) and takes the
-  :func:`jaxcap.structure.structure` of each.
+* :func:`structure_sequence` solves levels ``0 … R`` (thresholds by :func:`jaxcap._src.threshold.threshold_chain`,
+  or the zero-energy line by :func:`jaxcap._src.zero_energy.sat_chain`) and takes the
+  :func:`jaxcap._src.structure.structure` of each.
 * :func:`contacts_limit` extrapolates ``c_r`` with the thresholds' own extrapolation,
-  :func:`jaxcap.extrapolation.extrapolate` (the shifted power law over levels ``r ≥ 2`` from five of
+  :func:`jaxcap._src.extrapolation.extrapolate` (the shifted power law over levels ``r ≥ 2`` from five of
   them, else the plain law over ``r ≥ 1``; the error bar is the largest of the fit's standard error,
   the leave-one-out changes and the model-choice difference).  That fit describes a decreasing
   sequence; an increasing one is fitted as ``−c_r``.
@@ -33,8 +33,8 @@ __all__ = ["StructureSequence", "structure_sequence", "contacts_limit", "parisi_
 
 @dataclasses.dataclass(frozen=True)
 class StructureSequence:
-    """Levels ``0 … R`` at one ``κ``: their :class:`~jaxcap.result.Result` (``results``) and
-    :class:`~jaxcap.structure.Structure` (``structures``), the fit of ``c_r`` (``fit``, :func:`contacts_limit`;
+    """Levels ``0 … R`` at one ``κ``: their :class:`~jaxcap._src.result.Result` (``results``) and
+    :class:`~jaxcap._src.structure.Structure` (``structures``), the fit of ``c_r`` (``fit``, :func:`contacts_limit`;
     empty below three levels ``r ≥ 1``) and the Parisi limit (``parisi``, :func:`parisi_limit`)."""
 
     kappa: float
@@ -67,7 +67,7 @@ class StructureSequence:
 
 
 def contacts_limit(levels, contacts) -> dict:
-    """``c_∞`` and its error bar from ``c_r`` at ``levels`` by :func:`jaxcap.extrapolation.extrapolate`
+    """``c_∞`` and its error bar from ``c_r`` at ``levels`` by :func:`jaxcap._src.extrapolation.extrapolate`
     (module docstring): ``contacts_per_dimension_inf``, ``contacts_per_dimension_inf_err``, ``model``,
     ``p``, ``fit_levels``, ``reliable`` (with ``reliability`` when not) and ``direction``.
 
