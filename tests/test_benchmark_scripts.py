@@ -35,7 +35,7 @@ def smallest(script: Path) -> list[str] | None:
     return None if args is None else [str(a) for a in args]
 
 
-@pytest.mark.slow
+@pytest.mark.examples
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_benchmark_script_runs_at_its_smallest_size(script, tmp_path):
     tested_by = declared(script, "TESTED_BY")

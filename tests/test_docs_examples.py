@@ -262,7 +262,7 @@ def _pages_with(pattern: str) -> list[str]:
     return [i for p, i in zip(PAGES, PAGE_IDS) if re.search(pattern, p.read_text(), re.M)]
 
 
-@pytest.mark.slow
+@pytest.mark.examples
 @pytest.mark.parametrize("page", _pages_with(r"^```(python|output)\s*$"))
 def test_python_examples(page, in_tmp):
     document = SYBIL.parse(ROOT / page)
@@ -479,7 +479,7 @@ def test_long_commands_are_run_by_their_script(example):
 RUNNABLE = [e for e in JAXCAP if e.cmd[1] != "<subcommand>" and not _is_synopsis(e.cmd, e.text) and not _run_by(e)]
 
 
-@pytest.mark.slow
+@pytest.mark.examples
 @pytest.mark.parametrize("example", RUNNABLE, ids=repr)
 def test_shell_examples_run(example, in_tmp, capfd):
     argv = example.cmd[1:] if example.directive == "as shown" else _small(example.cmd[1], example.cmd[2:], in_tmp)

@@ -7,6 +7,8 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu.py"
 
 
@@ -17,6 +19,7 @@ def _script():
     return module
 
 
+@pytest.mark.examples
 def test_gpu_benchmark_small_writes_every_part(tmp_path, capsys):
     out = tmp_path / "gpu.json"
     assert _script().main(["--small", "--repeats", "2", "--out", str(out)]) == 0

@@ -133,13 +133,18 @@ def test_density_normalised_with_the_moments(structures):
         assert np.trapezoid(h * dens_u, h) + atom * s.kappa == pytest.approx(s.moments["mean_u"], abs=5e-3), key
 
 
+def _floats(values) -> list:
+    """A parameter array as the list of floats the structure reports."""
+    return [float(v) for v in np.atleast_1d(values)]
+
+
 def test_parisi_step_function_matches_params(thresholds, line, structures):
     s = structures["threshold", 1]
-    assert s.parisi == {"x": thresholds[1].params["x"], "q": thresholds[1].params["q"]}
+    assert s.parisi == {"x": _floats(thresholds[1].params["x"]), "q": _floats(thresholds[1].params["q"])}
     x0, q0 = s.parisi["x"][0], s.parisi["q"][0]
     assert list(s.parisi_at([0.5 * x0, x0, 1.5 * x0])) == [q0, q0, 1.0]
     t = structures["sat", 2]
-    assert t.variable == "y" and t.parisi == {"x": line[2].params["y"], "q": line[2].params["q"]}
+    assert t.variable == "y" and t.parisi == {"x": _floats(line[2].params["y"]), "q": _floats(line[2].params["q"])}
     (y0, y1), (p0, p1) = t.parisi["x"], t.parisi["q"]
     assert list(parisi_step(t.parisi["x"], t.parisi["q"], [0.1 * y0, 0.5 * (y0 + y1), 2 * y1])) == [p0, p1, 1.0]
     assert structures["sat", 0].parisi == {"x": [], "q": []}

@@ -41,7 +41,7 @@ from __future__ import annotations
 import functools
 import math
 import time
-from typing import Iterator
+from typing import Any, Iterator, Sequence
 
 import jax.numpy as jnp
 import numpy as np
@@ -219,7 +219,7 @@ def _as_params(res: Result) -> Params:
     return Params(np.ones(()), np.asarray(res.params["q"], float), np.asarray(res.params["y"], float))
 
 
-def sat_chain(max_level: int, kappa: float, *, first: int = 0, **options) -> Iterator[Result]:
+def sat_chain(max_level: int, kappa: float, *, first: int = 0, **options: Any) -> Iterator[Result]:
     """``α_sat,first … α_sat,max_level`` at ``κ``, each level started from the ones below it.
 
     Args:
@@ -307,7 +307,8 @@ def sat_sequence(max_level: int, kappa: float, **options) -> tuple[list[Result],
 CURVE_CHUNK = 8
 
 
-def sat_curve(kappas, level: int, *, keep_going: bool = False, chunk: int = CURVE_CHUNK, **options) -> list:
+def sat_curve(kappas: Sequence[float], level: int, *, keep_going: bool = False, chunk: int = CURVE_CHUNK,
+              **options: Any) -> list:
     """``α_sat,0 … α_sat,level`` at every ``κ`` of ``kappas``, batched by chunks of neighbouring ``κ``.
 
     The ``κ > 0`` are taken in the given order (sorted input continues best), ``chunk`` at a
@@ -454,7 +455,7 @@ def _objective_hessian(v, *, engine):
     return value, grad, hess
 
 
-def second_derivative(res: Result, **options) -> float:
+def second_derivative(res: Result, **options: Any) -> float:
     """``d²α_sat,r/dκ²`` at the point of ``res`` (a :func:`sat` result).
 
     At a level-``r ≥ 1`` minimiser: the implicit function theorem (module docstring) on the

@@ -25,7 +25,7 @@ def test_sat_max_level_prints_the_converged_levels_first(jaxcap_cli, monkeypatch
     def chain(max_level, kappa, **options):
         yield level_0
         raise ConvergenceError("no verified level-1 minimum", {"level": 1})
-    monkeypatch.setattr(zero_energy, "sat_chain", chain)
+    monkeypatch.setattr(jaxcap, "sat_chain", chain)          # the public name the command calls
     run = jaxcap_cli("sat", "--kappa", 0.5, "--max-level", 2, "--json")
     assert run.code == 3, run
     payload = run.json()
