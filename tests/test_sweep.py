@@ -13,7 +13,7 @@ import pytest
 
 import jaxcap
 
-sw = importlib.import_module("jaxcap.sweep")  # the attribute jaxcap.sweep is the function sweep()
+sw = importlib.import_module("jaxcap._src.sweep")
 
 LEVEL1_KAPPAS = [0.01, 0.05, 0.1, 0.15, 0.2]  # one grid engine for all (see GridEngine.around)
 
@@ -125,7 +125,7 @@ def test_bad_kappas(kappas):
 def test_sharded_over_four_devices_equals_one_device():
     code = textwrap.dedent("""
         import importlib, json, jax, numpy as np
-        sw = importlib.import_module("jaxcap.sweep")
+        sw = importlib.import_module("jaxcap._src.sweep")
         assert len(jax.devices()) == 4, jax.devices()
         ks = np.linspace(-0.2, 0.3, 6)   # 6 is padded to 8 on four devices
         p = sw.plan(0, ks, start={"chi": 0.6, "q": [], "x": []})

@@ -120,7 +120,7 @@ def test_extrapolation_recovers_a_known_shifted_power_law():
 def test_ascent_fallback_reaches_the_same_level_two_solution(chain, monkeypatch):
     """With no Newton-only tries every split start is ascended first (the fallback path)."""
     import importlib
-    th = importlib.import_module("jaxcap.threshold")  # the module (jaxcap.threshold is the function)
+    th = importlib.import_module("jaxcap._src.threshold")
     monkeypatch.setattr(importlib.import_module("jaxcap._src.driver"), "DIRECT_TRIES", 0)   # the one driver's
     driver = importlib.import_module("jaxcap._src.driver")
     res = th._level_result(2, 0.0, None, driver.starts(th.objective(), 2, jaxcap._src.result.start_params(chain[1], 1)))

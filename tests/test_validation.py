@@ -11,7 +11,7 @@ from jaxcap._src import guards
 from jaxcap._src.status import MESSAGES, Status
 
 zero_energy = importlib.import_module("jaxcap._src.zero_energy")
-threshold_module = importlib.import_module("jaxcap.threshold")
+threshold_module = importlib.import_module("jaxcap._src.threshold")
 driver = importlib.import_module("jaxcap._src.driver")
 
 
