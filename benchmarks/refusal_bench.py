@@ -9,9 +9,11 @@
 Every case runs in a fresh process with a cold compilation cache (``JAXCAP_CACHE_DIR=off``)::
 
     python benchmarks/refusal_bench.py          # writes benchmarks/results/refusals-cpu.json
+    python benchmarks/refusal_bench.py --cases 0 --out FILE   # the first case only, JSON to FILE
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pathlib
@@ -19,6 +21,9 @@ import platform
 import subprocess
 import sys
 import time
+
+#: The smallest run (``tests/test_benchmark_scripts.py``): the level-limit refusal only.
+SMALLEST = ["--cases", "0", "--out", "{out}"]
 
 CASES = [
     (["sat", "--kappa", "-1", "--level", "1000", "--json"], 2),
@@ -39,13 +44,20 @@ def run(argv: list, expected: int) -> dict:
             "traceback": "Traceback" in proc.stderr, "first_line": lines[0] if lines else ""}
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, nargs="*", default=None, metavar="I",
+                        help="run only these cases (indices into CASES; default all)")
+    parser.add_argument("--out", default=None, help="JSON output (default benchmarks/results/refusals-cpu.json)")
+    args = parser.parse_args(argv)
+    cases = CASES if args.cases is None else [CASES[i] for i in args.cases]
     rows = []
-    for argv, expected in CASES:
+    for argv, expected in cases:
         row = run(argv, expected)
         rows.append(row)
         print(f"{' '.join(argv):60s} exit {row['exit']} (expected {expected})  {row['seconds']:6.1f} s")
-    out = pathlib.Path(__file__).parent / "results" / "refusals-cpu.json"
+    out = pathlib.Path(args.out) if args.out else pathlib.Path(__file__).resolve().parent / "results" / "refusals-cpu.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"machine": platform.machine(), "python": platform.python_version(),
                                "cores": os.cpu_count(), "cases": rows}, indent=1))
     print(f"wrote {out}")

@@ -10,6 +10,7 @@ for comparison with the jamming law ``g^{−γ}``, ``γ = 0.41269``.  JSON goes 
     python benchmarks/structure_bench.py                       # R = 6, kappa 0 and the line at 0.25, 0.5, 1
     python benchmarks/structure_bench.py --max-level 4 --sat-kappas 0.5
     python benchmarks/structure_bench.py --from-frsb benchmarks/results/frsb-levels-30-cpu.json
+    python benchmarks/structure_bench.py --max-level 1 --sat-kappas --out FILE   # the smallest run
 
 With ``--from-frsb FILE`` no solve is run: the structure of every verified threshold stored in a
 ``jaxcap frsb --json`` output is taken (levels 0–30 at ``κ = 0`` in the stored run), and ``c_r`` is
@@ -26,6 +27,9 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+#: The smallest run (``tests/test_benchmark_scripts.py``): levels 0 and 1 of the threshold at ``κ = 0``.
+SMALLEST = ["--max-level", "1", "--sat-kappas", "--out", "{out}"]
 
 #: Gaps ``g = κ − u`` at which the density of ``u*`` is recorded.
 GAPS = np.geomspace(1e-3, 1.0, 13)
@@ -110,7 +114,7 @@ def main(argv=None) -> int:
             print(f"  c_inf = {fit.get('contacts_per_dimension_inf')} +- {fit.get('contacts_per_dimension_inf_err')}"
                   f" ({fit.get('model')}), {row['seconds']:.0f} s", flush=True)
             payload[kind].append(row)
-            os.makedirs(os.path.dirname(args.out), exist_ok=True)
+            os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
             with open(args.out, "w") as fh:
                 json.dump(payload, fh, indent=1)
     return 0

@@ -3,9 +3,11 @@
 by level, and the Parisi functions by level::
 
     python benchmarks/structure_figures.py        # writes docs/img/structure-*.png
+    python benchmarks/structure_figures.py --dir DIR --out FILE   # figures to DIR, the limits as JSON to FILE
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import types
@@ -17,17 +19,28 @@ ROOT = os.path.dirname(HERE)
 #: The universal jamming exponent of the gap density ``g^{−γ}`` (Franz, Parisi, Sevelev, Urbani, Zamponi 2017).
 GAMMA = 0.41269
 
+#: The smallest run (``tests/test_benchmark_scripts.py``): the stored results, figures to the working directory.
+SMALLEST = ["--dir", ".", "--out", "{out}"]
 
-def main() -> int:
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.path.join(HERE, "results", "structure-cpu.json"), metavar="FILE",
+                        help="structure_bench.py output (default benchmarks/results/structure-cpu.json)")
+    parser.add_argument("--frsb", default=os.path.join(HERE, "results", "structure-frsb-cpu.json"), metavar="FILE",
+                        help="structure_bench.py --from-frsb output, drawn if it exists")
+    parser.add_argument("--dir", default=os.path.join(ROOT, "docs", "img"), help="figure folder (default docs/img)")
+    parser.add_argument("--out", default=None, metavar="FILE", help="also write the limits as JSON to FILE")
+    args = parser.parse_args(argv)
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import jaxcap  # noqa: F401
     from jaxcap._src.structure_limits import contacts_limit, parisi_curve
 
-    data = json.load(open(os.path.join(HERE, "results", "structure-cpu.json")))
+    data = json.load(open(args.data))
     rows = [("threshold", r) for r in data["threshold"]] + [("sat", r) for r in data["sat"]]
-    out = os.path.join(ROOT, "docs", "img")
+    out = args.dir
     os.makedirs(out, exist_ok=True)
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.8), layout="constrained")
@@ -41,7 +54,7 @@ def main() -> int:
         law = fit["contacts_per_dimension_inf"] + fit["C"] * (fine + fit["s"]) ** (-fit["p"])
         left.plot(fine, law, "-", lw=0.7, color=f"C{i}")
         right.loglog(r[1:], np.abs(c[1:] - fit["contacts_per_dimension_inf"]), "o-", ms=3, lw=0.7, color=f"C{i}")
-    stored = os.path.join(HERE, "results", "structure-frsb-cpu.json")
+    stored = args.frsb
     if os.path.exists(stored):   # the thresholds of the levels 0-30 run (structure_bench.py --from-frsb)
         rows30 = json.load(open(stored))["levels"]
         r = np.asarray([v["level"] for v in rows30], float)
@@ -103,12 +116,20 @@ def main() -> int:
         ax.grid(alpha=0.3)
     fig.savefig(os.path.join(out, "structure-parisi.png"), dpi=120)
     plt.close(fig)
+    limits = []
     for kind, row in rows:
         r, c = row["levels"], row["contacts_per_dimension"]
         fit = contacts_limit(r, c)
+        limits.append({"kind": kind, "kappa": row["kappa"], "contacts_per_dimension": c,
+                       "contacts_per_dimension_inf": fit["contacts_per_dimension_inf"],
+                       "contacts_per_dimension_inf_err": fit["contacts_per_dimension_inf_err"],
+                       "p": fit["p"], "fit_levels": list(fit["fit_levels"])})
         print(kind, row["kappa"], " ".join(f"{v:.6f}" for v in c),
               f"-> {fit['contacts_per_dimension_inf']:.6f} +- {fit['contacts_per_dimension_inf_err']:.1e} "
               f"(p = {fit['p']:.2f}, levels {fit['fit_levels'][0]}-{fit['fit_levels'][-1]})")
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump({"data": args.data, "figures": out, "limits": limits}, fh, indent=1, default=float)
     return 0
 
 

@@ -769,6 +769,16 @@ def _trial(n, m, seed, ai, t, method):
 METHODS = ("auto", "enumerate", "milp")
 
 
+def check_experiment(n, trials, method: str) -> None:
+    """``ValueError`` unless ``n`` and ``trials`` are integers ``>= 1`` and ``method`` is one of :data:`METHODS`."""
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    if isinstance(trials, bool) or int(trials) != trials or trials < 1:
+        raise ValueError(f"trials must be an integer >= 1, got {trials!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+
+
 def layer_sizes(n: int, alphas, trials: int = 1, method: str = "auto") -> list[int]:
     """``m = round(alpha n)`` per alpha, after checking the experiment (``ValueError`` with a one-line reason).
 
@@ -776,12 +786,7 @@ def layer_sizes(n: int, alphas, trials: int = 1, method: str = "auto") -> list[i
     of exact solves ``len(alphas) * trials`` the experiment is refused: the cost of the exact
     methods grows like ``C(m, n − 1)``.
     """
-    if isinstance(n, bool) or int(n) != n or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    if isinstance(trials, bool) or int(trials) != trials or trials < 1:
-        raise ValueError(f"trials must be an integer >= 1, got {trials!r}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    check_experiment(n, trials, method)
     ms = []
     for a in alphas:
         if not (math.isfinite(a) and a > 0):

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from . import guards
-from .finite import METHODS, min_active, trial_rng
+from .finite import check_experiment, min_active, trial_rng
 
 __all__ = ["injective_rows", "median_interval", "finite_threshold"]
 
@@ -74,12 +74,7 @@ def finite_threshold(n: int, trials: int, seed: int = 0, method: str = "auto", p
     ``progress(done, total)`` after each trial.  ``ValueError`` for ``n``, ``trials`` or
     ``method`` out of range (:mod:`jaxcap._src.guards`).
     """
-    if isinstance(n, bool) or int(n) != n or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    if isinstance(trials, bool) or int(trials) != trials or trials < 1:
-        raise ValueError(f"trials must be an integer >= 1, got {trials!r}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    check_experiment(n, trials, method)
     guards.MAX_FINITE_N.check(n, f"n = {n}")
     guards.MAX_TRIALS.check(trials, f"{trials} trials")
     t0 = time.perf_counter()

@@ -33,14 +33,14 @@ from .params import Params
 from .status import MESSAGES, Status, message
 
 __all__ = ["Result", "Diagnostics", "FRSBResult", "Quantities", "ConvergenceError", "to_json", "json_safe",
-           "start_params", "not_converged", "REASONS"]
+           "start_params", "not_converged", "REASONS", "dataclass_pytree"]
 
 #: Status codes of a solve (the ``status`` leaf of a :class:`Result`) and what each means
 #: (:class:`jaxcap._src.status.Status`, as plain integers).
 REASONS = {int(code): text for code, text in MESSAGES.items()}
 
 
-def _dataclass_pytree(meta):
+def dataclass_pytree(meta):
     """``@dataclass(frozen=True)`` registered as a pytree: the fields in ``meta`` static, the rest leaves."""
     def wrap(cls):
         cls = dataclasses.dataclass(frozen=True)(cls)
@@ -50,7 +50,7 @@ def _dataclass_pytree(meta):
     return wrap
 
 
-@_dataclass_pytree(meta=("quad_nodes", "engine", "grid_spacing"))
+@dataclass_pytree(meta=("quad_nodes", "engine", "grid_spacing"))
 class Diagnostics:
     """How far to trust a result.
 
@@ -73,7 +73,7 @@ class Diagnostics:
     grid_spacing: float | None = None
 
 
-@_dataclass_pytree(meta=("level", "kind", "messages"))
+@dataclass_pytree(meta=("level", "kind", "messages"))
 class Result:
     """A level-``r`` threshold (``kind="threshold"``) or energy (``kind="energy"``), single or batched.
 

@@ -44,7 +44,7 @@ from .compilation import jit
 from .engine import make_engine
 from .leaf import hinge_innermost_log_pieces, innermost_log_pieces, leaf_hinge, leaf_moreau
 from .params import Params, to_reduced, to_unconstrained
-from .result import Result, json_safe
+from .result import Result, dataclass_pytree, json_safe
 from .solver import OBJECTIVES, coordinates, value_grad_hessian
 
 __all__ = ["Structure", "structure", "structure_at", "tilted_mean", "last_step", "last_step_density",
@@ -179,17 +179,7 @@ def parisi_step(xs, qs, at):
     return values[np.searchsorted(xs, at, side="left")]
 
 
-def _pytree(meta):
-    """``@dataclass(frozen=True)`` registered as a JAX pytree, the fields in ``meta`` static."""
-    def wrap(cls):
-        cls = dataclasses.dataclass(frozen=True)(cls)
-        names = [f.name for f in dataclasses.fields(cls)]
-        return jax.tree_util.register_dataclass(cls, data_fields=[n for n in names if n not in meta],
-                                                meta_fields=[n for n in names if n in meta])
-    return wrap
-
-
-@_pytree(meta=("level", "kind", "variable"))
+@dataclass_pytree(meta=("level", "kind", "variable"))
 class Structure:
     """The ground state of one level-``r`` solution (a JAX pytree: numbers as leaves, ``level``, ``kind``
     and ``variable`` static).
