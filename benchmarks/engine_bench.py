@@ -22,12 +22,12 @@ import argparse
 import json
 import os
 import platform
-import time
 
 import jax
 import numpy as np
 
 import jaxcap
+from jaxcap._src.bench import timed_calls
 from jaxcap._src.compilation import jit
 from jaxcap._src.functional import energy_functional
 from jaxcap._src.params import Params, extrapolated_level
@@ -44,14 +44,7 @@ def _params(res) -> Params:
 def _time(engine, params, repeats: int) -> dict:
     fun = jit(jax.value_and_grad(lambda p: energy_functional(ALPHA, p, 0.0, engine)))
     p = jax.tree.map(jax.numpy.asarray, params)
-    t0 = time.perf_counter()
-    jax.block_until_ready(fun(p))
-    cold = time.perf_counter() - t0
-    warm = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fun(p))
-        warm.append(time.perf_counter() - t0)
+    _, cold, warm, _ = timed_calls(lambda: jax.block_until_ready(fun(p)), repeats)
     return {"seconds_cold": cold, "seconds_warm": float(np.median(warm)),
             "warm_spread": [float(min(warm)), float(max(warm))], **engine.describe()}
 

@@ -35,6 +35,7 @@ import jax
 import numpy as np
 
 import jaxcap
+from jaxcap._src.bench import timed_calls
 from jaxcap._src.compilation import jit
 from jaxcap._src.engine import make_engine
 from jaxcap._src.frsb import frsb_sequence
@@ -68,14 +69,7 @@ def _extended(before: Params, last: Params, level: int) -> Params:
 
 
 def _timed_calls(fun, arg, repeats: int) -> dict:
-    t0 = time.perf_counter()
-    jax.block_until_ready(fun(arg))
-    cold = time.perf_counter() - t0
-    warm = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fun(arg))
-        warm.append(time.perf_counter() - t0)
+    _, cold, warm, _ = timed_calls(lambda: jax.block_until_ready(fun(arg)), repeats)
     return {"seconds_cold": cold, "seconds_warm": float(np.median(warm)), "warm_spread": [min(warm), max(warm)]}
 
 

@@ -53,7 +53,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["Task", "run_suite", "select", "task_list"]
+__all__ = ["Task", "run_suite", "select", "task_list", "timed_calls"]
 
 #: Parameters at which the ``grad-*`` tasks evaluate ``E_r`` (a typical point near the threshold).
 GRAD_ALPHA = 6.7
@@ -226,14 +226,7 @@ def _measure(task: Task, min_batch: float, progress=None) -> dict:
                 "leaf_evaluations": info["nodes"] ** task.level if info["engine"] == "tensor" else None}
     run = {"threshold": _run_threshold, "batched": _run_batched, "frsb": _run_frsb,
            "sweep": lambda t: _run_sweep(t, progress)}[task.kind]
-    t0 = time.perf_counter()
-    first = run(task)
-    cold = time.perf_counter() - t0
-    times, info = [], first
-    for _ in range(task.repeats):
-        t0 = time.perf_counter()
-        info = run(task)
-        times.append(time.perf_counter() - t0)
+    first, cold, times, info = timed_calls(lambda: run(task), task.repeats)
     med, spread = _stats(times)
     key = "alpha" if task.kind in ("threshold", "frsb") else "alphas"
     out = {"seconds_cold": cold, "seconds_warm": med, "warm_spread": spread, "warm_repeats": task.repeats,
@@ -291,6 +284,20 @@ def _fresh(tasks: list[Task], min_batch: float, timeout: float = 7200.0) -> dict
             payload = json.load(fh)
     return {d["name"]: dict(d, import_seconds=payload["import_seconds"], process_seconds=wall)
             for d in payload["tasks"]}
+
+
+def timed_calls(call, repeats: int):
+    """``(first, cold, warm, last)``: the first call's result and seconds (compilation included), the
+    seconds of ``repeats`` further calls, and the last result."""
+    t0 = time.perf_counter()
+    first = call()
+    cold = time.perf_counter() - t0
+    warm, last = [], first
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        last = call()
+        warm.append(time.perf_counter() - t0)
+    return first, cold, warm, last
 
 
 def _stats(samples: list[float]) -> tuple[float, list[float]]:
