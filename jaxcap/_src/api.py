@@ -13,7 +13,7 @@ from . import threshold as host
 from . import zero_energy
 from .precision import require_x64
 from .result import ConvergenceError, Result, not_converged
-from .validation import check_alpha, check_kappa, check_level, check_options
+from .validation import check_alpha, check_epsilon, check_kappa, check_level, check_options, check_potential
 
 __all__ = ["threshold", "energy", "sat"]
 
@@ -41,10 +41,20 @@ def _concrete(solve, kind: str, level: int, kappa, alpha, throw: bool, options: 
         return not_converged(kind, level, kappa, alpha, str(err), engine=engine)
 
 
+def _traced_cost(potential: tuple, epsilon: float) -> None:
+    """Traced solves are of the count's threshold: a ``TypeError`` for another potential or level set."""
+    if potential or epsilon != 1.0:
+        raise TypeError("under JAX transformations threshold and energy solve the count's threshold "
+                        "(potential=None, epsilon=1); for another potential call them with concrete "
+                        "alpha and kappa (envelope derivatives in the Result) and use "
+                        "jaxcap.potential_derivatives for the coefficients")
+
+
 def threshold(level: int, *, kappa: float = 0.0, start: Result | dict | None = None,
               kappa_range: tuple[float, float] = sensitivity.DEFAULT_KAPPA_RANGE, throw: bool = True,
-              **options: Any) -> Result:
-    """The level-``level`` injectivity threshold ``α_r`` (``e_r(α_r) = 1``) at threshold ``κ``.
+              potential=None, epsilon: float = 1.0, **options: Any) -> Result:
+    """The level-``level`` injectivity threshold ``α_r`` (``e_r(α_r) = 1``) at threshold ``κ``; with
+    ``potential`` and ``epsilon``, the level set ``e_r(α) = ε`` of another cost (``docs/guide/potentials.md``).
 
     A JAX function of ``kappa``: ``jax.jit``, ``jax.vmap`` (the batch is solved by the
     batched program of :func:`jaxcap.sweep`), ``jax.grad``, ``jax.hessian``, ``jax.jacfwd``
@@ -59,6 +69,10 @@ def threshold(level: int, *, kappa: float = 0.0, start: Result | dict | None = N
         throw: (concrete ``kappa``) raise :class:`ConvergenceError` when the solve does not
             converge (default), or return a not-converged :class:`Result` (NaN values, ``status``
             and ``reason``; :mod:`jaxcap._src.status`).  Traced solves never raise for an element.
+        potential: the cost ``V`` at ``κ = 0``, shifted to ``V(u − κ)``: ``None`` or ``"count"``
+            (``1[u > κ]``, the default), ``"linear"``, ``"quadratic"``, a :class:`Potential` or a
+            JSON file (``docs/theory.md#potentials``); concrete ``kappa`` only.
+        epsilon: the level ``ε > 0`` of the level set (1: the threshold); concrete ``kappa`` only.
         **options: ``engine`` (``"grid"`` or ``"tensor"``), ``nodes``, ``spacing``.
 
     Returns:
@@ -74,17 +88,20 @@ def threshold(level: int, *, kappa: float = 0.0, start: Result | dict | None = N
         ConvergenceError: (concrete ``kappa`` only, ``throw=True``) no verified maximum.
     """
     level, options = check_level(level), check_options(options)
+    key, epsilon = check_potential(potential), check_epsilon(epsilon)
     require_x64()
     if _traced_scalar(kappa, "kappa"):
+        _traced_cost(key, epsilon)
         return sensitivity.traced_solve("threshold", level, None, kappa, options, kappa_range, start)
-    return _concrete(lambda: host.threshold(level, kappa=kappa, start=start, **options), "threshold", level,
-                     check_kappa(kappa), None, throw, options)
+    return _concrete(lambda: host.threshold(level, kappa=kappa, start=start, potential=potential,
+                                            epsilon=epsilon, **options),
+                     "threshold", level, check_kappa(kappa), None, throw, options)
 
 
 def energy(alpha: float, level: int, *, kappa: float = 0.0, start: Result | dict | None = None,
            kappa_range: tuple[float, float] = sensitivity.DEFAULT_KAPPA_RANGE, throw: bool = True,
-           **options: Any) -> Result:
-    """The level-``level`` ground-state energy ``e_r(α) = max_θ E_r(α; θ)``.
+           potential=None, **options: Any) -> Result:
+    """The level-``level`` ground-state energy ``e_r(α) = max_θ E_r(α; θ)`` of the count, or of ``potential``.
 
     A JAX function of ``alpha`` and ``kappa`` (as :func:`threshold`).
 
@@ -95,6 +112,7 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start: Result | dict
         start: a nearby level-``level`` energy :class:`Result` (or parameters) to continue from.
         kappa_range: as in :func:`threshold`.
         throw: as in :func:`threshold`.
+        potential: as in :func:`threshold`.
         **options: as in :func:`threshold`.
 
     Returns:
@@ -107,17 +125,18 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start: Result | dict
         ConvergenceError: (concrete arguments only, ``throw=True``) no verified maximum; below the
             zero-energy boundary the message says so.
     """
-    level, options = check_level(level), check_options(options)
+    level, options, key = check_level(level), check_options(options), check_potential(potential)
     require_x64()
     traced_alpha, traced_kappa = _traced_scalar(alpha, "alpha"), _traced_scalar(kappa, "kappa")
     if traced_alpha or traced_kappa:
+        _traced_cost(key, 1.0)
         if not traced_alpha:
             check_alpha(alpha)
         if not traced_kappa:
             check_kappa(kappa)
         return sensitivity.traced_solve("energy", level, alpha, kappa, options, kappa_range, start)
-    return _concrete(lambda: host.energy(alpha, level, kappa=kappa, start=start, **options), "energy", level,
-                     check_kappa(kappa), check_alpha(alpha), throw, options)
+    return _concrete(lambda: host.energy(alpha, level, kappa=kappa, start=start, potential=potential, **options),
+                     "energy", level, check_kappa(kappa), check_alpha(alpha), throw, options)
 
 
 def sat(kappa: float, level: int = 0, *, throw: bool = True, **options: Any) -> Result:

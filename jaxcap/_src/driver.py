@@ -240,7 +240,9 @@ def candidates(objective: Objective, level: int, kappa: float, engine, points: l
         base = objective.level0_u
         u0s = base if points is objective.level0_starts else np.stack([objective.to_u(p) for p in points])
         batch = np.concatenate([u0s, base[:max(0, len(base) - len(u0s))]])
-        m = unpack(np.asarray(solve_closed_form(batch, objective.alpha, kappa, objective=objective.solver)), 0)
+        closed = engine if engine.potential else None   # the count's closed form needs no engine
+        m = unpack(np.asarray(solve_closed_form(batch, objective.alpha, kappa, objective=objective.solver,
+                                                engine=closed)), 0)
         yield "best start", engine, m
         return  # Newton from every start on the closed form: there is nothing for an ascent to add
     u0s = np.stack([objective.to_u(p) for p in points])

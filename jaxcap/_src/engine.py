@@ -31,9 +31,12 @@ class Engine(Protocol):
     adaptive: bool
     #: Points of the innermost grid (0 without one), bounded by :data:`jaxcap._src.guards.MAX_GRID_POINTS`.
     grid_points: float
+    #: The potential at ``κ = 0`` (:func:`jaxcap._src.potential.key`); empty: the count ``1[u > κ]``.
+    potential: tuple
 
-    def outer_mean(self, params: Params, kappa):
-        """``G = E_z f_0(√q_0 z)`` at ``params`` (level ``r = len(q) ≥ 1``), traceable by JAX."""
+    def outer_mean(self, params: Params, kappa, probe=None, potential=None):
+        """``G = E_z f_0(√q_0 z)`` at ``params`` (level ``r = len(q) ≥ 1``), traceable by JAX; ``potential``
+        (a :class:`~jaxcap._src.potential.Potential`, possibly traced) stands in for :attr:`potential`'s values."""
 
     def refined(self) -> "Engine":
         """A finer engine: ``|E_refined − E|`` at fixed parameters is the quadrature-error estimate."""
@@ -79,10 +82,11 @@ def joined(engines) -> Engine:
 
 
 def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
-                spacing: float | None = None, kappa: float = 0.0, leaf: str = "moreau") -> Engine:
+                spacing: float | None = None, kappa: float = 0.0, leaf: str = "moreau",
+                potential: tuple = ()) -> Engine:
     """The engine for ``level``: ``"grid"`` (default; finest spacing at most ``spacing``, default
     :data:`jaxcap._src.guards.MAX_SPACING`) or ``"tensor"`` (``nodes`` per level), on ``leaf`` (``"hinge"``:
-    the zero-energy line).
+    the zero-energy line) of the count or of ``potential`` (:func:`jaxcap._src.potential.key`).
 
     Level 0 has a closed form and ignores the engine.
 
@@ -97,10 +101,10 @@ def make_engine(level: int, engine: str | None = None, nodes: int | None = None,
     if spacing is not None:
         guards.check_spacing(spacing)
     if name == "tensor":
-        eng = TensorEngine(nodes=int(nodes or (256 if level <= 2 else 96)), leaf=leaf)
+        eng = TensorEngine(nodes=int(nodes or (256 if level <= 2 else 96)), leaf=leaf, potential=potential)
         cost, subject = eng, f"the tensor engine at level {level} with {eng.nodes} nodes"
     elif name == "grid":
-        eng = GridEngine.around(kappa, spacing=spacing or guards.MAX_SPACING, leaf=leaf)
+        eng = GridEngine.around(kappa, spacing=spacing or guards.MAX_SPACING, leaf=leaf, potential=potential)
         # the grids fitted to a point are at least as fine as the ladder's rung below ``spacing``
         cost = dataclasses.replace(eng, spacing=snapped_spacing(eng.spacing))
         subject = f"the grid engine at level {level}, kappa={float(kappa):g}, spacing {eng.spacing:g}"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jax.scipy.special import ndtr
 
+from . import potential as potentials
 from .params import Params
 
 __all__ = ["sphere_term", "reduced_sphere_term", "rs_outer_mean", "outer_mean", "energy_functional"]
@@ -62,13 +63,19 @@ def rs_outer_mean(chi, kappa):
     return -middle / (2.0 * chi) - cdf[2]
 
 
-def outer_mean(params: Params, kappa, engine):
-    """``G = E_z f_0(√q_0 z)`` by ``engine``; at ``r = 0`` the closed form :func:`rs_outer_mean`."""
+def outer_mean(params: Params, kappa, engine, potential=None):
+    """``G = E_z f_0(√q_0 z)`` by ``engine``; at ``r = 0`` the closed form :func:`rs_outer_mean` (of the
+    count), or of the engine's potential (:func:`jaxcap._src.potential.rs_outer_mean` of ``V(u − κ)``,
+    ``docs/theory.md#potentials``).  ``potential`` (possibly traced) stands in for the engine's."""
+    if potential is None and engine is not None and engine.potential:
+        potential = potentials.from_key(engine.potential)
     if params.q.shape[0] == 0:
-        return rs_outer_mean(params.chi, kappa)
-    return engine.outer_mean(params, kappa)
+        if potential is None:
+            return rs_outer_mean(params.chi, kappa)
+        return potentials.rs_outer_mean(params.chi, potentials.shifted(potential, kappa))
+    return engine.outer_mean(params, kappa, potential=potential)
 
 
-def energy_functional(alpha, params: Params, kappa, engine):
+def energy_functional(alpha, params: Params, kappa, engine, potential=None):
     """``E_r(α; χ, q, x) = S − α G`` (``docs/theory.md#functional``), ``G`` from :func:`outer_mean`."""
-    return sphere_term(params) - alpha * outer_mean(params, kappa, engine)
+    return sphere_term(params) - alpha * outer_mean(params, kappa, engine, potential)

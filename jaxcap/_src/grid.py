@@ -31,6 +31,15 @@ asymptote, the quadratic ``−d²/(2λ_l) − b_l`` with ``λ_r = 1``, ``b_r = 0
 ``λ_l = λ_{l+1} + y_l (q_{l+1} − q_l)`` and ``b_l = b_{l+1} + ln(λ_l/λ_{l+1})/(2y_l)``
 (a Gaussian smoothing of a quadratic is a quadratic), and 0 on the left.
 
+With a ``potential`` (the key of a :class:`~jaxcap._src.potential.Potential` at ``κ = 0``,
+``docs/theory.md#potentials``) the innermost level is its closed form
+(:func:`jaxcap._src.potential.innermost_level`).  Its leaf is unbounded below, so the smoothings sum
+in log space (:func:`sliding_logsumexp`, as for the hinge), and beyond the grid each level takes
+its exact asymptotes on both sides: the leaf's outermost quadratics
+(:func:`jaxcap._src.potential.asymptotes`), smoothed level by level in closed form
+(:func:`jaxcap._src.potential.smoothed_quadratic`).  The grid reaches :data:`TAIL` + 1 beyond the
+leaf's outermost edges at the point's ``χ`` (:meth:`GridEngine.fitted`).
+
 The trapezoid rule on smooth Gaussian-weighted integrands converges
 geometrically in ``1/Δ``: level ``l`` needs :data:`POINTS_PER_WIDTH` points across
 the narrower of its own smoothness scale ``√(1 − q_l)`` and the width
@@ -47,6 +56,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import potential as potentials
 from .guards import BYTES_PER_POINT
 from .leaf import hinge_innermost_level, innermost_level
 from .params import Params
@@ -225,20 +235,23 @@ class GridEngine:
     #: level 0, which the outer Gaussian integrates over ``[lo, hi]``, is extended by them); every
     #: level computed on ``[lo, hi]`` when empty.
     level_ranges: tuple = ()
+    #: The potential at ``κ = 0`` (:func:`jaxcap._src.potential.key`); empty: the count ``1[u > κ]``.
+    potential: tuple = ()
     name: str = dataclasses.field(default="grid", init=False)
 
     @classmethod
     def around(cls, kappa: float, spacing: float = 0.01, sigma_cap: float = 1.0, chi_cap: float = 2.0,
-               leaf: str = "moreau"):
+               leaf: str = "moreau", potential: tuple = ()):
         """An engine whose grid covers the outer Gaussian at ``κ`` and the leaf's kinks (``χ ≤ chi_cap``;
-        the hinge has one kink)."""
+        the hinge has one kink; a potential's grid grows with its edges when fitted)."""
         k = float(kappa)
         # whole-number ends one unit wider than needed: every κ in (−1, 1) shares one engine, hence
         # one compiled program (the grid moves only every whole unit of κ)
         lo = -TAIL - 1.0 - math.floor(max(k, 0.0))
         second_kink = 0.0 if leaf == "hinge" else math.ceil(math.sqrt(2.0 * chi_cap))
         hi = TAIL + 1.0 + math.floor(max(-k, 0.0)) + second_kink
-        return cls(spacing=float(spacing), lo=lo, hi=hi, sigma_cap=float(min(sigma_cap, 1.0)), leaf=leaf)
+        return cls(spacing=float(spacing), lo=lo, hi=hi, sigma_cap=float(min(sigma_cap, 1.0)), leaf=leaf,
+                   potential=potential)
 
     @property
     def half_width(self) -> int:
@@ -310,15 +323,21 @@ class GridEngine:
         return float(grids[-1][1] + extended + sum(grids[l][1] * (2 * self._half_width(caps[l], steps[l + 1]) + 1)
                                                    for l in range(levels - 1)))
 
-    def outer_mean(self, params: Params, kappa, probe=None):
+    def outer_mean(self, params: Params, kappa, probe=None, potential=None):
         """``G = E_z f_0(√q_0 z)``.  With ``probe`` (a function of ``d = h − κ``) the innermost level is
         ``f_{r−1} + probe``: the derivative of ``G`` along it is the mean of ``probe(h_{r−1} − κ)`` under the
-        tilted law of ``h_{r−1}`` (``docs/theory.md#structure``)."""
+        tilted law of ``h_{r−1}`` (``docs/theory.md#structure``).  ``potential`` (a
+        :class:`~jaxcap._src.potential.Potential` like :attr:`potential`, possibly traced) stands in for
+        :attr:`potential`'s values."""
         chi, q, x = params
         r = q.shape[0]
         caps, steps, grids = self.caps(r - 1), self.spacings(r), self.grids(r)
         start, n = grids[r - 1]
         d = jnp.asarray(start + steps[r - 1] * np.arange(n))
+        if potential is None and self.potential:
+            potential = potentials.from_key(self.potential)
+        if potential is not None:
+            return self._potential_outer_mean(params, kappa, probe, potential)
         hinge = self.leaf == "hinge"
         if hinge:
             f = hinge_innermost_level(d, 1.0 - q[r - 1], x[r - 1], 0.0)
@@ -361,6 +380,39 @@ class GridEngine:
         weights = jax.nn.softmax(-0.5 * (jnp.asarray(d0) + kappa) ** 2 / q[0])
         return jnp.sum(weights * f)
 
+    def _potential_outer_mean(self, params: Params, kappa, probe, potential):
+        """:meth:`outer_mean` on a potential's leaf (module docstring): log-space smoothings, with the
+        smoothed outermost quadratics of the leaf beyond the grid on both sides."""
+        chi, q, x = params
+        r = q.shape[0]
+        caps, steps = self.caps(r - 1), self.spacings(r)
+        counts = self._full_counts(r)
+        d = jnp.asarray(self.lo + steps[r - 1] * np.arange(counts[r - 1]))
+        f = potentials.innermost_level(d, chi, 1.0 - q[r - 1], x[r - 1], potential)
+        if probe is not None:
+            f = f + probe(d)
+        ends = [potentials.smoothed_quadratic(end, 1.0 - q[r - 1], x[r - 1])
+                for end in potentials.asymptotes(potential, chi)]
+        value = lambda coeffs, t: (coeffs[0] * t + coeffs[1]) * t + coeffs[2]  # noqa: E731
+        for l in range(r - 2, -1, -1):
+            stride = int(round(steps[l] / steps[l + 1]))
+            k = self._half_width(caps[l], steps[l + 1])
+            offsets = steps[l + 1] * np.arange(-k, k + 1)
+            logits = -0.5 * jnp.asarray(offsets) ** 2 / (q[l + 1] - q[l])
+            n = counts[l]
+            size = 2 * k + stride * n
+            # the input read by the outputs, from ``lo − kΔ_{l+1}``: the level below where its grid has it
+            # (from ``lo``), its asymptotes beyond
+            right = size - k - f.shape[0]
+            t_left = jnp.asarray(self.lo + steps[l + 1] * (np.arange(k) - k))
+            t_right = jnp.asarray(self.lo + steps[l + 1] * np.arange(f.shape[0], f.shape[0] + max(right, 0)))
+            padded = x[l] * jnp.concatenate([value(ends[0], t_left), f, value(ends[1], t_right)])[:size]
+            f = sliding_logsumexp(padded, jax.nn.log_softmax(logits), n, stride) / x[l]
+            ends = [potentials.smoothed_quadratic(end, q[l + 1] - q[l], x[l]) for end in ends]
+        d0 = self.lo + steps[0] * np.arange(f.shape[0])
+        weights = jax.nn.softmax(-0.5 * (jnp.asarray(d0) + kappa) ** 2 / q[0])
+        return jnp.sum(weights * f)
+
     def refined(self) -> "GridEngine":
         """The same engine at half the spacing (for the discretisation-error estimate)."""
         return dataclasses.replace(self, spacing=self.spacing / 2)
@@ -388,6 +440,11 @@ class GridEngine:
         q = np.atleast_1d(np.asarray(params.q, dtype=float))
         if q.size == 0:
             return self  # level 0: closed form, no grid
+        if self.potential:  # the grid TAIL + 1 beyond the leaf's edges at this χ, in whole units
+            low, high = self._edges(params)
+            widened = dataclasses.replace(self, lo=min(self.lo, math.floor(low) - TAIL - 1.0),
+                                          hi=max(self.hi, math.ceil(high) + TAIL + 1.0), potential=())
+            return dataclasses.replace(widened.fitted(params, ranged), potential=self.potential)
         caps = tuple(_cover(w) for w in np.sqrt(np.diff(q)))
         y = self._hinge_y(params)
         ranges = ()
@@ -405,6 +462,11 @@ class GridEngine:
         inner, strides = _ladder(_resolved_scales(q, y) / POINTS_PER_WIDTH, self.spacing)
         return dataclasses.replace(self, spacing=inner, strides=strides, level_caps=caps, level_ranges=ranges,
                                    sigma_cap=max(caps, default=_cover(0.05)))
+
+    def _edges(self, params: Params) -> tuple[float, float]:
+        """The outermost edges of the potential's leaf at the ``χ`` of ``params``
+        (:func:`jaxcap._src.potential.leaf_edges`)."""
+        return potentials.leaf_edges(potentials.from_key(self.potential), float(np.asarray(params.chi)))
 
     def _tops(self, ranges: tuple, levels: int) -> list:
         """The top of the output grid of each smoothing ``0 … levels−2``: its level's range (clipped to ``hi``)."""
@@ -453,8 +515,9 @@ class GridEngine:
         inner, strides = _ladder(bounds, min(self.spacing, other.spacing) * (1 + 1e-9))
         ranges = (tuple((min(a, c), max(b, d)) for (a, b), (c, d) in zip(self._ranges(n + 1), other._ranges(n + 1)))
                   if self.level_ranges and other.level_ranges else ())
+        span = dict(lo=min(self.lo, other.lo), hi=max(self.hi, other.hi)) if self.potential else {}
         return dataclasses.replace(self, spacing=inner, strides=strides if n else (), level_caps=caps,
-                                   level_ranges=ranges, sigma_cap=max(self.sigma_cap, other.sigma_cap))
+                                   level_ranges=ranges, sigma_cap=max(self.sigma_cap, other.sigma_cap), **span)
 
     def check(self, params: Params) -> str | None:
         """Why ``params`` lie outside what this engine resolves, or ``None``."""
@@ -487,7 +550,11 @@ class GridEngine:
         for level, (scale, step) in enumerate(zip(_resolved_scales(q, y), steps)):
             if scale < 3.0 * step * (1 - 1e-9):
                 return f"level {level}: scale {scale:.3g} is under 3 grid spacings ({step:.4g})"
-        if self.leaf != "hinge" and math.sqrt(2.0 * chi) > self.hi - TAIL:
+        if self.potential:
+            low, high = self._edges(params)
+            if low < self.lo + TAIL or high > self.hi - TAIL:
+                return f"chi={chi:.3g} puts the leaf's edges [{low:.3g}, {high:.3g}] too near the grid's ends"
+        elif self.leaf != "hinge" and math.sqrt(2.0 * chi) > self.hi - TAIL:
             return f"chi={chi:.3g} puts the leaf's second kink outside the grid"
         return None
 
@@ -521,4 +588,5 @@ class GridEngine:
         return {"engine": "grid", "spacing": self.spacing, "nodes": self.nodes,
                 "sigma_cap": self.sigma_cap, "level_caps": list(self.level_caps), "strides": list(self.strides)} | (
             {"leaf": self.leaf} if self.leaf != "moreau" else {}) | (
+            {"potential": self.potential[0]} if self.potential else {}) | (
             {"level_ranges": [list(r) for r in self.level_ranges]} if self.level_ranges else {})

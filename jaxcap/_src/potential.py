@@ -41,8 +41,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import log_ndtr, logsumexp, ndtr
 
-__all__ = ["Potential", "count", "linear", "quadratic", "from_pieces", "load", "potential_value",
-           "leaf_candidates", "leaf_cells", "leaf", "innermost_log_mgf", "innermost_level", "rs_outer_mean"]
+__all__ = ["Potential", "count", "linear", "quadratic", "BUILT_IN", "from_pieces", "load", "named", "key", "from_key",
+           "shifted", "vanishes_exactly_below_zero", "potential_value", "leaf_candidates", "leaf_cells", "leaf",
+           "leaf_edges", "asymptotes", "smoothed_quadratic", "innermost_log_mgf", "innermost_level", "rs_outer_mean"]
 
 _INV_SQRT_2PI = 0.3989422804014327
 #: Where the leaf's outermost cells end: a field ``FAR`` away carries no Gaussian mass in float64.
@@ -124,6 +125,75 @@ def quadratic(kappa=0.0) -> Potential:
     kappa = jnp.asarray(kappa, jnp.float64)
     return Potential(jnp.reshape(kappa, (1,)), jnp.array([0.0, 0.5]), jnp.stack([jnp.zeros(()), -kappa]),
                      jnp.stack([jnp.zeros(()), 0.5 * kappa**2]), "quadratic")
+
+
+#: The built-in potentials by name, each a function of ``κ``.
+BUILT_IN = {"count": count, "linear": linear, "quadratic": quadratic}
+
+
+def named(spec) -> "Potential | None":
+    """The potential a solve's ``potential=`` names, at ``κ = 0`` (the solve shifts it to its ``κ``:
+    ``V_κ(u) = V(u − κ)``, :func:`shifted`): ``None`` for the count (``None`` or ``"count"``: the count's
+    own closed forms), a built-in by name, a :class:`Potential`, or a JSON file (:func:`load`).
+
+    Raises:
+        ValueError: an unknown name, a file that holds no valid potential.
+        TypeError: anything else.
+    """
+    if spec is None or isinstance(spec, str) and spec == "count":
+        return None
+    if isinstance(spec, Potential):
+        return spec
+    if isinstance(spec, str) and spec in BUILT_IN:
+        return BUILT_IN[spec](0.0)
+    if isinstance(spec, (str, Path)):
+        if not str(spec).endswith(".json"):
+            raise ValueError(f"unknown potential {str(spec)!r} (expected {', '.join(BUILT_IN)} or a FILE.json)")
+        return load(spec)
+    raise TypeError(f"potential must be a name ({', '.join(BUILT_IN)}), a Potential or a JSON file, got "
+                    f"{type(spec).__name__}")
+
+
+def key(potential: Potential) -> tuple:
+    """A hashable form of a concrete ``potential`` (the static field of an engine): ``(name, breaks, a, b, c)``."""
+    return (potential.name, *(tuple(float(v) for v in np.asarray(arr))
+                              for arr in (potential.breaks, potential.a, potential.b, potential.c)))
+
+
+def from_key(spec: tuple) -> Potential:
+    """The :class:`Potential` of :func:`key`."""
+    name, *arrays = spec
+    return Potential(*(jnp.asarray(v, jnp.float64) for v in arrays), name)
+
+
+def shifted(potential: Potential, kappa) -> Potential:
+    """``V(u − κ)``: every breakpoint moved by ``κ``, each piece re-expanded
+    (``a(u − κ)² + b(u − κ) + c = a u² + (b − 2aκ) u + (aκ² − bκ + c)``)."""
+    a, b, c = potential.a, potential.b, potential.c
+    return Potential(potential.breaks + kappa, a, b - 2.0 * a * kappa, a * kappa**2 - b * kappa + c,
+                     potential.name)
+
+
+def vanishes_exactly_below_zero(potential: Potential) -> bool:
+    """Whether ``V = 0`` on ``(−∞, 0]`` and ``V > 0`` on ``(0, ∞)`` (a concrete potential): then as
+    ``χ → ∞`` its leaf tends to the hinge's, and its zero-energy line is the count's
+    (``docs/theory.md#potentials``)."""
+    t = np.concatenate([[-np.inf], np.asarray(potential.breaks, float), [np.inf]])
+    for k, (a, b, c) in enumerate(zip(*(np.asarray(v, float) for v in (potential.a, potential.b, potential.c)))):
+        lo, hi = t[k], t[k + 1]
+        if lo < 0.0 and (a, b, c) != (0.0, 0.0, 0.0):
+            return False
+        if hi <= 0.0:
+            continue
+        start = max(lo, 0.0)
+        # the piece's minimiser on [start, hi] (from_pieces refuses an outer piece decreasing to ∞)
+        u = min(max(-b / (2.0 * a), start), hi) if a > 0 else (start if b >= 0 else hi)
+        if a * u**2 + b * u + c > 0.0:
+            continue
+        # V(start) = 0 is allowed only at u = 0 itself, with V rising at once
+        if not (u == start == 0.0 and c == 0.0 and (b > 0.0 or b == 0.0 and a > 0.0)):
+            return False
+    return True
 
 
 def load(path: str | Path) -> Potential:
@@ -212,6 +282,30 @@ def leaf(h, chi, potential: Potential):
     h = jnp.asarray(h)[..., None]
     value = ca * h**2 + cb * h + cc
     return jnp.max(jnp.where((lo <= h) & (h <= hi), value, -jnp.inf), axis=-1)
+
+
+def leaf_edges(potential: Potential, chi: float) -> tuple[float, float]:
+    """The smallest and largest finite cell edge of the leaf at a concrete ``χ`` (on the host): outside
+    ``[lo, hi]`` the leaf is its outermost quadratics (:func:`asymptotes`)."""
+    left, right, *_ = leaf_cells(potential, jnp.asarray(chi, jnp.float64))
+    edges = np.asarray(jnp.concatenate([left[1:], right[:-1]]))
+    edges = edges[np.abs(edges) < 0.5 * FAR]
+    return (float(edges.min()), float(edges.max())) if edges.size else (0.0, 0.0)
+
+
+def asymptotes(potential: Potential, chi):
+    """``((A, B, C) left, (A, B, C) right)``: the leaf's quadratics below its first edge and beyond its last."""
+    _, _, ca, cb, cc = leaf_cells(potential, chi)
+    return (ca[0], cb[0], cc[0]), (ca[-1], cb[-1], cc[-1])
+
+
+def smoothed_quadratic(coeffs, s2, m):
+    """``(1/m) log E_z exp(m g(h + s z))`` of the quadratic ``g = A h² + B h + C`` (``A ≤ 0``, ``s² = s2``),
+    again a quadratic: with ``P = 1 − 2mAs²``, ``(A/P, B/P, C + m s² B²/(2P) − ln(P)/(2m))``.  The levels'
+    asymptotes beyond a grid (``docs/theory.md#potentials``)."""
+    a, b, c = coeffs
+    p = 1.0 - 2.0 * m * a * s2
+    return a / p, b / p, c + m * s2 * b**2 / (2.0 * p) - jnp.log(p) / (2.0 * m)
 
 
 def _log_ndtr_diff(upper, lower):

@@ -30,6 +30,7 @@ import jax
 import numpy as np
 
 from .params import Params
+from .potential import from_key
 from .status import MESSAGES, Status, message
 
 __all__ = ["Result", "Diagnostics", "FRSBResult", "Quantities", "ConvergenceError", "to_json", "json_safe",
@@ -73,7 +74,7 @@ class Diagnostics:
     grid_spacing: float | None = None
 
 
-@dataclass_pytree(meta=("level", "kind", "messages"))
+@dataclass_pytree(meta=("level", "kind", "messages", "potential"))
 class Result:
     """A level-``r`` threshold (``kind="threshold"``) or energy (``kind="energy"``), single or batched.
 
@@ -85,8 +86,10 @@ class Result:
     ``denergy_dkappa`` for an energy; ``None`` otherwise), ``status`` (0 when
     converged, else a code of :data:`REASONS`) and ``diagnostics``.
 
-    Static: ``level``, ``kind`` and ``messages`` (the host's one-line reason per
-    element, flattened; empty when the result was computed under a JAX transformation).
+    Static: ``level``, ``kind``, ``messages`` (the host's one-line reason per
+    element, flattened; empty when the result was computed under a JAX transformation) and
+    ``potential`` (the key of the potential solved for, :func:`jaxcap._src.potential.key`, at ``κ = 0``;
+    empty for the count).
     """
 
     alpha: Any
@@ -101,6 +104,7 @@ class Result:
     level: int = 0
     kind: str = "threshold"
     messages: tuple = ()
+    potential: tuple = ()
 
     @property
     def shape(self) -> tuple:
@@ -287,7 +291,13 @@ def _single_json(res: Result) -> dict:
             "message": res.reason or ""}
     return {"alpha": _number(res.alpha), "energy": _number(res.energy), "level": res.level,
             "kappa": _number(res.kappa), "params": _params_json(res.params, res.kind), "diagnostics": diag,
-            **_slopes(res)}
+            **_slopes(res), **_potential_json(res.potential)}
+
+
+def _potential_json(key: tuple) -> dict:
+    """``{"potential": …}``, the potential's pieces at ``κ = 0`` (the form of a potential's JSON file), when
+    it is not the count."""
+    return {"potential": from_key(key).as_dict()} if key else {}
 
 
 def _element_json(res: Result) -> dict:

@@ -9,7 +9,9 @@ coordinates of :mod:`jaxcap._src.params`:
   ``α ≥ A(θ)`` for some ``θ``: the threshold is ``α_r = min_θ A(θ)``, attained at
   the maximiser of ``E_r(α_r, ·)``.  Minimising ``A`` needs no guess of ``α``,
   and Newton on ``log A`` lands on ``α_r`` and ``θ*`` together (no separate
-  Newton in ``α``);
+  Newton in ``α``).  The level set ``e_r = ε`` is the same with ``ε − S`` in place
+  of ``1 − S``; the objective's fixed number (``alpha`` below) is then ``ε − 1``
+  (0: ``e_r = 1``);
 * ``log(S/G)`` on the zero-energy line (``docs/theory.md#zero-energy``): ``χ``
   scaled out, ``u`` the reduced coordinates of ``(q, y)``
   (:func:`jaxcap._src.params.from_reduced`), ``S`` at ``χ = 1`` and ``G`` from an engine
@@ -55,10 +57,10 @@ def neg_energy(u, alpha, kappa, engine):
 
 
 def log_threshold_ratio(u, alpha, kappa, engine):
-    """``log A(θ(u)) = log(1 − S) − log(−G)``; ``alpha`` is unused (same signature as :func:`neg_energy`)."""
-    del alpha
+    """``log A(θ(u)) = log(ε − S) − log(−G)`` with ``alpha = ε − 1`` (module docstring; 0 for the
+    threshold, ``e_r = 1``), as ``log1p(alpha − S)``."""
     params = from_unconstrained(u)
-    return jnp.log1p(-sphere_term(params)) - jnp.log(-outer_mean(params, kappa, engine))
+    return jnp.log1p(alpha - sphere_term(params)) - jnp.log(-outer_mean(params, kappa, engine))
 
 
 def log_zero_energy_ratio(u, alpha, kappa, engine):
@@ -72,7 +74,8 @@ def log_zero_energy_ratio(u, alpha, kappa, engine):
 class Functional(NamedTuple):
     """What the solver's stages need of an objective ``φ(u)`` (one record per objective, no branches):
     the function, its coordinates ``u ↦ θ``, and for a ratio ``φ = log(N/(−G))`` the level set's
-    numerator ``N(S)`` (``None``: ``φ = −E_r`` at a fixed ``α``)."""
+    numerator ``N(S, fixed)`` of the sphere term and the objective's fixed number (``None``:
+    ``φ = −E_r`` at a fixed ``α``)."""
 
     phi: Callable
     coordinates: Callable
@@ -84,8 +87,9 @@ class Functional(NamedTuple):
 #: The solver's objectives by name (the static argument of its compiled programs).
 FUNCTIONALS = {
     "energy": Functional(neg_energy, from_unconstrained, None, False),
-    "threshold": Functional(log_threshold_ratio, from_unconstrained, lambda sphere: 1.0 - sphere, False),
-    "zero_energy": Functional(log_zero_energy_ratio, from_reduced, lambda sphere: -sphere, True),
+    "threshold": Functional(log_threshold_ratio, from_unconstrained, lambda sphere, excess: 1.0 + excess - sphere,
+                            False),
+    "zero_energy": Functional(log_zero_energy_ratio, from_reduced, lambda sphere, _: -sphere, True),
 }
 OBJECTIVES = {name: f.phi for name, f in FUNCTIONALS.items()}
 
@@ -294,12 +298,12 @@ def outer_mean_from_objective(objective, value, dphi_dkappa, sphere, alpha):
     """
     numerator = FUNCTIONALS[objective].numerator
     if numerator is not None:
-        g = -numerator(sphere) * jnp.exp(-value)
+        g = -numerator(sphere, alpha) * jnp.exp(-value)
         return g, -g * dphi_dkappa
     return (value + sphere) / alpha, dphi_dkappa / alpha
 
 
-def energy_derivatives(objective, value, grad, hess, sphere, sphere_grad):
+def energy_derivatives(objective, value, grad, hess, sphere, sphere_grad, fixed=0.0):
     """``∇_u E`` and ``∇²_u E`` (at ``α`` of the solution) from ``φ``'s derivatives.
 
     Energy: ``φ = −E``.  Threshold: ``φ = log A`` with ``N = 1 − S = A·(−G)``;
@@ -307,12 +311,13 @@ def energy_derivatives(objective, value, grad, hess, sphere, sphere_grad):
     ``∇²E = −N(∇²φ + ∇φ∇φᵀ) + A(∇φ ∇Gᵀ + ∇G ∇φᵀ)``, where
     ``∇G = −G(∇φ + ∇S/N)`` follows from ``∇ log A = −∇S/N − ∇G/G`` (``docs/theory.md#threshold``).
     Both identities hold at any ``θ`` (not only at the optimum), and on the
-    zero-energy line with ``N = −S`` (``φ = log(S/G)``, ``E = S − αG``).
+    zero-energy line with ``N = −S`` (``φ = log(S/G)``, ``E = S − αG``), and at a level set ``ε``
+    with ``N = ε − S`` (``fixed``: the objective's fixed number, ``ε − 1``).
     """
     numerator = FUNCTIONALS[objective].numerator
     if numerator is None:
         return -grad, -hess
-    n = numerator(sphere)
+    n = numerator(sphere, fixed)
     a = jnp.exp(value)
     g = -n / a
     grad_g = -g * (grad + sphere_grad / n)
@@ -337,6 +342,7 @@ def natural_stationarity(u, grad_e, hess_e, objective="threshold"):
 def measure(objective, u, value, grad, hess, alpha, kappa, engine, refined, dphi_dkappa=None):
     """Everything the verification and the result need at the polished point ``u``.
 
+    ``alpha`` is the objective's fixed number (``α`` of the energy, ``ε − 1`` of a level set).
     ``α`` (``A(θ)`` for a threshold), ``E``, ``G``, ``∂G/∂κ`` (for the envelope
     derivatives; from ``dphi_dkappa`` when given, else by a JVP), ``G`` on the
     ``refined`` engine (quadrature-error estimate, ``docs/theory.md#engines``; equal to ``G`` when
@@ -351,11 +357,11 @@ def measure(objective, u, value, grad, hess, alpha, kappa, engine, refined, dphi
         big_g, dg_dkappa = jax.jvp(lambda k: outer_mean(params, k, engine), (kappa,), (jnp.ones_like(kappa),))
     else:
         big_g, dg_dkappa = outer_mean_from_objective(objective, value, dphi_dkappa, sphere, alpha)
-    numerator = FUNCTIONALS[objective].numerator
+    numerator, fixed = FUNCTIONALS[objective].numerator, alpha
     if numerator is not None:
-        alpha = numerator(sphere) / (-big_g)
+        alpha = numerator(sphere, fixed) / (-big_g)
     g_refined = big_g if refined is None else outer_mean(params, kappa, refined)
-    grad_e, hess_e = energy_derivatives(objective, value, grad, hess, sphere, sphere_grad)
+    grad_e, hess_e = energy_derivatives(objective, value, grad, hess, sphere, sphere_grad, fixed)
     grad_norm, lam_max = natural_stationarity(u, grad_e, hess_e, objective)
     if FUNCTIONALS[objective].chi_free:
         u = jnp.concatenate([jnp.zeros((1,), u.dtype), u])
@@ -401,19 +407,20 @@ polish_fast_compile.__doc__ = _polish.__doc__ + (
     "\nCompiled with :data:`~jaxcap._src.compilation.FAST_COMPILE` (levels ≥ 2, where compiling dominates).")
 
 
-@jit(static_argnames=("objective", "steps"))
-def solve_closed_form(u0s, alpha, kappa, *, objective, steps=40, tol=1e-13):
+@jit(static_argnames=("objective", "steps", "engine"))
+def solve_closed_form(u0s, alpha, kappa, *, objective, steps=40, tol=1e-13, engine=None):
     """Level 0 in one program: Newton from every start (vmapped), the best one measured.
 
     The level-0 functional has the closed form :func:`~jaxcap._src.functional.rs_outer_mean`
+    (of the count; of ``engine``'s potential when it has one, :func:`~jaxcap._src.functional.outer_mean`)
     and one parameter, so Newton from a handful of starts replaces the ascent.
     Returns the :func:`pack`-ed measurement.
     """
-    phi = lambda v, k: OBJECTIVES[objective](v, alpha, k, None)
+    phi = lambda v, k: OBJECTIVES[objective](v, alpha, k, engine)
     us, values, grads, hessians, dks, ks = jax.vmap(lambda u0: newton_in_u(phi, u0, kappa, steps, tol))(u0s)
     best = jnp.argmin(jnp.where(jnp.isfinite(values), values, jnp.inf))
     pick = lambda a: a[best]
-    return pack(dict(measure(objective, pick(us), pick(values), pick(grads), pick(hessians), alpha, kappa, None,
+    return pack(dict(measure(objective, pick(us), pick(values), pick(grads), pick(hessians), alpha, kappa, engine,
                              None, pick(dks)), newton_steps=pick(ks)))
 
 

@@ -4,7 +4,10 @@
     f_l(h)     = (1/x_l) log Σ_k w_k exp(x_l f_{l+1}(h + √(q_{l+1} − q_l) z_k))
     G          = Σ_k w_k f_0(√q_0 z_k)
 
-Every outer level integrates a smooth function.  With ``leaf="hinge"`` the same
+Every outer level integrates a smooth function.  With a ``potential`` (the key of a
+:class:`~jaxcap._src.potential.Potential` at ``κ = 0``) the innermost level is its closed form,
+:func:`jaxcap._src.potential.innermost_level` at ``h − κ`` (``docs/theory.md#potentials``); without
+one, the count's.  With ``leaf="hinge"`` the same
 nesting runs on the zero-energy line's leaf (``docs/theory.md#zero-energy``):
 ``x`` holds ``y = x/χ``, ``χ`` is unused, and the innermost level is
 :func:`jaxcap._src.leaf.hinge_innermost_level`.  The cost is ``Q^r`` evaluations
@@ -19,6 +22,7 @@ import jax.numpy as jnp
 from jax.scipy.special import logsumexp
 
 from .guards import BYTES_PER_LEAF
+from . import potential as potentials
 from .leaf import hinge_innermost_level, innermost_level
 from .params import Params
 from .quadrature import gauss_hermite
@@ -40,12 +44,18 @@ class TensorEngine:
     #: ``"moreau"`` (the threshold's leaf, :func:`jaxcap._src.leaf.leaf_moreau`) or ``"hinge"``
     #: (the zero-energy line's, :func:`jaxcap._src.leaf.leaf_hinge`).
     leaf: str = "moreau"
+    #: The potential at ``κ = 0`` (:func:`jaxcap._src.potential.key`); empty: the count ``1[u > κ]``.
+    potential: tuple = ()
     name: str = dataclasses.field(default="tensor", init=False)
 
-    def outer_mean(self, params: Params, kappa, probe=None):
+    def outer_mean(self, params: Params, kappa, probe=None, potential=None):
         """``G = Σ_k w_k f_0(√q_0 z_k)``; with ``probe`` (a function of ``d = h − κ``) the innermost level is
-        ``f_{r−1} + probe`` (as :meth:`jaxcap._src.grid.GridEngine.outer_mean`, ``docs/theory.md#structure``)."""
+        ``f_{r−1} + probe`` (as :meth:`jaxcap._src.grid.GridEngine.outer_mean`, ``docs/theory.md#structure``).
+        ``potential`` (a :class:`~jaxcap._src.potential.Potential` like :attr:`potential`, possibly traced)
+        stands in for :attr:`potential`'s values."""
         chi, q, x = params
+        if potential is None and self.potential:
+            potential = potentials.from_key(self.potential)
         r = q.shape[0]
         z_np, logw_np = gauss_hermite(self.nodes)
         z, logw = jnp.asarray(z_np), jnp.asarray(logw_np)
@@ -54,6 +64,8 @@ class TensorEngine:
             if l == r - 1:
                 if self.leaf == "hinge":
                     inner = hinge_innermost_level(h, 1.0 - q[r - 1], x[r - 1], kappa)
+                elif potential is not None:
+                    inner = potentials.innermost_level(h - kappa, chi, 1.0 - q[r - 1], x[r - 1], potential)
                 else:
                     inner = innermost_level(h, chi, 1.0 - q[r - 1], x[r - 1], kappa)
                 return inner if probe is None else inner + probe(h - kappa)
@@ -113,4 +125,5 @@ class TensorEngine:
         return self
 
     def describe(self) -> dict:
-        return {"engine": "tensor", "nodes": self.nodes} | ({"leaf": self.leaf} if self.leaf != "moreau" else {})
+        return {"engine": "tensor", "nodes": self.nodes} | ({"leaf": self.leaf} if self.leaf != "moreau" else {}) | (
+            {"potential": self.potential[0]} if self.potential else {})

@@ -22,11 +22,12 @@ from typing import Iterator
 import numpy as np
 
 from . import driver, guards
+from . import potential as potentials
 from .engine import joined, make_engine
 from .measurement import envelope_derivatives, quad_error
 from .params import Params, from_unconstrained, to_unconstrained
 from .result import ConvergenceError, Diagnostics, Result, not_converged, start_params
-from .validation import check_alpha, check_kappa, check_level, check_options
+from .validation import check_alpha, check_epsilon, check_kappa, check_level, check_options, check_potential
 from .zero_energy import gardner, sat
 
 __all__ = ["energy", "threshold", "threshold_chain", "check_level", "check_kappa", "check_alpha"]
@@ -57,11 +58,13 @@ def _no_engine_limit(engine, level):
     return None
 
 
-def objective(alpha: float | None = None) -> driver.Objective:
-    """The threshold (``alpha=None``: Newton on ``log A``, ``docs/theory.md#threshold``, ``α_r = min A``)
-    or the energy at ``alpha`` (``max_θ E_r(α, θ)``) as a :class:`~jaxcap._src.driver.Objective`."""
+def objective(alpha: float | None = None, epsilon: float = 1.0) -> driver.Objective:
+    """The threshold (``alpha=None``: Newton on ``log A``, ``docs/theory.md#threshold``, ``α_r = min A``;
+    the level set ``e_r = epsilon``) or the energy at ``alpha`` (``max_θ E_r(α, θ)``) as a
+    :class:`~jaxcap._src.driver.Objective`."""
     return driver.Objective(
-        solver="threshold" if alpha is None else "energy", alpha=0.0 if alpha is None else float(alpha),
+        solver="threshold" if alpha is None else "energy",
+        alpha=float(epsilon) - 1.0 if alpha is None else float(alpha),
         on_alpha=alpha is None, to_u=to_unconstrained, from_u=from_unconstrained, measured_u=lambda u: u,
         start=lambda p: p,
         level1_starts=tuple(Params(np.asarray(0.1), np.asarray([q0]), np.asarray([x0])) for q0, x0 in LEVEL1_STARTS),
@@ -72,8 +75,8 @@ def objective(alpha: float | None = None) -> driver.Objective:
 _THRESHOLD = objective()
 
 
-def _objective(alpha) -> driver.Objective:
-    return _THRESHOLD if alpha is None else objective(alpha)
+def _objective(alpha, epsilon: float = 1.0) -> driver.Objective:
+    return _THRESHOLD if alpha is None and epsilon == 1.0 else objective(alpha, epsilon)
 
 
 def _result(level, kappa, engine, m, diag, on_alpha) -> Result:
@@ -85,33 +88,37 @@ def _result(level, kappa, engine, m, diag, on_alpha) -> Result:
     return Result(
         alpha=alpha, energy=float(m["energy"]), level=level, kappa=float(kappa), kind=kind,
         params=Params(np.asarray(float(m["chi"])), np.atleast_1d(np.asarray(m["q"], float)),
-                      np.atleast_1d(np.asarray(m["x"], float))),
+                      np.atleast_1d(np.asarray(m["x"], float))), potential=engine.potential,
         diagnostics=Diagnostics(
             quad_nodes=info.get("nodes", 0), quad_error=float(quad_error(alpha, g, float(m["g_refined"]), on_alpha)),
             engine=info["engine"], grid_spacing=info.get("spacing"), **diag), **extra)
 
 
-def _level_result(level, kappa, alpha, starts, engine=None, nodes=None, spacing=None) -> Result:
-    """One level from ``starts``: the threshold (``alpha=None``) or the energy at ``alpha``
-    (:func:`jaxcap._src.driver.solve_level`)."""
-    eng = make_engine(level, engine, nodes, spacing, kappa)
-    m, used, diag = driver.solve_level(_objective(alpha), level, float(kappa), eng, starts)
+def _level_result(level, kappa, alpha, starts, engine=None, nodes=None, spacing=None, potential=(),
+                  epsilon=1.0) -> Result:
+    """One level from ``starts``: the threshold (``alpha=None``; the level set ``e_r = epsilon``) or the
+    energy at ``alpha`` (:func:`jaxcap._src.driver.solve_level`), of ``potential`` (a key)."""
+    eng = make_engine(level, engine, nodes, spacing, kappa, potential=potential)
+    m, used, diag = driver.solve_level(_objective(alpha, epsilon), level, float(kappa), eng, starts)
     return _result(level, kappa, used, m, diag, on_alpha=alpha is None)
 
 
-def _chain(alpha, max_level, kappa, options, resume=(), first=0) -> Iterator[Result]:
-    """Levels ``first … max_level`` (after the finished ``resume``), each from the ones before.
+def _chain(alpha, max_level, kappa, options, resume=(), first=0, cost=None) -> Iterator[Result]:
+    """Levels ``first … max_level`` (after the finished ``resume``), each from the ones before;
+    ``cost``: :func:`_cost`'s ``potential`` and ``epsilon``.
 
     No start depends on level 0 (level 1 starts from a fixed set, :func:`jaxcap._src.driver.starts`),
     so a chain toward one level ``r ≥ 1`` may begin at level 1.
     """
-    make_engine(max_level, kappa=kappa, **options)  # refuses what the last level could not afford, up front
+    cost = cost or {}
+    # refuses what the last level could not afford, up front
+    make_engine(max_level, kappa=kappa, potential=cost.get("potential", ()), **options)
     done = [resume] if isinstance(resume, Result) else list(resume or ())
     known = [start_params(res, res.level) for res in done[-2:]]
     first = done[-1].level + 1 if done else first
     for r in range(first, max_level + 1):
         before, previous = ([None, None] + known)[-2:]
-        res = _level_result(r, kappa, alpha, driver.starts(_THRESHOLD, r, previous, before), **options)
+        res = _level_result(r, kappa, alpha, driver.starts(_THRESHOLD, r, previous, before), **options, **cost)
         known = [*known[-1:], start_params(res, r)]
         yield res
 
@@ -143,46 +150,54 @@ def _not_throwing(chain, kappa: float, options: dict) -> Iterator[Result]:
         yield not_converged("threshold", failed, kappa, None, str(err), engine=options.get("engine") or "grid")
 
 
-def threshold(level: int, *, kappa: float = 0.0, start=None, **options) -> Result:
-    """The level-``level`` injectivity threshold ``α_r`` (``e_r(α_r) = 1``) at threshold ``κ``, on the host.
+def threshold(level: int, *, kappa: float = 0.0, start=None, potential=None, epsilon: float = 1.0,
+              **options) -> Result:
+    """The level-``level`` injectivity threshold ``α_r`` (``e_r(α_r) = 1``) at threshold ``κ``, on the host;
+    with ``epsilon``, the level set ``e_r(α) = ε`` (``docs/theory.md#potentials``).
 
     ``start`` (a level-``level`` :class:`Result` or parameters) continues from a
-    nearby solution instead of building levels ``0 … level`` again.
+    nearby solution instead of building levels ``0 … level`` again.  ``potential``: the cost
+    ``V`` at ``κ = 0`` (:func:`jaxcap._src.validation.check_potential`; the count by default).
     ``options``: ``engine``, ``nodes``, ``spacing`` (:func:`make_engine`).
 
     Raises:
-        TypeError, ValueError: invalid ``level``, ``kappa`` or options.
+        TypeError, ValueError: invalid ``level``, ``kappa``, ``potential``, ``epsilon`` or options.
         ConvergenceError: no start reached a verified maximum.
     """
     level, kappa, options = check_level(level), check_kappa(kappa), check_options(options)
+    cost = dict(potential=check_potential(potential), epsilon=check_epsilon(epsilon))
     if start is not None:
-        return _level_result(level, kappa, None, [start_params(start, level)], **options)
-    *_, last = _chain(None, level, kappa, options, first=min(level, 1))
+        return _level_result(level, kappa, None, [start_params(start, level)], **options, **cost)
+    *_, last = _chain(None, level, kappa, options, first=min(level, 1), cost=cost)
     return last
 
 
-def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, **options) -> Result:
-    """The level-``level`` ground-state energy ``e_r(α) = max E_r(α; ·)``, on the host.
+def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, potential=None, **options) -> Result:
+    """The level-``level`` ground-state energy ``e_r(α) = max E_r(α; ·)`` of ``potential`` (the count
+    by default, as :func:`threshold`), on the host.
 
     Raises:
-        TypeError, ValueError: invalid ``alpha``, ``level``, ``kappa`` or options.
+        TypeError, ValueError: invalid ``alpha``, ``level``, ``kappa``, ``potential`` or options.
         ConvergenceError: no verified maximum.  At or below the zero-energy boundary (from level 1
             on) the error says so; at ``κ ≤ 0``, where the boundary is Gardner's closed form, before
-            any solve.
+            any solve.  The boundary is the count's for every potential that vanishes exactly on
+            ``u ≤ κ`` (``docs/theory.md#potentials``); for other potentials it is not checked.
     """
     level, kappa, alpha = check_level(level), check_kappa(kappa), check_alpha(alpha)
     options = check_options(options)
-    if level >= 1 and kappa <= 0.0:   # alpha_sat,r(kappa) = alpha_sat,0(kappa) (docs/theory.md#zero-energy)
+    key = check_potential(potential)
+    jamming = not key or potentials.vanishes_exactly_below_zero(potentials.from_key(key))
+    if jamming and level >= 1 and kappa <= 0.0:   # alpha_sat,r(kappa) = alpha_sat,0(kappa) (docs/theory.md#zero-energy)
         line = gardner(kappa)[0]
         if alpha <= line:
             raise _below_zero_energy_line(alpha, kappa, level, line, {"level": level, "kappa": kappa})
     try:
         if start is not None:
-            return _level_result(level, kappa, alpha, [start_params(start, level)], **options)
-        *_, last = _chain(alpha, level, kappa, options, first=min(level, 1))
+            return _level_result(level, kappa, alpha, [start_params(start, level)], **options, potential=key)
+        *_, last = _chain(alpha, level, kappa, options, first=min(level, 1), cost=dict(potential=key))
         return last
     except ConvergenceError as err:
-        raise _zero_energy_phase(err, alpha, kappa, level) from None
+        raise (_zero_energy_phase(err, alpha, kappa, level) if jamming else err) from None
 
 
 def _zero_energy_phase(err: ConvergenceError, alpha, kappa, level) -> ConvergenceError:

@@ -13,7 +13,8 @@ import numpy as np
 
 from . import guards
 
-__all__ = ["ENGINE_OPTIONS", "check_level", "check_kappa", "check_alpha", "check_options", "check_points"]
+__all__ = ["ENGINE_OPTIONS", "check_level", "check_kappa", "check_alpha", "check_epsilon", "check_potential",
+           "check_options", "check_points"]
 
 #: The keyword options of every solve: they choose the engine (:func:`jaxcap._src.engine.make_engine`).
 ENGINE_OPTIONS = ("engine", "nodes", "spacing")
@@ -57,6 +58,32 @@ def check_alpha(alpha) -> float:
     if not (np.isfinite(a) and a > 0):
         raise ValueError(f"alpha must be a finite number > 0, got {alpha!r}")
     return a
+
+
+def check_epsilon(epsilon) -> float:
+    """The level ``ε`` of a level set ``e_r(α) = ε`` (1: the threshold): a finite number > 0."""
+    e = _real(epsilon, "epsilon")
+    if not (np.isfinite(e) and e > 0):
+        raise ValueError(f"epsilon must be a finite number > 0, got {epsilon!r}")
+    return e
+
+
+def check_potential(potential) -> tuple:
+    """The key (:func:`jaxcap._src.potential.key`, empty for the count) of the potential a solve names
+    (:func:`jaxcap._src.potential.named`: ``None``, a built-in's name, a
+    :class:`~jaxcap._src.potential.Potential` at ``κ = 0``, a JSON file); a potential with traced
+    coefficients is a ``TypeError`` (its derivatives: :func:`jaxcap._src.potential_derivatives.potential_derivatives`)."""
+    if potential is None or isinstance(potential, str) and potential == "count":
+        return ()
+    import jax                                 # imported when a potential is named
+
+    from . import potential as potentials
+
+    chosen = potentials.named(potential)
+    if any(isinstance(v, jax.core.Tracer) for v in (chosen.breaks, chosen.a, chosen.b, chosen.c)):
+        raise TypeError("a solve takes a concrete potential (its coefficients' derivatives: "
+                        "jaxcap.potential_derivatives)")
+    return potentials.key(chosen)
 
 
 def check_options(options: dict) -> dict:
