@@ -40,6 +40,7 @@ _SOURCES = {
     "euler_characteristic": "euler", "euler_threshold": "euler", "euler_rate": "euler",
     "EulerThreshold": "euler",
     "finite_threshold": "finite_threshold",
+    "Potential": "potential",
 }
 
 __all__ = list(_SOURCES)

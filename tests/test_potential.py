@@ -138,3 +138,163 @@ def test_unreadable_json_is_refused(tmp_path):
     path.write_text("{\"pieces\": [{\"a\": 0}]}")
     with pytest.raises(ValueError, match="cannot read a potential"):
         pot.load(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# solves of a potential (docs/theory.md#potentials)
+
+ALPHA, K = 8.0, 0.5
+
+
+def _gardner_moment(kappa):
+    """``D = E(z − κ)_+²``."""
+    return (1 + kappa**2) * ndtr(-kappa) - kappa * np.exp(-kappa**2 / 2) / np.sqrt(2 * np.pi)
+
+
+@pytest.mark.parametrize("alpha, kappa", [(8.0, 0.5), (3.0, 0.0), (16.0, 1.0), (1.5, -0.5)])
+def test_quadratic_hinge_rs_energy_in_closed_form(alpha, kappa):
+    d = _gardner_moment(kappa)
+    res = jaxcap.energy(alpha, 0, kappa=kappa, potential="quadratic")
+    assert alpha * d > 1
+    np.testing.assert_allclose(res.energy, (np.sqrt(alpha * d) - 1) ** 2 / 2, rtol=1e-12)
+    np.testing.assert_allclose(res.params.chi, 1 / (np.sqrt(alpha * d) - 1), rtol=1e-9)   # the stationary chi
+
+
+def test_linear_hinge_rs_outer_mean_against_quadrature():
+    from scipy.integrate import quad
+    for chi in (0.3, 1.0, 4.0):
+        p = pot.linear(K)
+        leaf = lambda z: float(pot.leaf(jnp.asarray(z), chi, p))  # noqa: E731
+        phi = lambda z: np.exp(-z * z / 2) / np.sqrt(2 * np.pi)  # noqa: E731
+        direct = sum(quad(lambda z: leaf(z) * phi(z), a, b, epsabs=1e-14, epsrel=1e-13)[0]
+                     for a, b in ((-np.inf, K), (K, K + chi), (K + chi, np.inf)))
+        np.testing.assert_allclose(float(pot.rs_outer_mean(chi, p)), direct, rtol=1e-11)
+
+
+def test_count_through_the_generic_path_matches_its_closed_forms():
+    """The count given as pieces (the generic leaf, log-space grid) against the count's own programs."""
+    custom = pot.from_pieces([0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 1.0], name="custom count")
+    for level in (0, 1):
+        ours = jaxcap.energy(ALPHA, level, kappa=K, potential=custom)
+        count = jaxcap.energy(ALPHA, level, kappa=K)
+        np.testing.assert_allclose(ours.energy, count.energy, rtol=1e-10)
+    th = jaxcap.threshold(1, kappa=K, potential=custom)
+    np.testing.assert_allclose(th.alpha, jaxcap.threshold(1, kappa=K).alpha, rtol=1e-10)
+
+
+def test_json_potential_gives_the_builtins_numbers(tmp_path):
+    path = tmp_path / "q.json"
+    path.write_text(json.dumps(dict(pot.quadratic(0.0).as_dict(), name="my hinge")))
+    ours = jaxcap.energy(ALPHA, 1, kappa=K, potential=str(path))
+    builtin = jaxcap.energy(ALPHA, 1, kappa=K, potential="quadratic")
+    np.testing.assert_allclose(ours.energy, builtin.energy, rtol=1e-13)
+    assert jaxcap.to_json(ours)["potential"]["name"] == "my hinge"
+
+
+@pytest.mark.parametrize("name, levels", [("linear", 2), ("quadratic", 3)])
+def test_levels_grow_and_the_engines_agree(name, levels):
+    e = [jaxcap.energy(ALPHA, r, kappa=K, potential=name) for r in range(levels)]
+    assert all(a.energy < b.energy for a, b in zip(e, e[1:]))     # each level at least the one below
+    for res in e[1:]:
+        assert res.diagnostics.grad_norm < 1e-8 and res.diagnostics.hessian_max_eig < 0
+    tensor = jaxcap.energy(ALPHA, 1, kappa=K, potential=name, engine="tensor")
+    np.testing.assert_allclose(tensor.energy, e[1].energy, rtol=1e-12)
+    np.testing.assert_allclose(e[1].denergy_dalpha, tensor.denergy_dalpha, rtol=1e-9)
+
+
+def test_grid_and_tensor_agree_at_level_2():
+    grid = jaxcap.energy(ALPHA, 2, kappa=K, potential="quadratic")
+    tensor = jaxcap.energy(ALPHA, 2, kappa=K, potential="quadratic", engine="tensor", nodes=96,
+                           start=grid)
+    np.testing.assert_allclose(tensor.energy, grid.energy, rtol=1e-10)
+
+
+def test_energy_derivatives_are_the_envelope_theorems():
+    res = jaxcap.energy(ALPHA, 1, kappa=K, potential="linear")
+    h = 1e-4
+    up, down = (jaxcap.energy(ALPHA + s, 1, kappa=K, potential="linear", start=res).energy for s in (h, -h))
+    np.testing.assert_allclose(res.denergy_dalpha, (up - down) / (2 * h), rtol=1e-6)
+    up, down = (jaxcap.energy(ALPHA, 1, kappa=K + s, potential="linear", start=res).energy for s in (h, -h))
+    np.testing.assert_allclose(res.denergy_dkappa, (up - down) / (2 * h), rtol=1e-6)
+
+
+def test_level_set_epsilon():
+    """``threshold(epsilon=ε)``: the α where e_r reaches ε, checked by the energy there."""
+    for level in (0, 1):
+        th = jaxcap.threshold(level, kappa=K, potential="quadratic", epsilon=0.05)
+        np.testing.assert_allclose(th.energy, 0.05, rtol=1e-12)
+        e = jaxcap.energy(th.alpha, level, kappa=K, potential="quadratic")
+        np.testing.assert_allclose(e.energy, 0.05, rtol=1e-9)
+    count = jaxcap.threshold(1, epsilon=1.0)
+    assert count.alpha == jaxcap.threshold(1).alpha          # epsilon = 1 is the threshold itself
+
+
+@pytest.mark.parametrize("name", ["count", "quadratic",
+                                  pytest.param("linear", marks=pytest.mark.examples)])   # chi ~ 1/delta: long
+def test_zero_energy_line_is_universal(name):
+    """Every potential vanishing exactly on u <= κ has the count's jamming line: its level-1 energy
+    above the line, fitted by ``C (α − α₀)^p``, vanishes at α₀ = α_sat,1(κ) of the hinge leaf."""
+    line = jaxcap.sat(K, 1).alpha
+    deltas = np.array([0.0025, 0.005, 0.01])
+    alphas = line * (1 + deltas)
+    e = np.array([jaxcap.energy(a, 1, kappa=K, potential=name).energy for a in alphas])
+    assert np.all(e > 0)
+    # three points fix C, p and α₀: with equal ratios of the steps, α₀ solves one equation
+    from scipy.optimize import brentq
+    ratio = lambda a0: (np.log(e[2] / e[1]) / np.log((alphas[2] - a0) / (alphas[1] - a0))  # noqa: E731
+                        - np.log(e[1] / e[0]) / np.log((alphas[1] - a0) / (alphas[0] - a0)))
+    a0 = brentq(ratio, line * 0.95, alphas[0] * (1 - 1e-9))
+    # (level 0's line, 4.770 at kappa = 0.5, is 1.5 % away)
+    np.testing.assert_allclose(a0, line, rtol=2e-4)
+    with pytest.raises(jaxcap.ConvergenceError, match="zero-energy boundary"):
+        jaxcap.energy(line * 0.995, 1, kappa=K, potential=name)
+
+
+def test_a_shifted_potential_is_the_shift_in_kappa():
+    """``V(u − κ)``: the hinge from u = 0.5 on at κ = 0 is the quadratic hinge at κ = 0.5 (and, its zero set
+    being (−∞, 0.5], not taken for a potential with the count's line at κ = 0)."""
+    shifted = pot.from_pieces([0.5], [0.0, 0.5], [0.0, -0.5], [0.0, 0.125], name="shifted hinge")
+    assert not shifted.vanishes_exactly_below_zero()
+    for level in (0, 1):
+        ours = jaxcap.energy(ALPHA, level, kappa=0.0, potential=shifted)
+        hinge = jaxcap.energy(ALPHA, level, kappa=0.5, potential="quadratic")
+        np.testing.assert_allclose(ours.energy, hinge.energy, rtol=1e-10)
+
+
+def test_bad_potentials_and_levels_are_refused():
+    with pytest.raises(ValueError, match="unknown potential"):
+        jaxcap.energy(ALPHA, 1, potential="cubic")
+    with pytest.raises(TypeError, match="potential must be"):
+        jaxcap.energy(ALPHA, 1, potential=3)
+    with pytest.raises(ValueError, match="epsilon"):
+        jaxcap.threshold(1, potential="quadratic", epsilon=0.0)
+
+
+def _sphere_ground_state(w, kappa, starts, rng):
+    """``min_{|x| = 1} Σ_i (w_i·x − κ)_+²/2 / n`` by L-BFGS on ``x = y/|y|`` from ``starts`` random starts."""
+    from scipy.optimize import minimize
+
+    def f(y):
+        r = np.linalg.norm(y)
+        x = y / r
+        p = np.maximum(w @ x - kappa, 0.0)
+        g = w.T @ p
+        return 0.5 * p @ p, (g - x * (x @ g)) / r
+
+    best = min(minimize(f, rng.standard_normal(w.shape[1]), jac=True, method="L-BFGS-B").fun for _ in range(starts))
+    return best / w.shape[1]
+
+
+def test_finite_n_ground_states_grow_with_alpha():
+    """Many-start minimisation on the sphere at n = 12: the quadratic hinge's ground-state energy grows
+    with α, as e_1 does."""
+    rng = np.random.default_rng(0)
+    n, samples = 12, 8
+    means, errors = [], []
+    for alpha in (6.0, 10.0):
+        e = [_sphere_ground_state(rng.standard_normal((int(alpha * n), n)), K, 8, rng) for _ in range(samples)]
+        means.append(np.mean(e))
+        errors.append(np.std(e) / np.sqrt(samples))
+    assert means[1] - means[0] > 4 * np.hypot(*errors)
+    predicted = [jaxcap.energy(a, 1, kappa=K, potential="quadratic").energy for a in (6.0, 10.0)]
+    assert predicted[0] < predicted[1]

@@ -466,7 +466,7 @@ class GridEngine:
     def _edges(self, params: Params) -> tuple[float, float]:
         """The outermost edges of the potential's leaf at the ``χ`` of ``params``
         (:func:`jaxcap._src.potential.leaf_edges`)."""
-        return potentials.leaf_edges(potentials.from_key(self.potential), float(np.asarray(params.chi)))
+        return potentials.leaf_edges(self.potential, float(np.asarray(params.chi)))
 
     def _tops(self, ranges: tuple, levels: int) -> list:
         """The top of the output grid of each smoothing ``0 … levels−2``: its level's range (clipped to ``hi``)."""

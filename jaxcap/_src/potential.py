@@ -33,6 +33,7 @@ closed form of :func:`jaxcap._src.leaf.innermost_log_mgf`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 
@@ -41,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import log_ndtr, logsumexp, ndtr
 
-__all__ = ["Potential", "count", "linear", "quadratic", "BUILT_IN", "from_pieces", "load", "named", "key", "from_key",
+__all__ = ["Potential", "count", "linear", "quadratic", "BUILT_IN", "from_pieces", "corners", "load", "named", "key", "from_key",
            "shifted", "vanishes_exactly_below_zero", "potential_value", "leaf_candidates", "leaf_cells", "leaf",
            "leaf_edges", "asymptotes", "smoothed_quadratic", "innermost_log_mgf", "innermost_level", "rs_outer_mean"]
 
@@ -60,7 +61,8 @@ class Potential:
     """``V(u) = a_k u² + b_k u + c_k`` on the ``k``-th interval between the increasing ``breaks``.
 
     A pytree of arrays (``breaks`` of shape ``(P − 1,)``, ``a``, ``b``, ``c`` of shape ``(P,)``), so
-    every coefficient may be traced and differentiated; ``name`` is static metadata.
+    every coefficient may be traced and differentiated; ``name`` and ``corners`` are static metadata.
+    ``corners`` lists the breakpoints whose candidate the leaf needs (:func:`corners`; ``None``: all).
     """
 
     breaks: jax.Array
@@ -68,15 +70,46 @@ class Potential:
     b: jax.Array
     c: jax.Array
     name: str = dataclasses.field(default="custom", metadata=dict(static=True))
+    corners: tuple | None = dataclasses.field(default=None, metadata=dict(static=True))
 
     @property
     def pieces(self) -> int:
         return self.a.shape[0]
 
+    @staticmethod
+    def count(kappa=0.0) -> "Potential":
+        """``V = 1[u > κ]`` (:func:`count`)."""
+        return count(kappa)
+
+    @staticmethod
+    def linear(kappa=0.0) -> "Potential":
+        """``V = (u − κ)_+`` (:func:`linear`)."""
+        return linear(kappa)
+
+    @staticmethod
+    def quadratic(kappa=0.0) -> "Potential":
+        """``V = (u − κ)_+²/2`` (:func:`quadratic`)."""
+        return quadratic(kappa)
+
+    @staticmethod
+    def from_pieces(breaks, a, b, c, name: str = "custom") -> "Potential":
+        """A potential from its breakpoints and coefficients, checked (:func:`from_pieces`)."""
+        return from_pieces(breaks, a, b, c, name)
+
+    def vanishes_exactly_below_zero(self) -> bool:
+        """Whether ``V = 0`` on ``u ≤ 0`` and ``V > 0`` on ``u > 0``: then its zero-energy line is the
+        count's (:func:`vanishes_exactly_below_zero`)."""
+        return vanishes_exactly_below_zero(self)
+
+    @staticmethod
+    def load(path) -> "Potential":
+        """A potential from a JSON file (:func:`load`)."""
+        return load(path)
+
     def as_dict(self) -> dict:
         """The JSON form read back by :func:`load`."""
-        return {"name": self.name, "breaks": [float(v) for v in np.asarray(self.breaks)],
-                "pieces": [{"a": float(a), "b": float(b), "c": float(c)}
+        return {"name": self.name, "breaks": [float(v) + 0.0 for v in np.asarray(self.breaks)],
+                "pieces": [{"a": float(a) + 0.0, "b": float(b) + 0.0, "c": float(c) + 0.0}
                            for a, b, c in zip(np.asarray(self.a), np.asarray(self.b), np.asarray(self.c))]}
 
 
@@ -104,27 +137,39 @@ def from_pieces(breaks, a, b, c, name: str = "custom") -> Potential:
             raise ValueError("a linear potential on the whole line is unbounded below")
         if float(a[0]) == 0 and float(b[0]) > 0 or float(a[-1]) == 0 and float(b[-1]) < 0:
             raise ValueError("the outer pieces of a potential must not decrease to -infinity")
+        return Potential(breaks, a, b, c, name, corners(*(np.asarray(v) for v in (breaks, a, b, c))))
     return Potential(breaks, a, b, c, name)
+
+
+def corners(breaks, a, b, c) -> tuple:
+    """The indices ``k`` of the breakpoints whose candidate the leaf needs (concrete coefficients): where
+    ``V`` jumps, or its slope rises (``V'(t_k^+) > V'(t_k^−)``).  Elsewhere the stationary ranges of the
+    two pieces meet or overlap, so the clipped interiors already give the maximum (module docstring)."""
+    t = np.asarray(breaks, float)
+    a, b, c = (np.asarray(v, float) for v in (a, b, c))
+    left, right = a[:-1] * t**2 + b[:-1] * t + c[:-1], a[1:] * t**2 + b[1:] * t + c[1:]
+    rise = (2.0 * a[1:] * t + b[1:]) - (2.0 * a[:-1] * t + b[:-1])
+    return tuple(int(k) for k in np.flatnonzero((left != right) | (rise > 0.0)))
 
 
 def count(kappa=0.0) -> Potential:
     """``V = 1[u > κ]``: the count of fields above ``κ`` (injectivity at ``κ = 0``)."""
     return Potential(jnp.reshape(jnp.asarray(kappa, jnp.float64), (1,)), jnp.zeros(2), jnp.zeros(2),
-                     jnp.array([0.0, 1.0]), "count")
+                     jnp.array([0.0, 1.0]), "count", (0,))
 
 
 def linear(kappa=0.0) -> Potential:
     """``V = (u − κ)_+``: the linear hinge."""
     kappa = jnp.asarray(kappa, jnp.float64)
     return Potential(jnp.reshape(kappa, (1,)), jnp.zeros(2), jnp.array([0.0, 1.0]),
-                     jnp.stack([jnp.zeros(()), -kappa]), "linear")
+                     jnp.stack([jnp.zeros(()), -kappa]), "linear", (0,))
 
 
 def quadratic(kappa=0.0) -> Potential:
     """``V = (u − κ)_+²/2``: the quadratic hinge of jamming."""
     kappa = jnp.asarray(kappa, jnp.float64)
     return Potential(jnp.reshape(kappa, (1,)), jnp.array([0.0, 0.5]), jnp.stack([jnp.zeros(()), -kappa]),
-                     jnp.stack([jnp.zeros(()), 0.5 * kappa**2]), "quadratic")
+                     jnp.stack([jnp.zeros(()), 0.5 * kappa**2]), "quadratic", ())
 
 
 #: The built-in potentials by name, each a function of ``κ``.
@@ -145,7 +190,7 @@ def named(spec) -> "Potential | None":
     if isinstance(spec, Potential):
         return spec
     if isinstance(spec, str) and spec in BUILT_IN:
-        return BUILT_IN[spec](0.0)
+        return from_key(_built_in_key(spec), host=True)
     if isinstance(spec, (str, Path)):
         if not str(spec).endswith(".json"):
             raise ValueError(f"unknown potential {str(spec)!r} (expected {', '.join(BUILT_IN)} or a FILE.json)")
@@ -154,16 +199,22 @@ def named(spec) -> "Potential | None":
                     f"{type(spec).__name__}")
 
 
+@functools.lru_cache(maxsize=None)
+def _built_in_key(name: str) -> tuple:
+    return key(BUILT_IN[name](0.0))
+
+
 def key(potential: Potential) -> tuple:
     """A hashable form of a concrete ``potential`` (the static field of an engine): ``(name, breaks, a, b, c)``."""
     return (potential.name, *(tuple(float(v) for v in np.asarray(arr))
                               for arr in (potential.breaks, potential.a, potential.b, potential.c)))
 
 
-def from_key(spec: tuple) -> Potential:
-    """The :class:`Potential` of :func:`key`."""
+def from_key(spec: tuple, host: bool = False) -> Potential:
+    """The :class:`Potential` of :func:`key` (``host``: of NumPy arrays, for queries on the host)."""
     name, *arrays = spec
-    return Potential(*(jnp.asarray(v, jnp.float64) for v in arrays), name)
+    return Potential(*((np.asarray(v, np.float64) if host else jnp.asarray(v, jnp.float64)) for v in arrays), name,
+                     corners(*arrays))
 
 
 def shifted(potential: Potential, kappa) -> Potential:
@@ -171,7 +222,7 @@ def shifted(potential: Potential, kappa) -> Potential:
     (``a(u − κ)² + b(u − κ) + c = a u² + (b − 2aκ) u + (aκ² − bκ + c)``)."""
     a, b, c = potential.a, potential.b, potential.c
     return Potential(potential.breaks + kappa, a, b - 2.0 * a * kappa, a * kappa**2 - b * kappa + c,
-                     potential.name)
+                     potential.name, potential.corners)
 
 
 def vanishes_exactly_below_zero(potential: Potential) -> bool:
@@ -227,18 +278,19 @@ def _piece_value(potential: Potential, k, u):
 
 
 def leaf_candidates(potential: Potential, chi):
-    """The ``2P − 1`` quadratics ``A h² + B h + C`` (``A < 0``) whose largest valid one is the leaf, and the ranges
+    """The quadratics ``A h² + B h + C`` (``A < 0``) whose largest valid one is the leaf, and the ranges
     ``[lo, hi]`` of ``h`` where each is valid (module docstring): the interiors of the ``P`` pieces, then
-    the ``P − 1`` breakpoints.  Returns ``(A, B, C, lo, hi)``, each of shape ``(2P − 1,)``; an unbounded
-    range ends at ``±FAR``."""
+    the breakpoints of :attr:`Potential.corners` (all ``P − 1`` when it is ``None``).  Returns
+    ``(A, B, C, lo, hi)``; an unbounded range ends at ``±FAR``."""
     t, a, b, c = potential.breaks, potential.a, potential.b, potential.c
+    kept = np.arange(t.shape[0]) if potential.corners is None else np.asarray(potential.corners, int)
     d = 1.0 + 2.0 * a * chi                                             # >= 1: every piece is convex
     ia, ib, ic = -a / d, -b / d, b**2 * chi / (2.0 * d) - c
     far = jnp.full((1,), FAR)
     ilo = jnp.concatenate([-far, t * d[1:] + b[1:] * chi])
     ihi = jnp.concatenate([t * d[:-1] + b[:-1] * chi, far])
-    k = jnp.arange(t.shape[0])
-    v_break = jnp.minimum(_piece_value(potential, k, t), _piece_value(potential, k + 1, t))
+    t = t[kept]
+    v_break = jnp.minimum(_piece_value(potential, kept, t), _piece_value(potential, kept + 1, t))
     ea = jnp.full_like(t, -0.5 / chi)
     eb, ec = t / chi, -(t**2) / (2.0 * chi) - v_break
     whole = jnp.full_like(t, FAR)
@@ -284,13 +336,21 @@ def leaf(h, chi, potential: Potential):
     return jnp.max(jnp.where((lo <= h) & (h <= hi), value, -jnp.inf), axis=-1)
 
 
-def leaf_edges(potential: Potential, chi: float) -> tuple[float, float]:
-    """The smallest and largest finite cell edge of the leaf at a concrete ``χ`` (on the host): outside
-    ``[lo, hi]`` the leaf is its outermost quadratics (:func:`asymptotes`)."""
-    left, right, *_ = leaf_cells(potential, jnp.asarray(chi, jnp.float64))
-    edges = np.asarray(jnp.concatenate([left[1:], right[:-1]]))
+@functools.lru_cache(maxsize=256)
+def leaf_edges(spec: tuple, chi: float) -> tuple[float, float]:
+    """The smallest and largest finite cell edge of the leaf of the potential :func:`key` ``spec`` at a
+    concrete ``χ`` (on the host; remembered): outside ``[lo, hi]`` the leaf is its outermost quadratics
+    (:func:`asymptotes`)."""
+    left, right = (np.asarray(v) for v in _cell_edges(from_key(spec, host=True), chi))
+    edges = np.concatenate([left[1:], right[:-1]])
     edges = edges[np.abs(edges) < 0.5 * FAR]
     return (float(edges.min()), float(edges.max())) if edges.size else (0.0, 0.0)
+
+
+@jax.jit
+def _cell_edges(potential: Potential, chi):
+    """The ``(left, right)`` edges of :func:`leaf_cells`, in one compiled call (host-side queries)."""
+    return leaf_cells(potential, chi)[:2]
 
 
 def asymptotes(potential: Potential, chi):

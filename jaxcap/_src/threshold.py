@@ -105,7 +105,7 @@ def _level_result(level, kappa, alpha, starts, engine=None, nodes=None, spacing=
 
 def _chain(alpha, max_level, kappa, options, resume=(), first=0, cost=None) -> Iterator[Result]:
     """Levels ``first … max_level`` (after the finished ``resume``), each from the ones before;
-    ``cost``: :func:`_cost`'s ``potential`` and ``epsilon``.
+    ``cost``: the ``potential`` key and the level ``epsilon``.
 
     No start depends on level 0 (level 1 starts from a fixed set, :func:`jaxcap._src.driver.starts`),
     so a chain toward one level ``r ≥ 1`` may begin at level 1.
@@ -123,8 +123,8 @@ def _chain(alpha, max_level, kappa, options, resume=(), first=0, cost=None) -> I
         yield res
 
 
-def threshold_chain(max_level: int, *, kappa: float = 0.0, resume=None, throw: bool = True,
-                    **options) -> Iterator[Result]:
+def threshold_chain(max_level: int, *, kappa: float = 0.0, resume=None, throw: bool = True, potential=None,
+                    epsilon: float = 1.0, **options) -> Iterator[Result]:
     """Thresholds ``α_0, α_1, …, α_{max_level}``, each warm-started from the ones before.
 
     ``resume`` (a finished level-``s`` threshold, or the finished thresholds of
@@ -132,9 +132,11 @@ def threshold_chain(max_level: int, *, kappa: float = 0.0, resume=None, throw: b
     ``s + 1`` from the last two of them.  ``options``: ``engine``, ``nodes``, ``spacing``.
     ``throw=False``: a level that does not converge is yielded as a not-converged :class:`Result`
     (:mod:`jaxcap._src.status`) and ends the chain, instead of raising :class:`ConvergenceError`.
+    ``potential`` and ``epsilon``: the cost and the level set ``e_r = ε``, as in :func:`threshold`.
     """
     max_level, kappa, options = check_level(max_level), check_kappa(kappa), check_options(options)
-    chain = _chain(None, max_level, kappa, options, resume)
+    cost = dict(potential=check_potential(potential), epsilon=check_epsilon(epsilon))
+    chain = _chain(None, max_level, kappa, options, resume, cost=cost)
     return chain if throw else _not_throwing(chain, kappa, options)
 
 
@@ -178,16 +180,17 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, potentia
 
     Raises:
         TypeError, ValueError: invalid ``alpha``, ``level``, ``kappa``, ``potential`` or options.
-        ConvergenceError: no verified maximum.  At or below the zero-energy boundary (from level 1
-            on) the error says so; at ``κ ≤ 0``, where the boundary is Gardner's closed form, before
-            any solve.  The boundary is the count's for every potential that vanishes exactly on
+        ConvergenceError: no verified maximum.  At or below the zero-energy boundary the error says
+            so; at level 0 and at ``κ ≤ 0``, where the boundary is Gardner's closed form, before any solve.  The boundary is the count's for every potential that vanishes exactly on
             ``u ≤ κ`` (``docs/theory.md#potentials``); for other potentials it is not checked.
     """
     level, kappa, alpha = check_level(level), check_kappa(kappa), check_alpha(alpha)
     options = check_options(options)
     key = check_potential(potential)
-    jamming = not key or potentials.vanishes_exactly_below_zero(potentials.from_key(key))
-    if jamming and level >= 1 and kappa <= 0.0:   # alpha_sat,r(kappa) = alpha_sat,0(kappa) (docs/theory.md#zero-energy)
+    jamming = not key or potentials.vanishes_exactly_below_zero(potentials.from_key(key, host=True))
+    # alpha_sat,0(kappa) is Gardner's at every kappa, and alpha_sat,r(kappa) = alpha_sat,0(kappa) at kappa <= 0
+    # (docs/theory.md#zero-energy)
+    if jamming and (level == 0 or kappa <= 0.0):
         line = gardner(kappa)[0]
         if alpha <= line:
             raise _below_zero_energy_line(alpha, kappa, level, line, {"level": level, "kappa": kappa})
@@ -218,4 +221,4 @@ def _below_zero_energy_line(alpha, kappa, level, line: float, diagnostics: dict)
         f"alpha = {float(alpha):g} is at or below the level-{level} zero-energy boundary alpha_sat,{level}"
         f"(kappa={float(kappa):g}) = {line:.10g} (jaxcap sat --level {level}): e_{level}(alpha) = 0 there, "
         "approached as chi -> infinity, with no finite maximiser",
-        dict(diagnostics, alpha_sat=line, zero_energy_phase=True))
+        dict(diagnostics, alpha_sat=line, zero_energy_phase=True, energy=0.0))

@@ -72,7 +72,7 @@ def check_potential(potential) -> tuple:
     """The key (:func:`jaxcap._src.potential.key`, empty for the count) of the potential a solve names
     (:func:`jaxcap._src.potential.named`: ``None``, a built-in's name, a
     :class:`~jaxcap._src.potential.Potential` at ``κ = 0``, a JSON file); a potential with traced
-    coefficients is a ``TypeError`` (its derivatives: :func:`jaxcap._src.potential_derivatives.potential_derivatives`)."""
+    coefficients is a ``TypeError`` (its derivatives: ``jaxcap.potential_derivatives``)."""
     if potential is None or isinstance(potential, str) and potential == "count":
         return ()
     import jax                                 # imported when a potential is named

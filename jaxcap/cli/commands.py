@@ -22,17 +22,20 @@ def register(sub) -> None:
     p = sub.add_parser("threshold", help="the level-R threshold alpha_R where the ground-state energy reaches 1")
     p.add_argument("--level", type=opt.level, required=True)
     opt.add_engine_options(p)
+    opt.add_potential_options(p, epsilon=True)
     p.set_defaults(run=threshold, check=no_outputs)
 
     p = sub.add_parser("energy", help="the level-R ground-state energy e_R(alpha)")
     p.add_argument("--alpha", type=opt.positive_float, required=True)
     p.add_argument("--level", type=opt.level, required=True)
     opt.add_engine_options(p)
+    opt.add_potential_options(p)
     p.set_defaults(run=energy, check=no_outputs)
 
     p = sub.add_parser("table", help="the main job: the injectivity threshold level by level, with timings")
     p.add_argument("--max-level", type=opt.level, default=3)
     opt.add_engine_options(p)
+    opt.add_potential_options(p, epsilon=True)
     p.add_argument("--plot", metavar="FILE", help="write alpha_r against r (needs matplotlib)")
     p.add_argument("--finite-n", type=opt.count, default=4,
                    help="n of the exact finite-size row at kappa 0 (default 4; 0 leaves it out)")
@@ -58,6 +61,7 @@ def register(sub) -> None:
     p.add_argument("--points", type=opt.points, default=None)
     p.add_argument("--plot", metavar="FILE", help="with a curve: RS, level-r and extrapolated lines (needs matplotlib)")
     opt.add_engine_options(p, kappa=False)
+    opt.add_potential_options(p)
     p.set_defaults(run=sat, check=check_sat)
 
     p = sub.add_parser("dat", help="the RS-stability (de Almeida-Thouless) threshold on the energy-1 line")
@@ -105,7 +109,13 @@ def check_frsb(args) -> None:
 
 
 def check_sat(args) -> None:
-    """One ``--kappa`` (one level, or ``--max-level``) or a curve (``--kappa-from/--kappa-to/--points``)."""
+    """One ``--kappa`` (one level, or ``--max-level``) or a curve (``--kappa-from/--kappa-to/--points``), of
+    a potential whose zero-energy line is the count's (``docs/theory.md#potentials``)."""
+    if args.potential not in ("count", "linear", "quadratic"):
+        from .. import Potential
+        if not Potential.vanishes_exactly_below_zero(args.potential):
+            raise BadInput("sat: the zero-energy line of --potential is the count's only when V = 0 on u <= 0 and "
+                           "V > 0 on u > 0 (docs/theory.md#potentials); this one is not")
     curve = (args.kappa_from, args.kappa_to, args.points)
     if args.level is not None and args.max_level is not None:
         raise BadInput("--level R and --max-level M exclude each other (one level, or levels 0..M)")
@@ -140,24 +150,23 @@ def write_plot(draw, path, *data) -> int:
 
 def threshold(args) -> int:
     import jaxcap
-    res = jaxcap.threshold(args.level, kappa=args.kappa, **opt.engine_options(args))
+    res = jaxcap.threshold(args.level, kappa=args.kappa, **opt.engine_options(args), **opt.cost_options(args))
     emit(args, to_json(res), result_text(res))
     return EXIT_OK
 
 
 def energy(args) -> int:
     import jaxcap
-    if args.level == 0:     # level 0's zero-energy line is Gardner's at every kappa (docs/theory.md#zero-energy)
-        from .._src.zero_energy import gardner
-        line = gardner(args.kappa)[0]
-        if args.alpha <= line:
-            raise ConvergenceError(
-                f"alpha = {args.alpha:g} is at or below the level-0 zero-energy boundary alpha_sat,0(kappa={args.kappa:g})"
-                f" = {line:.10g} (jaxcap sat --level 0): e_0(alpha) = 0 there, approached as chi -> infinity, with no "
-                "finite maximiser", {"level": 0, "kappa": args.kappa, "alpha_sat": line, "zero_energy_phase": True})
-    res = jaxcap.energy(args.alpha, args.level, kappa=args.kappa, **opt.engine_options(args))
+    res = jaxcap.energy(args.alpha, args.level, kappa=args.kappa, **opt.engine_options(args), **opt.cost_options(args))
     emit(args, to_json(res), result_text(res))
     return EXIT_OK
+
+
+def _potential_json(potential) -> dict:
+    """The JSON form of ``--potential`` (its pieces at ``kappa = 0``)."""
+    from .. import Potential
+    chosen = getattr(Potential, potential)(0.0) if isinstance(potential, str) else potential
+    return chosen.as_dict()
 
 
 def _failure(exc: ConvergenceError) -> dict:
@@ -172,7 +181,8 @@ def table(args) -> int:
     t0 = time.perf_counter()
     with tqdm(total=args.max_level + 1, desc="levels", file=sys.stderr, disable=None) as bar:
         try:
-            for res in jaxcap.threshold_chain(args.max_level, kappa=args.kappa, **opt.engine_options(args)):
+            for res in jaxcap.threshold_chain(args.max_level, kappa=args.kappa, **opt.engine_options(args),
+                                              **opt.cost_options(args)):
                 rows.append(res)
                 bar.set_postfix(level=res.level, alpha=f"{res.alpha:.8f}")
                 bar.update()
@@ -182,14 +192,22 @@ def table(args) -> int:
     payload = {"kappa": args.kappa, "levels": [to_json(r) for r in rows], "seconds": seconds}
     if failure is not None:
         payload["failed"] = {"level": len(rows), **_failure(failure)}
-    euler = _euler_prediction(args.kappa)
-    if euler is not None:
-        payload["euler"] = euler
-    rs_alpha = rows[0].alpha if rows and rows[0].level == 0 else None
-    extra = comparison.compute(args.kappa, rows, args.finite_n, args.finite_trials)
-    payload.update(extra)
-    emit(args, payload, levels_table(args.kappa, rows, seconds) + euler_line(euler, rs_alpha)
-         + "\n" + comparison.text(args.kappa, rows, euler, extra, args.max_level))
+    if args.potential != "count" or args.epsilon != 1.0:
+        # the rival predictions (Euler, dAT, finite size) are the count's injectivity threshold's
+        payload.update(potential=_potential_json(args.potential), epsilon=args.epsilon)
+        name = args.potential if isinstance(args.potential, str) else args.potential.name
+        title = f"Level set e_r(alpha) = {args.epsilon:g} of the potential {name}, kappa = {args.kappa:g}"
+        emit(args, payload, title + "\n" + levels_table(args.kappa, rows, seconds).split("\n", 1)[1])
+        extra = {}
+    else:
+        euler = _euler_prediction(args.kappa)
+        if euler is not None:
+            payload["euler"] = euler
+        rs_alpha = rows[0].alpha if rows and rows[0].level == 0 else None
+        extra = comparison.compute(args.kappa, rows, args.finite_n, args.finite_trials)
+        payload.update(extra)
+        emit(args, payload, levels_table(args.kappa, rows, seconds) + euler_line(euler, rs_alpha)
+             + "\n" + comparison.text(args.kappa, rows, euler, extra, args.max_level))
     code = write_plot(plotting.levels, args.plot, rows) if rows else EXIT_OK
     if failure is not None:
         say(f"jaxcap: not converged at level {len(rows)}: {failure}")
@@ -253,9 +271,11 @@ def sat(args) -> int:
     from .. import sat as sat_level, sat_chain, sat_sequence
     if args.kappa_from is not None:
         return _sat_curve(args)
+    # every potential sat accepts (check_sat) has the count's zero-energy line: the JSON echoes it
+    echo = {} if args.potential == "count" else {"potential": _potential_json(args.potential)}
     if args.max_level is None:
         res = sat_level(args.kappa, args.level, **opt.engine_options(args))
-        emit(args, to_json(res), sat_text(res))
+        emit(args, to_json(res) | echo, sat_text(res))
         return EXIT_OK
     t0 = time.perf_counter()
     rows, failure, fit = [], None, {}
@@ -269,7 +289,7 @@ def sat(args) -> int:
         fit = ({"alpha_inf": rows[0].alpha, "alpha_inf_err": 0.0, "model": "replica symmetric (kappa <= 0)"}
                if args.kappa <= 0.0 else extrapolate([r.level for r in rows], [r.alpha for r in rows]))
     payload = {"kappa": args.kappa, "levels": [r.level for r in rows], "alphas": [r.alpha for r in rows], **fit,
-               "seconds": time.perf_counter() - t0, "results": [to_json(r) for r in rows]}
+               "seconds": time.perf_counter() - t0, "results": [to_json(r) for r in rows], **echo}
     if failure is not None:
         payload["failed"] = {"level": len(rows), **_failure(failure)}
     text = [sat_text(r) for r in rows]
@@ -302,6 +322,8 @@ def _sat_curve(args) -> int:
             point.update(alpha_inf=fit["alpha_inf"], alpha_inf_err=fit["alpha_inf_err"])
         points.append(point)
     payload = {"level": args.level, "points": points, "not_converged": failed, "seconds": time.perf_counter() - t0}
+    if args.potential != "count":
+        payload["potential"] = _potential_json(args.potential)
     head = f"{'kappa':>9} " + " ".join(f"{'alpha_' + str(r):>16}" for r in range(args.level + 1))
     text = [head + (f" {'alpha_inf':>16} {'+-':>8}" if args.extrapolate else "")]
     for pt in points:

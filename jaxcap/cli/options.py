@@ -116,3 +116,36 @@ def check_plot(path) -> None:
     check_output(path, "--plot")
     from .plotting import check_format
     check_format(path)
+
+
+#: The built-in potentials of ``--potential`` (``jaxcap.Potential``).
+POTENTIALS = ("count", "linear", "quadratic")
+
+
+def potential(text: str):
+    """``--potential``: a built-in's name (kept as the name) or a JSON file of pieces, read and checked here
+    (a :class:`jaxcap.Potential`)."""
+    if text in POTENTIALS:
+        return text
+    if not text.endswith(".json"):
+        raise argparse.ArgumentTypeError(f"expected {', '.join(POTENTIALS)} or a FILE.json, got {text!r}")
+    from .. import Potential
+    try:
+        return Potential.load(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_potential_options(p, *, epsilon: bool = False) -> None:
+    """``--potential`` (and ``--epsilon``: the level set ``e_r = ε`` of a threshold)."""
+    p.add_argument("--potential", type=potential, default="count", metavar="count|linear|quadratic|FILE.json",
+                   help="the cost V(u - kappa) of each field: count, linear, quadratic or a JSON file of pieces "
+                        "(default count)")
+    if epsilon:
+        p.add_argument("--epsilon", type=positive_float, default=1.0,
+                       help="the level set e_R(alpha) = epsilon to solve for, epsilon > 0 (default 1)")
+
+
+def cost_options(args) -> dict:
+    """The ``potential`` (and ``epsilon``) keywords of the library's solves."""
+    return {"potential": args.potential} | ({"epsilon": args.epsilon} if hasattr(args, "epsilon") else {})
