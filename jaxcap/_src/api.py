@@ -61,9 +61,10 @@ def threshold(level: int, *, kappa: float = 0.0, start: Result | dict | None = N
             converge (default), or return a not-converged :class:`Result` (NaN values, ``status``
             and ``reason``; :mod:`jaxcap._src.status`).  Traced solves never raise for an element.
         potential: the cost ``V`` at ``κ = 0``, shifted to ``V(u − κ)``: ``None`` or ``"count"``
-            (``1[u > κ]``, the default), ``"linear"``, ``"quadratic"``, a :class:`Potential` or a
-            JSON file (``docs/theory.md#potentials``); static under JAX transformations (its
-            coefficients' derivatives: :func:`jaxcap.potential_derivatives`).
+            (``1[u > κ]``, the default), ``"linear"``, ``"quadratic"``, a
+            :class:`~jaxcap._src.potential.Potential` or a JSON file (``docs/theory.md#potentials``);
+            static under JAX transformations (its coefficients' derivatives:
+            :func:`jaxcap.potential_derivatives`).
         epsilon: the level ``ε > 0`` of the level set (1: the threshold); static under JAX transformations.
         **options: ``engine`` (``"grid"`` or ``"tensor"``), ``nodes``, ``spacing``.
 
