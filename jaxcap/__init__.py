@@ -24,6 +24,7 @@ _SOURCES = {
     "threshold": "api", "energy": "api", "sat": "api",
     "threshold_chain": "threshold",
     "sweep": "sweep", "energy_grid": "sweep",
+    "potential_derivatives": "coefficients",
     "Result": "result", "Diagnostics": "result", "FRSBResult": "result", "Quantities": "result",
     "ConvergenceError": "result", "to_json": "result",
     "Status": "status",

@@ -41,15 +41,6 @@ def _concrete(solve, kind: str, level: int, kappa, alpha, throw: bool, options: 
         return not_converged(kind, level, kappa, alpha, str(err), engine=engine)
 
 
-def _traced_cost(potential: tuple, epsilon: float) -> None:
-    """Traced solves are of the count's threshold: a ``TypeError`` for another potential or level set."""
-    if potential or epsilon != 1.0:
-        raise TypeError("under JAX transformations threshold and energy solve the count's threshold "
-                        "(potential=None, epsilon=1); for another potential call them with concrete "
-                        "alpha and kappa (envelope derivatives in the Result) and use "
-                        "jaxcap.potential_derivatives for the coefficients")
-
-
 def threshold(level: int, *, kappa: float = 0.0, start: Result | dict | None = None,
               kappa_range: tuple[float, float] = sensitivity.DEFAULT_KAPPA_RANGE, throw: bool = True,
               potential=None, epsilon: float = 1.0, **options: Any) -> Result:
@@ -70,9 +61,11 @@ def threshold(level: int, *, kappa: float = 0.0, start: Result | dict | None = N
             converge (default), or return a not-converged :class:`Result` (NaN values, ``status``
             and ``reason``; :mod:`jaxcap._src.status`).  Traced solves never raise for an element.
         potential: the cost ``V`` at ``κ = 0``, shifted to ``V(u − κ)``: ``None`` or ``"count"``
-            (``1[u > κ]``, the default), ``"linear"``, ``"quadratic"``, a :class:`~jaxcap._src.potential.Potential` or a
-            JSON file (``docs/theory.md#potentials``); concrete ``kappa`` only.
-        epsilon: the level ``ε > 0`` of the level set (1: the threshold); concrete ``kappa`` only.
+            (``1[u > κ]``, the default), ``"linear"``, ``"quadratic"``, a
+            :class:`~jaxcap._src.potential.Potential` or a JSON file (``docs/theory.md#potentials``);
+            static under JAX transformations (its coefficients' derivatives:
+            :func:`jaxcap.potential_derivatives`).
+        epsilon: the level ``ε > 0`` of the level set (1: the threshold); static under JAX transformations.
         **options: ``engine`` (``"grid"`` or ``"tensor"``), ``nodes``, ``spacing``.
 
     Returns:
@@ -91,8 +84,7 @@ def threshold(level: int, *, kappa: float = 0.0, start: Result | dict | None = N
     key, epsilon = check_potential(potential), check_epsilon(epsilon)
     require_x64()
     if _traced_scalar(kappa, "kappa"):
-        _traced_cost(key, epsilon)
-        return sensitivity.traced_solve("threshold", level, None, kappa, options, kappa_range, start)
+        return sensitivity.traced_solve("threshold", level, None, kappa, options, kappa_range, start, key, epsilon)
     return _concrete(lambda: host.threshold(level, kappa=kappa, start=start, potential=potential,
                                             epsilon=epsilon, **options),
                      "threshold", level, check_kappa(kappa), None, throw, options)
@@ -129,12 +121,11 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start: Result | dict
     require_x64()
     traced_alpha, traced_kappa = _traced_scalar(alpha, "alpha"), _traced_scalar(kappa, "kappa")
     if traced_alpha or traced_kappa:
-        _traced_cost(key, 1.0)
         if not traced_alpha:
             check_alpha(alpha)
         if not traced_kappa:
             check_kappa(kappa)
-        return sensitivity.traced_solve("energy", level, alpha, kappa, options, kappa_range, start)
+        return sensitivity.traced_solve("energy", level, alpha, kappa, options, kappa_range, start, key)
     return _concrete(lambda: host.energy(alpha, level, kappa=kappa, start=start, potential=potential, **options),
                      "energy", level, check_kappa(kappa), check_alpha(alpha), throw, options)
 

@@ -35,6 +35,12 @@ The engine is static, so it is fixed before anything is traced
 ``(−1, 1)``), fitted to the level's solutions at both ends and the middle of that
 range.  Values under transformations therefore agree with the concrete solves to
 the engines' quadrature error (``quad_error``), not to the last digit.
+
+A potential (``docs/theory.md#potentials``) and the level ``ε`` of a level set are static too: the
+potential's key is in the engine and in the :class:`Spec` (the anchor solves are of the same
+cost), and a threshold's objective is solved at its fixed number ``ε − 1``
+(:mod:`jaxcap._src.solver`), so the rules above hold unchanged: ``dα/dκ = −α (∂G/∂κ)/G`` on the
+level set, ``∂e/∂α = −G`` and ``∂e/∂κ = −α ∂G/∂κ`` of the potential's ``G``.
 """
 from __future__ import annotations
 
@@ -53,7 +59,7 @@ from .params import Params, from_unconstrained, to_unconstrained
 from .result import ConvergenceError, Diagnostics, Result, start_params
 from .solver import HESSIAN_STEP, OBJECTIVES
 from .functional import energy_functional
-from .sweep import AUTO_COARSE_FROM, Plan, batch_engine, solve_batch
+from .sweep import AUTO_COARSE_FROM, Plan, batch_engine, host_potential, solve_batch
 from .threshold import energy as host_energy, threshold as host_threshold
 from .engine import make_engine
 from .zero_energy import curvature, gardner, sat_curve
@@ -84,6 +90,8 @@ class Spec(NamedTuple):
     options: tuple          # sorted (name, value) pairs: engine, nodes, spacing
     kappa_range: tuple
     start: tuple | None     # a hashable start (chi, q, x), or None
+    potential: tuple = ()   # the potential's key (:func:`jaxcap._src.potential.key`); empty: the count
+    epsilon: float = 1.0    # the level set e_r = ε of a threshold (1: the threshold)
 
     @property
     def dim(self) -> int:
@@ -99,27 +107,43 @@ def at_top_level(fun, *args, **kwargs):
 
 
 @functools.cache
-def traced_engine(level: int, options: tuple, kappa_range: tuple):
-    """The one engine of level-``level`` traced solves over ``kappa_range``: the grid of
-    :func:`~jaxcap._src.sweep.batch_engine` over the range, fitted to the threshold at its middle
-    (:meth:`~jaxcap._src.grid.GridEngine.fitted`), every kernel cover one rung wider (``×√2``, at most 1).
+def traced_engine(level: int, options: tuple, kappa_range: tuple, potential: tuple = (), epsilon: float = 1.0):
+    """The one engine of level-``level`` traced solves over ``kappa_range`` (of ``potential``, a key): the grid of
+    :func:`~jaxcap._src.sweep.batch_engine` over the range, fitted to the threshold (the level set
+    ``e_r = epsilon``) at its middle (:meth:`~jaxcap._src.grid.GridEngine.fitted`), every kernel cover
+    one rung wider (``×√2``, at most 1).
 
     Over ``κ ∈ [−1, 1]`` the thresholds of levels 1–3 need no finer grid than at ``κ = 0``,
     but their outer smoothings widen (at level 2, ``√(q_1 − q_0)`` needs a cover of 0.91 at
     ``κ = 1`` against 0.64 at ``κ = 0``): the wider covers hold them.  Each element is still
     checked against the engine (:meth:`~jaxcap._src.grid.GridEngine.check`).  Built once per process and arguments.
+
+    Raises:
+        ConvergenceError: the threshold at the middle of ``kappa_range`` failed (for a convex potential at
+            ``κ ≤ 0`` there is none above level 0): the message asks for a ``kappa_range`` around the ``κ`` wanted.
     """
     opts = dict(options)
     lo, hi = kappa_range
-    eng = batch_engine(level, np.array([lo, hi]), opts.get("engine"), opts.get("nodes"), opts.get("spacing"))
+    eng = batch_engine(level, np.array([lo, hi]), opts.get("engine"), opts.get("nodes"), opts.get("spacing"),
+                       potential=potential)
     if level == 0:
         return eng
-    middle = at_top_level(host_threshold, level, kappa=0.5 * (lo + hi), **opts)
+    kappa = 0.5 * (lo + hi)
+    try:
+        middle = at_top_level(host_threshold, level, kappa=kappa, potential=host_potential(potential),
+                              epsilon=epsilon, **opts)
+    except ConvergenceError as err:
+        # a convex potential has no level-r threshold at κ ≤ 0, where every level is RS (docs/theory.md#potentials)
+        raise ConvergenceError(f"the engine of traced level-{level} solves is fitted to the threshold at the middle "
+                               f"of kappa_range (kappa={kappa:g}), which failed ({err}); pass a kappa_range "
+                               f"around the kappa of interest", err.diagnostics) from None
     return eng.fitted(start_params(middle, level)).widened()
 
 
-def spec_for(kind: str, level: int, options: dict, kappa_range, start) -> Spec:
-    """The :class:`Spec` of a traced solve; validates the static arguments (before anything is traced).
+def spec_for(kind: str, level: int, options: dict, kappa_range, start, potential: tuple = (),
+             epsilon: float = 1.0) -> Spec:
+    """The :class:`Spec` of a traced solve of ``potential`` (a key; the count when empty) and, for a threshold,
+    the level set ``e_r = epsilon``; validates the static arguments (before anything is traced).
 
     Raises:
         TypeError, ValueError: ``kappa_range`` not two finite numbers ``lo < hi``, an invalid
@@ -132,11 +156,12 @@ def spec_for(kind: str, level: int, options: dict, kappa_range, start) -> Spec:
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ValueError(f"kappa_range must be finite with lo < hi, got {kappa_range!r}")
     options = tuple(sorted(options.items()))
-    engine = traced_engine(level, options, (lo, hi))
+    epsilon = float(epsilon) if kind == "threshold" else 1.0
+    engine = traced_engine(level, options, (lo, hi), potential, epsilon)
     if start is not None:
         p = start_params(start, level)
         start = (float(p.chi), tuple(map(float, p.q)), tuple(map(float, p.x)))
-    return Spec(kind, level, engine, options, (lo, hi), start)
+    return Spec(kind, level, engine, options, (lo, hi), start, potential, epsilon)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,11 +174,11 @@ def _anchor(spec: Spec, alphas: np.ndarray, kappas: np.ndarray):
         return start_params(spec.start, spec.level)
     mid = len(kappas) // 2
     order = sorted(range(len(kappas)), key=lambda i: (abs(i - mid), i))[:ANCHOR_TRIES]
-    opts = dict(spec.options)
+    opts = dict(spec.options, potential=host_potential(spec.potential))
     for i in order:
         try:
             if spec.kind == "threshold":
-                res = host_threshold(spec.level, kappa=float(kappas[i]), **opts)
+                res = host_threshold(spec.level, kappa=float(kappas[i]), epsilon=spec.epsilon, **opts)
             else:
                 res = host_energy(float(alphas[i]), spec.level, kappa=float(kappas[i]), **opts)
         except ConvergenceError:
@@ -181,7 +206,7 @@ def _host_solve(spec: Spec, alphas, kappas):
         if start is None:
             status[idx] = Status.NO_SOLUTION
         else:
-            plan = Plan(spec.level, spec.engine, start, spec.kind)
+            plan = Plan(spec.level, spec.engine, start, spec.kind, spec.epsilon)
             # padded to a power of two: batches of similar sizes share one compiled program; the autodiff
             # Hessians run faster and compile slower: for batches of a sweep's size
             res = solve_batch(plan, k[idx], alphas=a[idx] if spec.kind == "energy" else None,
@@ -306,15 +331,17 @@ def _diagnostics(diag, info: dict) -> Diagnostics:
 
 
 def traced_solve(kind: str, level: int, alpha, kappa, options: dict, kappa_range=DEFAULT_KAPPA_RANGE,
-                 start=None) -> Result:
-    """A :class:`~jaxcap._src.result.Result` whose leaves are JAX values (for traced ``alpha``, ``kappa``).
+                 start=None, potential: tuple = (), epsilon: float = 1.0) -> Result:
+    """A :class:`~jaxcap._src.result.Result` whose leaves are JAX values (for traced ``alpha``, ``kappa``),
+    of ``potential`` (a key; the count when empty) and, for a threshold, the level set ``e_r = epsilon``.
 
     ``alpha``, ``energy``, ``params`` and the envelope derivatives are differentiable to
     any order; ``status`` and ``diagnostics`` are constants.  A failed element has NaN
     values and ``converged`` false.
     """
-    spec = spec_for(kind, level, options, kappa_range, start)
-    alpha = jnp.asarray(0.0 if alpha is None else alpha, jnp.float64)
+    spec = spec_for(kind, level, options, kappa_range, start, potential, epsilon)
+    # a threshold's objective takes its fixed number ε − 1 where an energy's takes α (jaxcap._src.solver)
+    alpha = jnp.asarray(spec.epsilon - 1.0 if alpha is None else alpha, jnp.float64)
     out = _traced_arrays(spec, alpha, jnp.asarray(kappa, jnp.float64))
     info = spec.engine.describe()
     return Result(
@@ -322,7 +349,7 @@ def traced_solve(kind: str, level: int, alpha, kappa, options: dict, kappa_range
         diagnostics=_diagnostics(out["diag"], info),
         dalpha_dkappa=out.get("dalpha_dkappa"), denergy_dalpha=out.get("denergy_dalpha"),
         denergy_dkappa=out.get("denergy_dkappa"), status=jax.lax.stop_gradient(out["status"]).astype(jnp.int32),
-        level=level, kind=kind)
+        level=level, kind=kind, potential=spec.potential)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,6 +24,11 @@ threshold), the check of the whole construction; the contacts per dimension are
 ``c_r = α P(contact)``.  On the zero-energy line (``χ → ∞``, ``y = x/χ``, the hinge leaf) every
 ``h_r > κ`` is a contact and ``P(positive) = 0``.
 
+The regions are the count's: the structure is of a result of the count ``1[u > κ]`` (``potential=None``)
+only.  For another potential (``docs/theory.md#potentials``) the fates of a row are the cells of its
+leaf (the interior of a piece, or a breakpoint) and the last step needs their separate masses, which
+the potential's closed form does not give: :func:`structure` refuses such a result.
+
 The κ-derivatives along the solution (``d/dκ`` at the moving optimum) are the implicit
 function theorem's: ``du*/dκ = −H⁻¹ ∂²φ/∂u∂κ`` for the solve's objective ``φ``
 (:data:`jaxcap._src.solver.OBJECTIVES`), and ``dα/dκ`` the envelope theorem's (the result's own).
@@ -286,11 +291,14 @@ def structure(result: Result, *, h: Any = None, derivatives: bool = False, **opt
 
     Raises:
         ValueError: a batched or non-converged result, one that is not a threshold, energy or
-            zero-energy result, ``h`` not a 1-d array of finite numbers, or an engine beyond the
-            limits of :mod:`jaxcap._src.guards`.
+            zero-energy result, a result of another potential than the count (module docstring), ``h``
+            not a 1-d array of finite numbers, or an engine beyond the limits of :mod:`jaxcap._src.guards`.
     """
     if not isinstance(result, Result) or result.kind not in ("threshold", "energy", "sat"):
         raise ValueError("structure needs a Result of jaxcap.threshold, jaxcap.energy or jaxcap.sat")
+    if result.potential:
+        raise ValueError(f"structure supports the count only (potential=None); this result is of the "
+                         f"potential {result.potential[0]!r}")
     if result.shape:
         raise ValueError("structure takes a single Result; iterate over a batched one")
     if not bool(result.converged):

@@ -42,6 +42,13 @@ gathered with ``multihost_utils.process_allgather``.  An element is
 point is not degenerate (:func:`jaxcap._src.params.degeneracy`) and the engine
 resolves it; the others are reported with their diagnostics, never dropped.
 The batch comes back as one :class:`~jaxcap._src.result.Result` with a leading axis.
+
+**Potentials.**  ``potential=`` (``docs/theory.md#potentials``) puts the potential's key in the
+batch engine (:func:`batch_engine`), so every element of the program evaluates its leaf, level 0
+its closed form (:func:`jaxcap._src.functional.outer_mean`: the engine's potential); the planning
+solve is of the same potential.  ``epsilon=`` sweeps the level set ``e_r = ε``: the objective's
+fixed number ``ε − 1`` (:mod:`jaxcap._src.solver`) is the ``α`` each threshold element is solved at
+(0 for the threshold itself, so the count's program and numbers are unchanged).
 """
 from __future__ import annotations
 
@@ -60,13 +67,14 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from . import guards
 from .compilation import jit
 from .engine import make_engine
+from .potential import from_key
 from .measurement import GRAD_TOL, envelope_derivatives, quad_error, verdict
 from .params import Params, from_unconstrained, to_unconstrained
 from .result import ConvergenceError, Diagnostics, Result, not_converged, start_params
 from .status import Status
 from .solver import OBJECTIVES, lbfgs, measure, newton_in_u, value_grad_hessian, value_grad_hessian_autodiff
 from .threshold import energy, threshold
-from .validation import check_level, check_points
+from .validation import check_epsilon, check_level, check_points, check_potential
 
 __all__ = ["Plan", "plan", "batch_engine", "solve_batch", "concatenate", "sweep", "energy_grid"]
 
@@ -81,12 +89,15 @@ BLOCK = 4
 
 
 class Plan(NamedTuple):
-    """What every chunk of a batch shares: the level, the (static) engine, the start ``u*`` and the objective."""
+    """What every chunk of a batch shares: the level, the (static) engine (with the potential's key,
+    :attr:`~jaxcap._src.engine.Engine.potential`), the start ``u*``, the objective and, for a threshold
+    plan, the level ``ε`` of the level set ``e_r = ε`` (1: the threshold)."""
 
     level: int
     engine: object
     start: Params
     objective: str = "threshold"
+    epsilon: float = 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,15 +214,17 @@ def _checked_values(values, name: str, positive: bool = False) -> np.ndarray:
     return v
 
 
-def batch_engine(level: int, kappas: np.ndarray, engine, nodes, spacing):
-    """The engine for the whole batch: for the grid, the union of the grids around ``min κ`` and ``max κ``.
+def batch_engine(level: int, kappas: np.ndarray, engine, nodes, spacing, potential: tuple = ()):
+    """The engine for the whole batch: for the grid, the union of the grids around ``min κ`` and ``max κ``;
+    of the count, or of ``potential`` (a key, :func:`jaxcap._src.potential.key`).
 
-    Level 0 is closed-form and ignores the engine: one canonical engine, one compiled program.
+    Level 0 is closed-form and ignores the engine but for its potential: one canonical engine per
+    potential, one compiled program.
     """
     if level == 0:
-        return make_engine(0, engine, nodes, spacing, 0.0)
-    lo_eng = make_engine(level, engine, nodes, spacing, float(kappas.min()))
-    hi_eng = make_engine(level, engine, nodes, spacing, float(kappas.max()))
+        return make_engine(0, engine, nodes, spacing, 0.0, potential=potential)
+    lo_eng = make_engine(level, engine, nodes, spacing, float(kappas.min()), potential=potential)
+    hi_eng = make_engine(level, engine, nodes, spacing, float(kappas.max()), potential=potential)
     if hasattr(lo_eng, "lo"):
         return dataclasses.replace(lo_eng, lo=min(lo_eng.lo, hi_eng.lo), hi=max(lo_eng.hi, hi_eng.hi))
     return lo_eng
@@ -224,27 +237,37 @@ def _agreed(u: np.ndarray) -> np.ndarray:
     return np.asarray(multihost_utils.broadcast_one_to_all(u))
 
 
+def host_potential(key: tuple):
+    """The ``potential=`` of a host solve for a key (:func:`jaxcap._src.potential.key`): ``None`` for the count."""
+    return from_key(key) if key else None
+
+
 def plan(level: int, kappas, *, alpha: float | None = None, engine: str | None = None, nodes: int | None = None,
-         spacing: float | None = None, start=None) -> Plan:
+         spacing: float | None = None, start=None, potential=None, epsilon: float = 1.0) -> Plan:
     """Solve the middle ``κ`` one at a time (from ``start`` when given) and fit the batch engine to it.
 
-    ``alpha=None`` plans thresholds; a number plans energies at that ``α`` (the middle of an energy grid).
+    ``alpha=None`` plans thresholds (the level set ``e_r = epsilon``); a number plans energies at that
+    ``α`` (the middle of an energy grid).  ``potential``: as in :func:`jaxcap.threshold` (the count by default).
     """
     level = check_level(level)
     k = _checked_values(kappas, "kappas")
+    key, epsilon = check_potential(potential), check_epsilon(epsilon)
+    if alpha is not None and epsilon != 1.0:
+        raise ValueError("epsilon is the level set of a threshold; an energy plan takes none")
     k0 = float(k[len(k) // 2])
-    opts = dict(engine=engine, nodes=nodes, spacing=spacing)
+    opts = dict(engine=engine, nodes=nodes, spacing=spacing, potential=host_potential(key))
     if start is None:
-        ref = threshold(level, kappa=k0, **opts) if alpha is None else energy(alpha, level, kappa=k0, **opts)
+        ref = (threshold(level, kappa=k0, epsilon=epsilon, **opts) if alpha is None
+               else energy(alpha, level, kappa=k0, **opts))
         params = start_params(ref, level)
     else:
         params = start_params(start, level)
     if jax.process_count() > 1:
         params = from_unconstrained(jnp.asarray(_agreed(np.asarray(to_unconstrained(params)))))
-    eng = batch_engine(level, k, engine, nodes, spacing)
+    eng = batch_engine(level, k, engine, nodes, spacing, potential=key)
     if level:
         eng = eng.fitted(params)
-    return Plan(level, eng, params, "threshold" if alpha is None else "energy")
+    return Plan(level, eng, params, "threshold" if alpha is None else "energy", epsilon)
 
 
 def _mesh(devices) -> Mesh:
@@ -298,7 +321,7 @@ def _batch_result(p: Plan, alphas, kappas, out: dict, seconds: float) -> Result:
                                 starts_tried=np.ones(n, int), quad_nodes=info.get("nodes", 0),
                                 engine=info["engine"], grid_spacing=info.get("spacing")),
         status=np.array([int(s) for s, _ in verdicts]), level=p.level, kind=p.objective,
-        messages=tuple(why or "" for _, why in verdicts),
+        messages=tuple(why or "" for _, why in verdicts), potential=p.engine.potential,
         **envelope_derivatives(p.objective, alpha, g, out["dg_dkappa"]))
 
 
@@ -326,7 +349,8 @@ def solve_batch(p: Plan, kappas, *, alphas=None, bounds=None, alpha_bounds=None,
     k = _checked_values(kappas, "kappas")
     if (alphas is None) != (p.objective == "threshold"):
         raise ValueError("alphas are given for an energy plan, and only for one")
-    a = np.zeros_like(k) if alphas is None else _checked_values(alphas, "alphas", positive=True)
+    # a threshold element is solved at the objective's fixed number ε − 1 (module docstring)
+    a = np.full_like(k, p.epsilon - 1.0) if alphas is None else _checked_values(alphas, "alphas", positive=True)
     if a.shape != k.shape:
         raise ValueError(f"alphas and kappas differ in length ({a.size} and {k.size})")
     if hessian not in HESSIANS:
@@ -355,11 +379,19 @@ def solve_batch(p: Plan, kappas, *, alphas=None, bounds=None, alpha_bounds=None,
     return _batch_result(p, a, k, out, time.perf_counter() - t0)
 
 
+def _failed(kind: str, level: int, kappas, alphas, err: ConvergenceError, engine, potential) -> Result:
+    """Every element not converged (:func:`jaxcap._src.result.not_converged`), with the potential's key."""
+    res = not_converged(kind, level, kappas, alphas, str(err), engine=engine or "grid")
+    return dataclasses.replace(res, potential=check_potential(potential))
+
+
 def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = None,
           spacing: float | None = None, start=None, chunk: int | None = None, devices=None,
           newton_iters: int = 12, ascent_steps: int = 0, coarse: int | None = None, hessian: str = "autodiff",
-          progress: Callable[[int, int, Result], None] | None = None, throw: bool = True) -> Result:
-    """Level-``level`` thresholds at every ``κ`` of ``kappas``, batched (module docstring).
+          progress: Callable[[int, int, Result], None] | None = None, throw: bool = True, potential=None,
+          epsilon: float = 1.0) -> Result:
+    """Level-``level`` thresholds at every ``κ`` of ``kappas``, batched (module docstring); with
+    ``potential`` and ``epsilon`` the level sets ``e_r(α) = ε`` of that cost (as :func:`jaxcap.threshold`).
 
     Returns:
         One :class:`~jaxcap._src.result.Result` with a leading axis over ``kappas`` (in order;
@@ -373,17 +405,18 @@ def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = 
     (:mod:`jaxcap._src.status`) instead of raising.
 
     Raises:
-        TypeError, ValueError: invalid ``level``, ``kappas`` or options.
+        TypeError, ValueError: invalid ``level``, ``kappas``, ``potential``, ``epsilon`` or options.
         ConvergenceError: (``throw=True``) the single solve that plans the batch failed.
     """
     k = _checked_values(kappas, "kappas")
     check_points(len(k), f"a sweep of {len(k)} kappas")
     try:
-        p = plan(level, k, engine=engine, nodes=nodes, spacing=spacing, start=start)
+        p = plan(level, k, engine=engine, nodes=nodes, spacing=spacing, start=start, potential=potential,
+                 epsilon=epsilon)
     except ConvergenceError as err:
         if throw:
             raise
-        return not_converged("threshold", level, k, None, str(err), engine=engine or "grid")
+        return _failed("threshold", level, k, None, err, engine, potential)
     size = int(chunk) if chunk else len(k)
     if size < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
@@ -400,8 +433,9 @@ def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = 
 
 def energy_grid(alphas, kappas, level: int, *, engine: str | None = None, nodes: int | None = None,
                 spacing: float | None = None, start=None, devices=None, newton_iters: int = 30,
-                coarse: int | None = None, hessian: str = "autodiff", throw: bool = True) -> Result:
-    """Level-``level`` energies ``e_r(α_i; κ_j)`` on the ``α × κ`` grid, in one program.
+                coarse: int | None = None, hessian: str = "autodiff", throw: bool = True, potential=None) -> Result:
+    """Level-``level`` energies ``e_r(α_i; κ_j)`` on the ``α × κ`` grid, in one program, of the count or of
+    ``potential`` (as :func:`jaxcap.energy`).
 
     Returns:
         One :class:`~jaxcap._src.result.Result` of shape ``(len(alphas), len(kappas))``:
@@ -411,18 +445,19 @@ def energy_grid(alphas, kappas, level: int, *, engine: str | None = None, nodes:
         ``(α, κ)`` (or ``start``).  ``throw`` as in :func:`sweep`.
 
     Raises:
-        TypeError, ValueError: invalid ``level``, ``alphas``, ``kappas`` or options.
+        TypeError, ValueError: invalid ``level``, ``alphas``, ``kappas``, ``potential`` or options.
         ConvergenceError: (``throw=True``) the single solve that plans the grid failed.
     """
     a = _checked_values(alphas, "alphas", positive=True)
     k = _checked_values(kappas, "kappas")
     check_points(len(a) * len(k), f"an energy grid of {len(a)} x {len(k)} points")
     try:
-        p = plan(level, k, alpha=float(a[len(a) // 2]), engine=engine, nodes=nodes, spacing=spacing, start=start)
+        p = plan(level, k, alpha=float(a[len(a) // 2]), engine=engine, nodes=nodes, spacing=spacing, start=start,
+                 potential=potential)
     except ConvergenceError as err:
         if throw:
             raise
-        return not_converged("energy", level, k[None, :], a[:, None], str(err), engine=engine or "grid")
+        return _failed("energy", level, k[None, :], a[:, None], err, engine, potential)
     grid_a, grid_k = (v.ravel() for v in np.meshgrid(a, k, indexing="ij"))
     flat = solve_batch(p, grid_k, alphas=grid_a, devices=devices, newton_iters=newton_iters, coarse=coarse,
                        hessian=hessian)
