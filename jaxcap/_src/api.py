@@ -43,7 +43,7 @@ def _concrete(solve, kind: str, level: int, kappa, alpha, throw: bool, options: 
 
 def threshold(level: int, *, kappa: float = 0.0, start: Result | dict | None = None,
               kappa_range: tuple[float, float] = sensitivity.DEFAULT_KAPPA_RANGE, throw: bool = True,
-              potential=None, epsilon: float = 1.0, **options: Any) -> Result:
+              potential: Any = None, epsilon: float = 1.0, **options: Any) -> Result:
     """The level-``level`` injectivity threshold ``α_r`` (``e_r(α_r) = 1``) at threshold ``κ``; with
     ``potential`` and ``epsilon``, the level set ``e_r(α) = ε`` of another cost (``docs/guide/potentials.md``).
 
@@ -92,7 +92,7 @@ def threshold(level: int, *, kappa: float = 0.0, start: Result | dict | None = N
 
 def energy(alpha: float, level: int, *, kappa: float = 0.0, start: Result | dict | None = None,
            kappa_range: tuple[float, float] = sensitivity.DEFAULT_KAPPA_RANGE, throw: bool = True,
-           potential=None, **options: Any) -> Result:
+           potential: Any = None, **options: Any) -> Result:
     """The level-``level`` ground-state energy ``e_r(α) = max_θ E_r(α; θ)`` of the count, or of ``potential``.
 
     A JAX function of ``alpha`` and ``kappa`` (as :func:`threshold`).

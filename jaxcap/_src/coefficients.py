@@ -96,7 +96,7 @@ def _nested(matrix, like: potentials.Potential):
     return jax.tree.unflatten(treedef, outer)
 
 
-def potential_derivatives(result: Result, *, hessian: bool = False, **options: Any):
+def potential_derivatives(result: Result, *, hessian: bool = False, **options: Any) -> Any:
     """The derivatives of a threshold's ``α_r`` (a level set's) or an energy's ``e_r`` in every coefficient of
     its potential (module docstring, ``docs/theory.md#potentials``).
 
@@ -108,11 +108,11 @@ def potential_derivatives(result: Result, *, hessian: bool = False, **options: A
         **options: ``engine`` (``"grid"`` or ``"tensor"``; default: the result's), ``nodes``, ``spacing``.
 
     Returns:
-        A :class:`~jaxcap._src.potential.Potential` of the first derivatives (``breaks``, ``a``, ``b``,
-        ``c`` at ``κ = 0``, each of its coefficient's shape); with ``hessian=True``, the pair
-        ``(first, second)``, ``second`` laid out as ``jax.hessian`` of a function of a Potential
-        (``second.a.c[i, j] = ∂²/∂a_i ∂c_j``).  A breakpoint where ``V`` is continuous gets the smaller
-        side's one-sided derivative.
+        The first derivatives as a :class:`~jaxcap._src.potential.Potential` (``breaks``, ``a``, ``b``,
+            ``c`` at ``κ = 0``, each of its coefficient's shape); with ``hessian=True``, the pair
+            ``(first, second)``, ``second`` laid out as ``jax.hessian`` of a function of a Potential
+            (``second.a.c[i, j] = ∂²/∂a_i ∂c_j``).  A breakpoint where ``V`` is continuous gets the
+            smaller side's one-sided derivative.
 
     Raises:
         ValueError: a batched or non-converged result, or one that is not a threshold or an energy.
