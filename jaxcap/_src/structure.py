@@ -157,7 +157,8 @@ def _structure_compiled(alpha, params, kappa, h, *, engine, leaf):
 
 @jit(static_argnames=("engine", "objective", "leaf"))
 def _kappa_tangents(u, alpha, kappa, *, engine, objective, leaf):
-    """``(du*/dκ, ∂F/∂κ + ∂F/∂u · du*/dκ)`` for the fractions ``F`` at the optimum ``u`` of ``objective``:
+    """``(du*/dκ, ∂F/∂κ + ∂F/∂u · du*/dκ)`` for the fractions ``F`` at the optimum ``u`` of ``objective``
+    (``alpha``: its fixed number):
     the implicit function theorem on ``∇_u φ(u*, κ) = 0``, ``du*/dκ = −H⁻¹ ∂²φ/∂u∂κ``, with the Hessian of
     ``φ`` in ``(u, κ)`` from central differences of exact gradients
     (:func:`jaxcap._src.solver.value_grad_hessian`), and the derivative of ``F`` along ``(du*/dκ, 1)`` exact (a JVP)."""
@@ -319,7 +320,9 @@ def structure(result: Result, *, h: Any = None, derivatives: bool = False, **opt
         else:
             objective = {"threshold": "threshold", "energy": "energy", "sat": "zero_energy"}[result.kind]
             u = to_reduced(params) if leaf == "hinge" else to_unconstrained(params)
-            _, df = _kappa_tangents(jnp.asarray(u), alpha, jnp.asarray(kappa), engine=engine, objective=objective,
+            # the objective's fixed number: α of an energy, ε − 1 of a threshold (jaxcap._src.solver)
+            fixed = alpha if objective == "energy" else float(result.energy) - 1.0
+            _, df = _kappa_tangents(jnp.asarray(u), fixed, jnp.asarray(kappa), engine=engine, objective=objective,
                                     leaf=leaf)
             df = np.asarray(df)
         dfrac = dict(zip(REGIONS, (float(v) for v in df)))
