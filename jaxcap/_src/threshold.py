@@ -181,8 +181,9 @@ def energy(alpha: float, level: int, *, kappa: float = 0.0, start=None, potentia
     Raises:
         TypeError, ValueError: invalid ``alpha``, ``level``, ``kappa``, ``potential`` or options.
         ConvergenceError: no verified maximum.  At or below the zero-energy boundary the error says
-            so; at level 0 and at ``κ ≤ 0``, where the boundary is Gardner's closed form, before any solve.  The boundary is the count's for every potential that vanishes exactly on
-            ``u ≤ κ`` (``docs/theory.md#potentials``); for other potentials it is not checked.
+            so; at level 0 and at ``κ ≤ 0``, where the boundary is Gardner's closed form, before any
+            solve.  The boundary is the count's for every potential that vanishes exactly on ``u ≤ κ``
+            (``docs/theory.md#potentials``); for other potentials it is not checked.
     """
     level, kappa, alpha = check_level(level), check_kappa(kappa), check_alpha(alpha)
     options = check_options(options)

@@ -111,7 +111,7 @@ def check_frsb(args) -> None:
 def check_sat(args) -> None:
     """One ``--kappa`` (one level, or ``--max-level``) or a curve (``--kappa-from/--kappa-to/--points``), of
     a potential whose zero-energy line is the count's (``docs/theory.md#potentials``)."""
-    if args.potential not in ("count", "linear", "quadratic"):
+    if not isinstance(args.potential, str):     # a built-in's name, or a file's Potential
         from .. import Potential
         if not Potential.vanishes_exactly_below_zero(args.potential):
             raise BadInput("sat: the zero-energy line of --potential is the count's only when V = 0 on u <= 0 and "
