@@ -43,3 +43,25 @@ def test_series_from_the_stored_levels_is_honest(max_level):
     r = np.arange(max_level + 1, len(alphas), dtype=float)
     predicted = fit["alpha_inf"] + sum(c * r ** -(fit["p"] + j) for j, c in enumerate(fit["coefficients"]))
     assert np.max(np.abs(predicted - alphas[max_level + 1:])) < 2e-8
+
+
+def test_the_sequence_is_a_pytree_with_its_fit_static():
+    """``FRSBResult`` (docs/guide/jax.md): the level results are its leaves, the fit passes ``jax.jit``
+    and ``jax.tree.map`` unchanged."""
+    import jax
+
+    from jaxcap import FRSBResult
+    from jaxcap._src.result import from_json
+
+    levels = tuple(from_json(r) for r in LEVELS_30["results"][:11])
+    fit = extrapolate([r.level for r in levels], [r.alpha for r in levels], series=True)
+    res = FRSBResult(kappa=0.0, levels=levels, fit=fit, seconds=1.0)
+    leaves = jax.tree.leaves(res)
+    assert leaves and not any(isinstance(v, str) for v in leaves)
+    assert len(leaves) == len(levels) * len(jax.tree.leaves(levels[0]))
+    doubled = jax.tree.map(lambda v: 2 * v, res)
+    assert doubled.fit == fit and doubled.kappa == 0.0 and doubled.seconds == 1.0
+    assert [float(r.alpha) for r in doubled.levels] == [2 * float(r.alpha) for r in levels]
+    through = jax.jit(lambda r: r)(res)
+    assert through.alpha_inf == res.alpha_inf and through.fit["fit_levels"] == fit["fit_levels"]
+    assert [float(r.alpha) for r in through.levels] == [float(r.alpha) for r in levels]

@@ -12,7 +12,7 @@ from scipy.stats import norm
 
 import jaxcap
 from jaxcap._src.structure import REGIONS, parisi_step, structure
-from jaxcap._src.structure_limits import contacts_limit, parisi_curve
+from jaxcap._src.structure_limits import StructureSequence, contacts_limit, parisi_curve, parisi_limit
 from jaxcap._src.zero_energy import sat_chain
 
 #: One grid of fields for every structure here (one compiled program per engine): spacing 0.01.
@@ -154,6 +154,18 @@ def test_parisi_step_function_matches_params(thresholds, line, structures):
 def test_contacts_decrease_along_the_zero_energy_line(structures):
     c = [structures["sat", r].contacts_per_dimension for r in (0, 1, 2)]
     assert c[0] > c[1] > c[2] > 1.0
+
+
+def test_the_sequence_is_a_pytree_with_its_fits_static(line, structures):
+    import jax
+    levels = [structures["sat", r] for r in (0, 1, 2)]
+    seq = StructureSequence(kappa=0.5, sat=True, results=tuple(line), structures=tuple(levels),
+                            fit={}, parisi=parisi_limit(levels))
+    assert not any(isinstance(v, str) for v in jax.tree.leaves(seq))
+    same = jax.tree.map(lambda v: v, seq)
+    assert seq.parisi["levels"] == [2, 1] and same.parisi == seq.parisi and same.fit == {} and same.sat
+    assert same.levels == [0, 1, 2]
+    assert same.contacts == seq.contacts and same.to_json() == seq.to_json()
 
 
 def test_contacts_limit_reuses_the_extrapolation():

@@ -24,7 +24,7 @@ import dataclasses
 import functools
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -34,7 +34,7 @@ from .potential import from_key
 from .status import MESSAGES, Status, message
 
 __all__ = ["Result", "Diagnostics", "FRSBResult", "Quantities", "ConvergenceError", "to_json", "json_safe",
-           "start_params", "not_converged", "REASONS", "dataclass_pytree"]
+           "start_params", "not_converged", "REASONS", "dataclass_pytree", "sequence_pytree"]
 
 #: Status codes of a solve (the ``status`` leaf of a :class:`Result`) and what each means
 #: (:class:`jaxcap._src.status.Status`, as plain integers).
@@ -48,6 +48,51 @@ def dataclass_pytree(meta):
         names = [f.name for f in dataclasses.fields(cls)]
         return jax.tree_util.register_dataclass(cls, data_fields=[n for n in names if n not in meta],
                                                 meta_fields=[n for n in names if n in meta])
+    return wrap
+
+
+class _Frozen(NamedTuple):
+    """A dict or list of host metadata made hashable for a pytree's static part (:func:`sequence_pytree`)."""
+
+    kind: type
+    items: tuple
+
+
+def _frozen(value):
+    if isinstance(value, dict):
+        return _Frozen(dict, tuple((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return _Frozen(type(value), tuple(_frozen(v) for v in value))
+    return value
+
+
+def _thawed(value):
+    if not isinstance(value, _Frozen):
+        return value
+    if value.kind is dict:
+        return {k: _thawed(v) for k, v in value.items}
+    return value.kind(_thawed(v) for v in value.items)
+
+
+def sequence_pytree(data):
+    """``@dataclass(frozen=True)`` registered as a pytree whose leaves are those of the fields in ``data``
+    (the level results); every other field (``κ``, the fit's dict of host numbers and strings, the time)
+    is static, kept as a hashable copy, so that a sequence passes through ``jax.tree.map`` and
+    ``jax.jit`` with its fit intact."""
+    def wrap(cls):
+        cls = dataclasses.dataclass(frozen=True)(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        static = [n for n in names if n not in data]
+
+        def flatten(obj):
+            return ([getattr(obj, n) for n in data],
+                    tuple((n, _frozen(getattr(obj, n))) for n in static))
+
+        def unflatten(aux, children):
+            return cls(**dict(zip(data, children)), **{n: _thawed(v) for n, v in aux})
+
+        jax.tree_util.register_pytree_node(cls, flatten, unflatten)
+        return cls
     return wrap
 
 
@@ -150,12 +195,13 @@ class Result:
             yield self[i]
 
 
-@dataclasses.dataclass(frozen=True)
+@sequence_pytree(data=("levels",))
 class FRSBResult:
     """Thresholds ``α_0 … α_R`` (``levels``, :class:`Result` each) and the ``r → ∞`` extrapolation.
 
     ``fit`` holds ``alpha_inf``, ``alpha_inf_err``, the model and its parameters
-    (:func:`jaxcap._src.extrapolation.extrapolate`); ``seconds`` the whole run.
+    (:func:`jaxcap._src.extrapolation.extrapolate`); ``seconds`` the whole run.  A JAX pytree: its
+    leaves are those of the level results, ``kappa``, ``fit`` and ``seconds`` are static.
     """
 
     kappa: float

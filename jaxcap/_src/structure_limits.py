@@ -17,13 +17,13 @@ Parisi function (``docs/theory.md#structure-limits``).
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
 import numpy as np
 
 from .extrapolation import extrapolate
+from .result import sequence_pytree
 from .structure import Structure, structure
 from .threshold import threshold_chain
 from .zero_energy import sat_chain
@@ -31,11 +31,13 @@ from .zero_energy import sat_chain
 __all__ = ["StructureSequence", "structure_sequence", "contacts_limit", "parisi_curve", "parisi_limit"]
 
 
-@dataclasses.dataclass(frozen=True)
+@sequence_pytree(data=("results", "structures"))
 class StructureSequence:
     """Levels ``0 … R`` at one ``κ``: their :class:`~jaxcap._src.result.Result` (``results``) and
     :class:`~jaxcap._src.structure.Structure` (``structures``), the fit of ``c_r`` (``fit``, :func:`contacts_limit`;
-    empty below three levels ``r ≥ 1``) and the Parisi limit (``parisi``, :func:`parisi_limit`)."""
+    empty below three levels ``r ≥ 1``) and the Parisi limit (``parisi``, :func:`parisi_limit`).  A JAX
+    pytree: its leaves are those of the results and structures; ``kappa``, ``sat``, ``fit`` and
+    ``parisi`` are static."""
 
     kappa: float
     sat: bool

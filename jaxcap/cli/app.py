@@ -11,7 +11,7 @@ import threading
 from . import bench, commands, euler, finite, sweep
 from . import structure as structure_command
 from .errors import (EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_NOT_CONVERGED, EXIT_OK,
-                     EXIT_WRITE_FAILED, BadInput)
+                     EXIT_TERMINATED, EXIT_WRITE_FAILED, BadInput, Terminated)
 from .options import Parser
 from .output import dumps, say
 
@@ -23,6 +23,7 @@ EPILOG = f"""exit codes:
   {EXIT_WRITE_FAILED}    results printed, but an output file (--plot, --checkpoint, --out) could not be written
   {EXIT_INTERNAL}   internal error (a bug): one line on stderr
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C): one line on stderr; checkpoints keep every finished entry
+  {EXIT_TERMINATED}  terminated (SIGTERM): as {EXIT_INTERRUPTED}
 with --json, stdout holds one strict JSON object (a non-finite number is null, its place listed
 under "non_finite"); progress and messages go to stderr."""
 
@@ -61,18 +62,29 @@ def _line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _terminate(signum, frame):
+    raise Terminated
+
+
 @contextlib.contextmanager
 def _interruptible():
-    """Ctrl-C / SIGINT raises ``KeyboardInterrupt`` (exit 130) for the duration, even where it was
-    inherited as ignored (a background job of a non-interactive shell); the handler is restored after."""
-    previous = None
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    """For the duration: Ctrl-C / SIGINT raises ``KeyboardInterrupt`` (exit 130), even where it was
+    inherited as ignored (a background job of a non-interactive shell), and SIGTERM raises
+    :class:`~jaxcap.cli.errors.Terminated` (exit 143), so that either ends the run between two steps
+    with one line and every finished checkpoint entry kept; the handlers are restored after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def main(argv=None, *, dry_run: bool = False) -> int:
@@ -107,10 +119,11 @@ def _main(argv, dry_run: bool) -> int:
         return EXIT_NOT_CONVERGED
     except SystemExit as exc:   # --help: argparse printed it and exits
         return exc.code if isinstance(exc.code, int) else EXIT_OK
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as exc:
         kept = " (the checkpoint keeps every finished entry: rerun to resume)" if getattr(args, "checkpoint", None) else ""
-        say(f"jaxcap: interrupted{kept}")
-        return EXIT_INTERRUPTED
+        terminated = isinstance(exc, Terminated)
+        say(f"jaxcap: {'terminated' if terminated else 'interrupted'}{kept}")
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except BrokenPipeError:
         # stdout closed early (e.g. piped into head): nothing more can be printed there
         with open(os.devnull, "w") as devnull:

@@ -12,6 +12,7 @@ code    meaning
         written (closed, a broken pipe): one line on stderr names it
 70      an unexpected internal error (a bug): one line on stderr, no traceback
 130     interrupted (Ctrl-C / SIGINT): one line on stderr; finished checkpoint entries are kept
+143     terminated (SIGTERM, as a batch scheduler or ``kill`` sends): as 130
 ======  =====================================================================================
 """
 from __future__ import annotations
@@ -22,7 +23,13 @@ EXIT_NOT_CONVERGED = 3
 EXIT_WRITE_FAILED = 4
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 class BadInput(ValueError):
     """Invalid command-line input: reported in one line, exit code 2."""
+
+
+class Terminated(BaseException):
+    """SIGTERM received: raised in the main thread like ``KeyboardInterrupt`` (so that no ``except
+    Exception`` swallows it), reported in one line, exit code 143."""

@@ -182,7 +182,12 @@ def test_concurrent_writers_merge_and_never_corrupt(tmp_path):
 INTERRUPTED = ["sweep", "--level", 0, "--kappa-from", -0.5, "--kappa-to", 0.5, "--points", 200, "--chunk", 2]
 
 
-def test_sigint_exits_130_keeps_the_checkpoint_and_the_rerun_resumes(jaxcap_cli, tmp_path):
+@pytest.mark.parametrize("signum, code, said", [(signal.SIGINT, 130, "interrupted"),
+                                                 (signal.SIGTERM, 143, "terminated"),
+                                                 (signal.SIGKILL, -signal.SIGKILL, None)])
+def test_a_stopped_sweep_keeps_its_checkpoint_and_the_rerun_resumes(jaxcap_cli, tmp_path, signum, code, said):
+    """SIGINT (130) and SIGTERM (143) end the run with one line; SIGKILL cannot be caught, and the
+    atomic writes still leave a whole checkpoint.  Either way the rerun computes only what is left."""
     ck = tmp_path / "ck.json"
     root = os.path.dirname(os.path.dirname(os.path.abspath(jaxcap.__file__)))
     env = dict(os.environ, JAXCAP_CACHE_DIR="off", PYTHONPATH=root)
@@ -193,11 +198,13 @@ def test_sigint_exits_130_keeps_the_checkpoint_and_the_rerun_resumes(jaxcap_cli,
     deadline = time.monotonic() + 120
     while not ck.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert "Traceback" not in err and out == ""
-    assert err.strip().splitlines()[-1].startswith("jaxcap: interrupted (the checkpoint keeps")
+    if said:
+        assert err.strip().splitlines()[-1].startswith(f"jaxcap: {said} (the checkpoint keeps")
+    assert [f for f in os.listdir(tmp_path) if f.endswith(".tmp")] == []
     doc = json.loads(ck.read_text())
     key = doc["key"]
     _, done = checkpoint.read_chunks(ck, key)
