@@ -21,7 +21,7 @@ import jax.numpy as jnp
 from jax.scipy.special import ndtr
 
 from . import potential as potentials
-from .params import Params
+from .params import Params, lambdas
 
 __all__ = ["sphere_term", "reduced_sphere_term", "rs_outer_mean", "outer_mean", "energy_functional"]
 
@@ -33,10 +33,7 @@ def sphere_term(params: Params):
     chi, q, x = params
     if q.shape[0] == 0:
         return -0.5 / chi
-    dq = jnp.diff(jnp.concatenate([q, jnp.ones(1, q.dtype)]))
-    # Λ_l for l = 0 … r: reverse cumulative sums of x_j (q_{j+1} − q_j), plus χ.
-    tail = jnp.cumsum((x * dq)[::-1])[::-1]
-    lam = chi + jnp.concatenate([tail, jnp.zeros(1, q.dtype)])
+    lam, _ = lambdas(jnp.asarray(chi), jnp.asarray(q), jnp.asarray(x))
     return -0.5 * (q[0] / lam[0] + jnp.sum(jnp.log(lam[:-1] / lam[1:]) / x))
 
 

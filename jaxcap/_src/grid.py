@@ -59,7 +59,7 @@ import numpy as np
 from . import potential as potentials
 from .guards import BYTES_PER_POINT
 from .leaf import hinge_innermost_level, innermost_level
-from .params import Params
+from .params import Params, lambdas
 
 __all__ = ["GridEngine", "snapped_spacing", "hinge_ranges"]
 
@@ -104,9 +104,7 @@ def _hinge_widths(q, y) -> tuple[np.ndarray, np.ndarray]:
     kernel and, at large ``d``, far from its centre.
     """
     q = np.atleast_1d(np.asarray(q, dtype=float))
-    y = np.atleast_1d(np.asarray(y, dtype=float))
-    dq = np.diff(np.concatenate([q, [1.0]]))
-    lam = 1.0 + np.concatenate([np.cumsum((y * dq)[::-1])[::-1], [0.0]])   # λ_0 … λ_r
+    lam, dq = lambdas(1.0, q, np.atleast_1d(np.asarray(y, dtype=float)))   # λ_0 … λ_r
     ratio = lam[1:-1] / lam[:-2]                                           # λ_{l+1}/λ_l, l = 0 … r−2
     return np.sqrt(dq[:-1] * ratio), 1.0 - ratio
 
@@ -125,9 +123,7 @@ def hinge_ranges(q, y, tail: float = TAIL) -> np.ndarray:
     Returns an ``(r, 2)`` array (``docs/theory.md#engines``).
     """
     q = np.atleast_1d(np.asarray(q, dtype=float))
-    y = np.atleast_1d(np.asarray(y, dtype=float))
-    dq = np.diff(np.concatenate([q, [1.0]]))
-    lam = 1.0 + np.concatenate([np.cumsum((y * dq)[::-1])[::-1], [0.0]])   # λ_0 … λ_r
+    lam, dq = lambdas(1.0, q, np.atleast_1d(np.asarray(y, dtype=float)))   # λ_0 … λ_r
     hi = np.zeros(q.size + 1)
     for l in range(q.size - 1, -1, -1):
         rho = lam[l + 1] / lam[l]

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 __all__ = ["Params", "level_of", "flat", "to_unconstrained", "from_unconstrained", "from_reduced", "to_reduced",
-           "degeneracy", "split_level", "extrapolated_level"]
+           "degeneracy", "split_level", "extrapolated_level", "lambdas"]
 
 
 class Params(NamedTuple):
@@ -55,6 +55,20 @@ class Params(NamedTuple):
     def as_dict(self) -> dict:
         return {"chi": float(self.chi), "q": [float(v) for v in np.atleast_1d(self.q)],
                 "x": [float(v) for v in np.atleast_1d(self.x)]}
+
+
+def lambdas(scale, q, x):
+    """``(Λ_0 … Λ_r, Δq)``: ``Λ_l = scale + Σ_{j=l}^{r−1} x_j (q_{j+1} − q_j)`` and the gaps
+    ``Δq_l = q_{l+1} − q_l`` (``q_r = 1``, so ``Λ_r = scale``).
+
+    With ``scale = χ`` these are the sphere term's ``Λ_l`` (``docs/theory.md#functional``); with
+    ``scale = 1`` and ``x = y`` the zero-energy line's ``λ_l = Λ_l/χ``.  NumPy arrays give NumPy
+    arrays (the engines' host planning), JAX arrays (traced included) JAX arrays.
+    """
+    xp = jnp if any(isinstance(v, jax.Array) for v in (scale, q, x)) else np
+    dq = xp.diff(xp.concatenate([q, xp.ones(1, q.dtype)]))
+    tail = xp.cumsum((x * dq)[::-1])[::-1]
+    return scale + xp.concatenate([tail, xp.zeros(1, q.dtype)]), dq
 
 
 #: Names a :class:`Params` is read by: its fields, and ``y`` (the zero-energy line's ``x``).
