@@ -11,7 +11,7 @@ from jaxcap._src import finite, guards
 from jaxcap._src.extrapolation import extrapolate
 from jaxcap._src.grid import GridEngine
 from jaxcap._src.params import Params, to_unconstrained
-from jaxcap._src.solver import polish, polish_fast_compile
+from jaxcap._src.solver import polish
 from jaxcap._src.temperature import dat_threshold, rs_state
 from jaxcap._src.engine import make_engine
 
@@ -148,8 +148,7 @@ def test_memory_estimate_is_within_a_factor_two_of_xla(level, q, spacing):
     """:func:`guards.engine_memory` against XLA's own analysis of the compiled Newton solve."""
     params = Params(np.asarray(0.1), np.asarray(q), np.linspace(2.0, 6.0, level))
     engine = GridEngine.around(0.0, spacing=spacing).fitted(params)
-    newton = polish if level == 1 else polish_fast_compile   # as the solves compile them
-    compiled = newton.lower(jnp.asarray(to_unconstrained(params)), 0.0, 0.0, objective="threshold",
+    compiled = polish.lower(jnp.asarray(to_unconstrained(params)), 0.0, 0.0, objective="threshold",
                             engine=engine, refined=engine.refined()).compile()
     xla = compiled.memory_analysis().temp_size_in_bytes
     assert 0.5 < guards.engine_memory(engine, level) / xla < 2.0

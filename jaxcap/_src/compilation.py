@@ -13,16 +13,25 @@ processes, :func:`jaxcap._src.traced.remembered`).
 When JAX's compilation cache is on, a module-level function's programs are
 also kept as traced (:mod:`jaxcap._src.traced`): a warm process neither traces nor
 compiles them.
+
+jaxlib's CPU linear algebra (the Newton step's ``eigh``) takes its LAPACK kernels from SciPy's
+two Cython modules ``scipy.linalg.cython_lapack`` and ``cython_blas``, which it imports by name;
+importing them the ordinary way first runs the whole ``scipy.linalg`` package, a tenth of a
+second or more of a warm process.  :func:`lapack_kernels` hands jaxlib the two modules alone.
 """
 from __future__ import annotations
 
 import functools
+import importlib.machinery
+import importlib.util
+import os
+import sys
 
 import jax
 
 from . import traced
 
-__all__ = ["CPU_OPTIONS", "FAST_COMPILE", "compiler_options", "jit"]
+__all__ = ["CPU_OPTIONS", "FAST_COMPILE", "compiler_options", "jit", "lapack_kernels"]
 
 #: XLA:CPU options for every jaxcap program: the classic loop emitter, which compiles in
 #: about half the time of the fusion emitters for the same run time.
@@ -52,6 +61,43 @@ def compiler_options(fast_compile: bool = False) -> dict:
             if traced.remembered(f"compile option {name}={value!r}", functools.partial(_known, name, value))}
 
 
+#: The SciPy modules whose C functions jaxlib's CPU kernels call (LAPACK, and the BLAS it needs).
+LAPACK_MODULES = ("cython_blas", "cython_lapack")
+
+
+@functools.cache
+def lapack_kernels() -> bool:
+    """Give jaxlib its LAPACK kernels from the two SciPy extension modules loaded alone (module
+    docstring), and take them out of ``sys.modules`` again, so that a later ``import scipy.linalg``
+    is the ordinary one (Cython hands it the same module objects).  Returns whether it did; where
+    anything differs from what it expects (SciPy's layout, jaxlib's initialiser) it does nothing
+    and jaxlib imports SciPy itself at the first linear-algebra program, as it would anyway."""
+    names = [f"scipy.linalg.{m}" for m in LAPACK_MODULES]
+    if "scipy.linalg" in sys.modules or any(n in sys.modules for n in names):
+        return False
+    try:
+        from jaxlib import lapack
+        initialize = lapack._lapack.initialize
+        folder = os.path.join(importlib.util.find_spec("scipy").submodule_search_locations[0], "linalg")
+        paths = [next(p for p in (os.path.join(folder, m + s) for s in importlib.machinery.EXTENSION_SUFFIXES)
+                      if os.path.exists(p)) for m in LAPACK_MODULES]
+    except (ImportError, AttributeError, StopIteration, TypeError, IndexError):
+        return False
+    try:
+        for name, path in zip(names, paths):
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            sys.modules[name] = module
+        initialize()
+    except Exception:  # noqa: BLE001  any failure: jaxlib's own import path stays
+        return False
+    finally:
+        for name in names:
+            sys.modules.pop(name, None)
+    return True
+
+
 def jit(fun=None, *, fast_compile: bool = False, **jit_kwargs):
     """``jax.jit(fun, **jit_kwargs)`` compiled with :func:`compiler_options`; also a decorator
     (``@jit`` or ``@jit(static_argnames=…)``).
@@ -67,6 +113,8 @@ def jit(fun=None, *, fast_compile: bool = False, **jit_kwargs):
 
     @functools.cache
     def top_level():
+        if jax.default_backend() == "cpu":
+            lapack_kernels()
         options = compiler_options(fast_compile)
         directory = traced.store_directory() if storable else None
         if directory is None:

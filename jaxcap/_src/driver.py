@@ -54,7 +54,7 @@ from .guards import unresolved
 from .measurement import CONVERGED, quad_error, verdict as measured_verdict
 from .params import Params, degeneracy, extrapolated_level, split_level
 from .result import ConvergenceError
-from .solver import ascend, polish, polish_fast_compile, solve_closed_form, unpack
+from .solver import ascend, polish, solve_closed_form, unpack
 
 __all__ = ["Objective", "Refused", "Work", "NEWTON_STEPS", "newton_work", "DIRECT_TRIES", "EXTRAPOLATE_FROM", "SPREADS", "starts", "candidates",
            "polished", "verdict", "value_error", "solve_level"]
@@ -191,8 +191,7 @@ def _newton(objective: Objective, u, level: int, kappa: float, engine, work: Wor
     why = objective.refuse_engine(engine, level) or work.refuse(engine, level)
     if why:
         return why
-    newton = polish_fast_compile if level >= 2 else polish   # past level 1 compiling dominates
-    m = unpack(np.asarray(newton(u, objective.alpha, kappa, objective=objective.solver, engine=engine,
+    m = unpack(np.asarray(polish(u, objective.alpha, kappa, objective=objective.solver, engine=engine,
                                  refined=engine.refined())), level)
     work.spend(engine, level, m["newton_steps"] if np.isfinite(m["newton_steps"]) else NEWTON_STEPS)
     return m

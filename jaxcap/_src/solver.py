@@ -42,7 +42,7 @@ from .params import flat, from_reduced, from_unconstrained
 
 __all__ = ["neg_energy", "log_threshold_ratio", "log_zero_energy_ratio", "ascend", "value_grad_hessian",
            "value_grad_hessian_autodiff", "lbfgs", "newton_in_u", "measure", "pack", "unpack",
-           "polish", "polish_fast_compile", "polish_many", "solve_closed_form", "Functional", "FUNCTIONALS", "OBJECTIVES", "MEASURED", "STALL_EVALUATIONS"]
+           "polish", "polish_many", "solve_closed_form", "Functional", "FUNCTIONALS", "OBJECTIVES", "MEASURED", "STALL_EVALUATIONS"]
 
 #: An ascent start whose objective has not decreased for this many evaluations is stalled
 #: (two failed line searches and then some).
@@ -401,10 +401,10 @@ def _polish(u, alpha, kappa, *, objective, engine, refined=None, steps=30, tol=1
 
 
 _POLISH_STATIC = ("objective", "engine", "refined", "steps")
-polish = jit(_polish, static_argnames=_POLISH_STATIC)
-polish_fast_compile = jit(_polish, static_argnames=_POLISH_STATIC, fast_compile=True)
-polish_fast_compile.__doc__ = _polish.__doc__ + (
-    "\nCompiled with :data:`~jaxcap._src.compilation.FAST_COMPILE` (levels ≥ 2, where compiling dominates).")
+polish = jit(_polish, static_argnames=_POLISH_STATIC, fast_compile=True)
+polish.__doc__ = _polish.__doc__ + (
+    "\nCompiled with :data:`~jaxcap._src.compilation.FAST_COMPILE`: compiling, not the Newton steps, dominates "
+    "a polish from level 1 on (``docs/benchmarks.md#compilation``).")
 
 
 @jit(static_argnames=("objective", "steps", "engine"))

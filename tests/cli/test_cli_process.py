@@ -25,3 +25,28 @@ def test_python_m_jaxcap(tmp_path):
     out = jaxcap_process("finite", "--n", "0", "--alphas", "3", "--trials", "2", cwd=tmp_path)
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.startswith("jaxcap: error:") and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_lapack_from_scipy_alone_leaves_scipy_as_it_was(tmp_path):
+    """A solve gives jaxlib SciPy's LAPACK modules without ``scipy.linalg``'s package import
+    (``jaxcap._src.compilation.lapack_kernels``); SciPy imports as usual afterwards."""
+    code = """
+import sys
+import numpy as np
+import jaxcap
+from jaxcap._src.compilation import lapack_kernels
+alpha = jaxcap.threshold(1).alpha
+print(lapack_kernels(), "scipy.linalg" in sys.modules)
+import scipy.linalg
+import scipy.linalg.cython_lapack as cl
+print(scipy.linalg.cython_lapack is cl, len(cl.__pyx_capi__) > 100, float(scipy.linalg.eigh(np.eye(2) + 1.0)[0][1]))
+print(alpha)
+"""
+    env = dict(os.environ, JAXCAP_CACHE_DIR="off",
+               PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.split("\n")
+    assert lines[0] == "True False" and lines[1] == "True True 3.0"
+    assert abs(float(lines[2]) - 6.715696837671227) < 1e-9
