@@ -105,8 +105,7 @@ def pytest_unconfigure(config):
 def table_stand_ins(monkeypatch):
     """Stand-ins for the dAT solve and the finite-size estimate of ``jaxcap table`` at ``κ = 0`` (both are
     computed for real in ``test_temperature.py`` and ``test_finite_threshold.py``); returns the calls seen."""
-    import jaxcap._src.finite_threshold
-    import jaxcap._src.temperature
+    import jaxcap
     from jaxcap.references import DAT_ALPHA
     from jaxcap._src.result import Quantities
     seen = []
@@ -121,6 +120,6 @@ def table_stand_ins(monkeypatch):
         return {"n": n, "trials": trials, "seed": seed, "method": method, "alpha": 5.0, "ci": [4.75, 5.25],
                 "coverage": 0.96, "alphas": [5.0] * trials, "seconds": 0.0}
 
-    monkeypatch.setattr(jaxcap._src.temperature, "dat_threshold", dat_threshold)
-    monkeypatch.setattr(jaxcap._src.finite_threshold, "finite_threshold", finite_threshold)
+    monkeypatch.setattr(jaxcap, "dat_threshold", dat_threshold)        # the public names the command calls
+    monkeypatch.setattr(jaxcap, "finite_threshold", finite_threshold)
     return seen

@@ -169,7 +169,7 @@ def test_batches_are_bounded():
     ids=["n", "rows", "trials", "workers"])
 def test_finite_sizes_are_bounded(n, alphas, trials, workers):
     with pytest.raises(ValueError, match="JAXCAP_MAX_"):
-        finite.run_finite(n, alphas, trials, workers=workers, progress=False)
+        finite.finite_experiment(n, alphas, trials, workers=workers, progress=False)
 
 
 def test_min_active_refuses_large_matrices():

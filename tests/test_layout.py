@@ -1,5 +1,6 @@
-"""The package's layering: no import cycle, no private name imported across modules, and
-argparse, printing to the terminal and plotting only in ``jaxcap.cli``."""
+"""The package's layering: no import cycle, no private name imported across modules,
+argparse, printing to the terminal and plotting only in ``jaxcap.cli``, and ``jaxcap.cli`` on the
+public API only."""
 from __future__ import annotations
 
 import ast
@@ -19,16 +20,29 @@ def _modules() -> dict[str, Path]:
     return mods
 
 
-def _relative_imports(name: str, path: Path, mods: dict):
-    """``(target module, imported name)`` for every relative import of a module, local imports included."""
+def _imports(name: str, path: Path):
+    """``(module, imported name or None, line, relative)`` for every import of a module, relative ones
+    resolved and local imports inside functions included (``import a.b`` gives ``("a.b", None, ...)``)."""
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level:
-            base = package.split(".")[: len(package.split(".")) - node.level + 1]
-            target = ".".join(base + ([node.module] if node.module else []))
+        if isinstance(node, ast.Import):
             for alias in node.names:
-                full = f"{target}.{alias.name}"
-                yield (full if full in mods else target), alias.name
+                yield alias.name, None, node.lineno, False
+        elif isinstance(node, ast.ImportFrom):
+            target = node.module or ""
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            for alias in node.names:
+                yield target, alias.name, node.lineno, bool(node.level)
+
+
+def _relative_imports(name: str, path: Path, mods: dict):
+    """``(target module, imported name)`` for every relative import of a module, local imports included."""
+    for target, imported, _, relative in _imports(name, path):
+        if relative:
+            full = f"{target}.{imported}"
+            yield (full if full in mods else target), imported
 
 
 def test_no_import_cycle():
@@ -95,3 +109,41 @@ def test_the_driver_stages_are_defined_once():
     # the measurement's verdict of one point (jaxcap._src.measurement.verdict) is what the driver's builds on
     elsewhere = {name: found for name, found in defined.items() if found and found != ["verdict"]}
     assert not elsewhere and [n for n, f in defined.items() if f] == ["jaxcap._src.measurement"], elsewhere
+
+
+
+#: What the command line may import of jaxcap besides the package itself and its own modules.
+CLI_PUBLIC_MODULES = {"jaxcap.references", "jaxcap.scipy_baseline"}
+
+
+def test_the_command_line_uses_the_public_api_only():
+    """``jaxcap.cli`` imports of jaxcap only the public names (``jaxcap.__all__``), the public modules
+    ``jaxcap.references`` and ``jaxcap.scipy_baseline``, and its own modules: what the command line
+    computes, a Python user can compute the same way."""
+    import jaxcap
+
+    mods = _modules()
+    offenders = []
+    for name, path in mods.items():
+        if not (name == "jaxcap.cli" or name.startswith("jaxcap.cli.")):
+            continue
+        for target, imported, line, _ in _imports(name, path):
+            where = f"{name}:{line}"
+            if target.split(".")[0] != "jaxcap":
+                continue                                   # the standard library, third-party packages
+            if target == "jaxcap":
+                if imported is None or imported in jaxcap.__all__:
+                    continue
+                if f"jaxcap.{imported}" in CLI_PUBLIC_MODULES or f"jaxcap.{imported}" == "jaxcap.cli":
+                    continue
+                offenders.append(f"{where} imports {imported} from jaxcap, not in jaxcap.__all__")
+            elif not (target == "jaxcap.cli" or target.startswith("jaxcap.cli.") or target in CLI_PUBLIC_MODULES):
+                offenders.append(f"{where} imports {target}" + (f".{imported}" if imported else ""))
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_command_line_names_no_private_module():
+    """The command line's docstrings, help and printed methods cite the public names (``jaxcap.x``)."""
+    offenders = [f"{name}:{i}" for name, path in _modules().items() if name.startswith("jaxcap.cli")
+                 for i, line in enumerate(path.read_text().splitlines(), 1) if "_src" in line]
+    assert not offenders, offenders

@@ -95,3 +95,19 @@ def test_a_chain_with_throw_false_ends_with_the_failed_level(monkeypatch):
     rows = list(jaxcap.threshold_chain(2, throw=False))
     assert [r.level for r in rows] == [0, 1] and rows[0].converged and not rows[1].converged
     assert rows[1].status == Status.NO_SOLUTION and "level 1" in rows[1].reason and np.isnan(rows[1].alpha)
+
+
+def test_the_checks_of_the_command_line_are_the_python_ones(jaxcap_cli):
+    """The limits ``jaxcap finite``, ``table`` and ``sweep`` check before any work are public checks: the
+    same refusal in Python (default subjects) and on the command line (its options named)."""
+    with pytest.raises(ValueError, match=rf"^workers=99 .*{guards.MAX_WORKERS.env}"):
+        jaxcap.check_finite_experiment(3, [2.0], 1, workers=99)
+    with pytest.raises(ValueError, match=rf"^n = 11 .*{guards.MAX_FINITE_N.env}"):
+        jaxcap.check_finite_size(11, 5)
+    with pytest.raises(ValueError, match=r"method must be one of auto, enumerate, milp"):
+        jaxcap.check_finite_size(3, 5, "exhaustive")
+    with pytest.raises(ValueError, match=rf"^cpu_devices=1000 .*{guards.MAX_CPU_DEVICES.env}"):
+        jaxcap.check_cpu_devices(1000)
+    assert jaxcap.check_finite_experiment(3, [2.0, 4.0], 2) == [6, 12] and jaxcap.check_cpu_devices(4) == 4
+    run = jaxcap_cli("finite", "--n", "3", "--alphas", "2", "--trials", "1", "--workers", "99")
+    assert run.code == 2 and "finite: --workers 99 needs 99 worker processes" in run.err, run

@@ -10,7 +10,8 @@
   the resource limits and the one check of every argument;
 * ``driver``: the one host driver of a level solve over an objective record;
 * ``threshold``, ``zero_energy``: the objectives (threshold, energy, zero-energy line) and their chains;
-* ``sweep``, ``sensitivity``: batched (vmapped) and traced (``jax.jit``/``vmap``/``grad``) solves;
+* ``sweep``, ``sensitivity``: batched (vmapped, chunked and resumable) and traced (``jax.jit``/``vmap``/``grad``)
+  solves;
 * ``frsb``, ``extrapolation``: the ``r → ∞`` limit;
 * ``structure``, ``structure_limits``: the ground state the solution describes, and its limits;
 * ``temperature``, ``finite``, ``finite_threshold``, ``euler``: finite temperature, finite size, and the

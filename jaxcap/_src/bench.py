@@ -53,7 +53,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["Task", "run_suite", "select", "task_list", "timed_calls"]
+__all__ = ["Task", "bench_suite", "bench_tasks", "select", "task_list", "timed_calls"]
 
 #: Parameters at which the ``grad-*`` tasks evaluate ``E_r`` (a typical point near the threshold).
 GRAD_ALPHA = 6.7
@@ -123,6 +123,13 @@ def select(tasks: list[Task], names: str | None) -> list[Task]:
         raise ValueError(f"unknown benchmark task(s) {', '.join(unknown) or names!r}; "
                          f"known: {', '.join(t.name for t in tasks)}")
     return chosen
+
+
+def bench_tasks(quick: bool = False, names: str | None = None) -> list[Task]:
+    """The tasks :func:`bench_suite` runs: the suite (``quick``: the short one) or those of it whose name
+    equals, or starts with, one of the comma-separated ``names`` (``ValueError`` naming the unknown ones
+    and the known tasks)."""
+    return select(task_list(quick), names)
 
 
 # --------------------------------------------------------------------------------------------
@@ -411,9 +418,15 @@ def _entry(task: Task, run: dict | None, base: dict | None, error: str | None) -
     return e
 
 
-def run_suite(quick: bool = False, names: str | None = None, progress=None, baseline: bool = True,
-              finished=None) -> dict:
-    """Run the benchmark suite and return its payload (non-finite numbers may remain).
+def bench_suite(quick: bool = False, names: str | None = None, progress=None, baseline: bool = True,
+                finished=None) -> dict:
+    """Run the benchmark suite (``jaxcap bench``) and return its payload.
+
+    The tasks of :func:`bench_tasks` ``(quick, names)`` each run cold in a fresh process, then warm, and
+    beside the SciPy baseline (:mod:`jaxcap.scipy_baseline`; ``baseline=False``: without it), as the
+    module docstring describes.  The payload holds the versions, ``backend``, ``devices``, ``machine``,
+    ``source`` (the git commit and a hash of the sources), ``total_seconds`` and ``tasks``, one entry
+    per task (a failed task has its ``error``); non-finite numbers may remain (:func:`jaxcap.json_safe`).
 
     ``progress(line)`` receives progress lines, ``finished(index, count, entry, seconds)`` each task's entry.
     """
@@ -421,7 +434,7 @@ def run_suite(quick: bool = False, names: str | None = None, progress=None, base
     import jaxcap
 
     say = progress or (lambda s: None)
-    tasks = select(task_list(quick), names)
+    tasks = bench_tasks(quick, names)
     sb = None
     if baseline:
         from .. import scipy_baseline as sb

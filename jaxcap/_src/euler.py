@@ -29,8 +29,9 @@ from fractions import Fraction
 from .guards import Limit
 from .result import Quantities
 
-__all__ = ["euler_characteristic", "euler_threshold", "euler_rate", "leading_log", "finite_rate", "finite_crossing",
-           "predicted_crossing", "log_abs", "check_size", "EulerThreshold", "MAX_EULER_N", "MAX_EULER_ROWS", "COALESCENCE_ALPHA"]
+__all__ = ["euler_characteristic", "euler_threshold", "euler_rate", "leading_log", "euler_finite_rate",
+           "finite_crossing", "predicted_crossing", "euler_log_abs", "check_euler_size", "EulerThreshold",
+           "MAX_EULER_N", "MAX_EULER_ROWS", "COALESCENCE_ALPHA"]
 
 #: Input dimension ``n`` of one exact sum (``n`` steps; with ``m ≥ n`` rows).
 MAX_EULER_N = Limit("JAXCAP_MAX_EULER_N", 10_000, "input dimensions")
@@ -57,9 +58,10 @@ def _integer(value, name: str) -> int:
         raise TypeError(f"{name} must be an integer, got {value!r}") from None
 
 
-def check_size(n, m) -> tuple[int, int]:
-    """``(n, m)`` as integers, checked: ``n ≥ 1``, ``m ≥ 0`` (else ``ValueError``; non-integers
-    ``TypeError``), and, when ``m ≥ n``, within :data:`MAX_EULER_N` and :data:`MAX_EULER_ROWS`."""
+def check_euler_size(n, m) -> tuple[int, int]:
+    """The sizes of one exact :func:`euler_characteristic`: ``(n, m)`` as integers, checked: ``n ≥ 1``,
+    ``m ≥ 0`` (else ``ValueError``; non-integers ``TypeError``), and, when ``m ≥ n``, within
+    :data:`MAX_EULER_N` and :data:`MAX_EULER_ROWS`."""
     n, m = _integer(n, "n"), _integer(m, "m")
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
@@ -100,7 +102,7 @@ def euler_characteristic(n, m, *, progress=None) -> Fraction:
         TypeError: ``n`` or ``m`` is not an integer.
         ValueError: ``n < 1``, ``m < 0``, or beyond :data:`MAX_EULER_N` / :data:`MAX_EULER_ROWS`.
     """
-    n, m = check_size(n, m)
+    n, m = check_euler_size(n, m)
     if m < n:
         return Fraction(1 + (-1) ** (n - 1))
     B, _ = _partial_row(m, n - 1)            # B_0 = S(m, n−1)
@@ -124,17 +126,18 @@ def euler_characteristic(n, m, *, progress=None) -> Fraction:
     return Fraction(total, 1 << (m - 1))
 
 
-def log_abs(value: Fraction) -> float:
-    """``log |value|`` of an exact rational of any size (``−inf`` for 0)."""
+def euler_log_abs(value: Fraction) -> float:
+    """``log |value|`` of an exact rational of any size, such as :func:`euler_characteristic`'s
+    ``E χ(K)`` (``−inf`` for 0; ``float(value)`` may overflow where this does not)."""
     if value == 0:
         return -math.inf
     return math.log(abs(value.numerator)) - math.log(value.denominator)
 
 
-def finite_rate(n, m) -> float:
+def euler_finite_rate(n, m) -> float:
     """The finite-size rate ``(1/n) log |E χ(K)|`` at ``(n, m)`` (``−inf`` where ``E χ = 0``)."""
-    n, m = check_size(n, m)
-    return log_abs(euler_characteristic(n, m)) / n
+    n, m = check_euler_size(n, m)
+    return euler_log_abs(euler_characteristic(n, m)) / n
 
 
 def _saddle(alpha: float) -> complex:
@@ -224,7 +227,7 @@ def finite_crossing(n) -> float:
 
     def L(m: int) -> float:
         if m not in cache:
-            cache[m] = log_abs(euler_characteristic(n, m))
+            cache[m] = euler_log_abs(euler_characteristic(n, m))
         return cache[m]
 
     floor_m = math.ceil(COALESCENCE_ALPHA * n)
@@ -306,7 +309,7 @@ def euler_threshold(sizes=(), *, progress=None) -> EulerThreshold:
     """
     sizes = [_integer(s, "size") for s in sizes]
     for s in sizes:
-        check_size(s, math.ceil(9 * s))
+        check_euler_size(s, math.ceil(9 * s))
     root, rho, width = _decimal_root()
     alpha = float(root)
     err = abs(decimal.Decimal(alpha) - root) + width

@@ -766,17 +766,19 @@ def _trial(n, m, seed, ai, t, method):
     return min_active(W, method=method).value
 
 
-METHODS = ("auto", "enumerate", "milp")
+#: The exact methods of :func:`min_active` an experiment may name.
+FINITE_METHODS = ("auto", "enumerate", "milp")
 
 
 def check_experiment(n, trials, method: str) -> None:
-    """``ValueError`` unless ``n`` and ``trials`` are integers ``>= 1`` and ``method`` is one of :data:`METHODS`."""
+    """``ValueError`` unless ``n`` and ``trials`` are integers ``>= 1`` and ``method`` is one of
+    :data:`FINITE_METHODS`."""
     if isinstance(n, bool) or int(n) != n or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     if isinstance(trials, bool) or int(trials) != trials or trials < 1:
         raise ValueError(f"trials must be an integer >= 1, got {trials!r}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method not in FINITE_METHODS:
+        raise ValueError(f"method must be one of {', '.join(FINITE_METHODS)}, got {method!r}")
 
 
 def layer_sizes(n: int, alphas, trials: int = 1, method: str = "auto") -> list[int]:
@@ -803,15 +805,17 @@ def layer_sizes(n: int, alphas, trials: int = 1, method: str = "auto") -> list[i
     return ms
 
 
-def run_finite(n, alphas, trials, seed=0, method="auto", workers=1, progress=None) -> dict:
+def finite_experiment(n, alphas, trials, seed=0, method="auto", workers=1, progress=None) -> dict:
     """Empirical P(injective) and min_active/n for T Gaussian W per alpha.
 
     Each trial draws W in R^{m x n}, m = round(alpha n), from
     ``trial_rng(seed, alpha_index, trial)`` and computes min_active exactly;
     injective means min_active >= n (general position holds a.s.).  The
     interval is the 95% Wilson score interval.  ``progress(done, total)`` is
-    called after every trial.  Raises ``ValueError`` for an experiment :func:`layer_sizes`
-    refuses, or more ``workers`` than :data:`jaxcap._src.guards.MAX_WORKERS`.
+    called after every trial.  ``workers > 1`` spreads the trials over that many processes (the same
+    values).  Raises ``ValueError`` for an experiment :func:`layer_sizes` refuses, or more ``workers``
+    than :data:`jaxcap._src.guards.MAX_WORKERS` (:func:`jaxcap.check_finite_experiment` checks it
+    before any work).
     """
     t0 = time.perf_counter()
     ms = layer_sizes(n, alphas, trials, method)

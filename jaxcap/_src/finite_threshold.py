@@ -20,7 +20,8 @@ import time
 import numpy as np
 
 from . import guards
-from .finite import check_experiment, min_active, trial_rng
+from .finite import min_active, trial_rng
+from .validation import check_finite_size
 
 __all__ = ["injective_rows", "median_interval", "finite_threshold"]
 
@@ -72,11 +73,9 @@ def finite_threshold(n: int, trials: int, seed: int = 0, method: str = "auto", p
     ``alpha`` (the sample median), ``ci`` and ``coverage`` (:func:`median_interval`),
     ``alphas`` (every ``m*/n``), ``n``, ``trials``, ``seed``, ``method``, ``seconds``.
     ``progress(done, total)`` after each trial.  ``ValueError`` for ``n``, ``trials`` or
-    ``method`` out of range (:mod:`jaxcap._src.guards`).
+    ``method`` out of range (:func:`jaxcap.check_finite_size`).
     """
-    check_experiment(n, trials, method)
-    guards.MAX_FINITE_N.check(n, f"n = {n}")
-    guards.MAX_TRIALS.check(trials, f"{trials} trials")
+    check_finite_size(n, trials, method)
     t0 = time.perf_counter()
     alphas = []
     for t in range(trials):

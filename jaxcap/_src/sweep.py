@@ -43,6 +43,10 @@ point is not degenerate (:func:`jaxcap._src.params.degeneracy`) and the engine
 resolves it; the others are reported with their diagnostics, never dropped.
 The batch comes back as one :class:`~jaxcap._src.result.Result` with a leading axis.
 
+**Chunks and checkpoints.**  :func:`sweep_chunks` (``jaxcap sweep``) solves the batch in chunks of one
+compiled program each and saves every finished chunk to a checkpoint file
+(:mod:`jaxcap._src.checkpoint`), so that an interrupted sweep resumes where it stopped.
+
 **Potentials.**  ``potential=`` (``docs/theory.md#potentials``) puts the potential's key in the
 batch engine (:func:`batch_engine`), so every element of the program evaluates its leaf, level 0
 its closed form (:func:`jaxcap._src.functional.outer_mean`: the engine's potential); the planning
@@ -64,26 +68,32 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from . import checkpoint as ckpt
 from . import guards
 from .compilation import jit
 from .engine import make_engine
 from .potential import from_key
 from .measurement import GRAD_TOL, envelope_derivatives, quad_error, verdict
 from .params import Params, from_unconstrained, to_unconstrained
-from .result import ConvergenceError, Diagnostics, Result, not_converged, start_params
+from .result import ConvergenceError, Diagnostics, Result, not_converged, start_params, to_json
 from .status import Status
 from .solver import OBJECTIVES, lbfgs, measure, newton_in_u, value_grad_hessian, value_grad_hessian_autodiff
 from .threshold import energy, threshold
 from .validation import check_epsilon, check_level, check_points, check_potential
 
-__all__ = ["Plan", "plan", "batch_engine", "solve_batch", "concatenate", "sweep", "energy_grid"]
+__all__ = ["Plan", "plan", "batch_engine", "solve_batch", "concatenate", "sweep", "energy_grid", "sweep_chunks",
+           "checkpoint_key", "AUTO_COARSE", "AUTO_COARSE_FROM", "SWEEP_HESSIANS"]
 
 NEWTON_TOL = 1e-13
-#: Coarse-pass points per axis when ``coarse`` is not given, and the batch size from which it runs.
-AUTO_COARSE, AUTO_COARSE_FROM = 8, 32
+#: Coarse-pass points per axis when ``coarse`` is not given (from :data:`AUTO_COARSE_FROM` points on).
+AUTO_COARSE = 8
+#: The batch size from which the coarse pass runs when ``coarse`` is not given.
+AUTO_COARSE_FROM = 32
 #: How the batched Newton gets its Hessians: ``"autodiff"`` (forward over reverse; cheaper to run,
 #: dearer to compile) or ``"difference"`` (central differences of exact gradients, as the single solve).
 HESSIANS = {"autodiff": value_grad_hessian_autodiff, "difference": value_grad_hessian}
+#: The names ``hessian=`` takes (:data:`HESSIANS`).
+SWEEP_HESSIANS = tuple(HESSIANS)
 #: Elements a device solves at once (one step of the ``lax.scan`` through its share).
 BLOCK = 4
 
@@ -231,7 +241,8 @@ def batch_engine(level: int, kappas: np.ndarray, engine, nodes, spacing, potenti
 
 
 def _agreed(u: np.ndarray) -> np.ndarray:
-    """Process 0's ``u`` on every process, so that all of them compile and run the same program."""
+    """Process 0's ``u`` (a start, the chunks left) on every process, so that all of them compile and run
+    the same programs."""
     if jax.process_count() == 1:
         return u
     return np.asarray(multihost_utils.broadcast_one_to_all(u))
@@ -385,6 +396,14 @@ def _failed(kind: str, level: int, kappas, alphas, err: ConvergenceError, engine
     return dataclasses.replace(res, potential=check_potential(potential))
 
 
+def _chunks(k: np.ndarray, chunk: int | None) -> tuple[int, list[np.ndarray]]:
+    """The chunk size (``chunk``, or all of ``k``) and the chunks of ``k``, in order."""
+    size = int(chunk) if chunk else len(k)
+    if size < 1:
+        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    return size, [k[i:i + size] for i in range(0, len(k), size)]
+
+
 def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = None,
           spacing: float | None = None, start=None, chunk: int | None = None, devices=None,
           newton_iters: int = 12, ascent_steps: int = 0, coarse: int | None = None, hessian: str = "autodiff",
@@ -417,10 +436,7 @@ def sweep(level: int, kappas, *, engine: str | None = None, nodes: int | None = 
         if throw:
             raise
         return _failed("threshold", level, k, None, err, engine, potential)
-    size = int(chunk) if chunk else len(k)
-    if size < 1:
-        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
-    chunks = [k[i:i + size] for i in range(0, len(k), size)]
+    size, chunks = _chunks(k, chunk)
     results = []
     for i, part in enumerate(chunks):
         res = solve_batch(p, part, bounds=(k.min(), k.max()), devices=devices, size=size,
@@ -464,3 +480,74 @@ def energy_grid(alphas, kappas, level: int, *, engine: str | None = None, nodes:
     shape = (len(a), len(k))
     return dataclasses.replace(jax.tree.map(lambda v: np.reshape(v, shape + np.shape(v)[1:]), flat),
                                messages=flat.messages)
+
+
+def checkpoint_key(level: int, kappas, *, chunk=None, coarse=None, engine=None, nodes=None, spacing=None,
+                   newton_iters: int = 12, hessian: str = "autodiff") -> dict:
+    """Everything that affects the numbers a :func:`sweep_chunks` checkpoint holds."""
+    return {"level": level, "kappas": [float(k) for k in kappas], "chunk": chunk, "coarse": coarse,
+            "engine": engine, "nodes": nodes, "spacing": spacing, "newton_iters": newton_iters, "hessian": hessian}
+
+
+def sweep_chunks(level: int, kappas, *, checkpoint: str | None = None, chunk: int | None = None,
+                 coarse: int | None = None, newton_iters: int = 12, hessian: str = "autodiff",
+                 engine: str | None = None, nodes: int | None = None, spacing: float | None = None,
+                 progress: Callable | None = None, on_write_error: Callable | None = None,
+                 solve: Callable | None = None) -> dict:
+    """The thresholds of :func:`sweep` chunk by chunk, resumable from ``checkpoint`` (``jaxcap sweep``).
+
+    One plan (:func:`plan`, from the checkpoint's start when it has one) serves every chunk of ``chunk``
+    thresholds (default: all in one), each chunk one batched program (:func:`solve_batch` with
+    ``newton_iters``, ``coarse``, ``hessian``).  ``checkpoint`` (a path, :mod:`jaxcap._src.checkpoint`)
+    receives every finished chunk; a rerun with the same ``kappas`` and options computes only the
+    chunks it lacks, a file from other ones is refused (``CheckpointError``, a ``ValueError``).  Under
+    ``jax.distributed`` every process solves its shards of every chunk, process 0's checkpoint decides
+    which chunks remain, and only process 0 writes it.
+
+    Returns:
+        ``{"level", "results", "seconds"}``: ``results`` one JSON row per ``κ`` in order
+        (:func:`jaxcap.to_json` of each element: ``kappa``, ``alpha``, ``dalpha_dkappa``, ``converged``,
+        ``diagnostics``, ...), those that did not converge included; ``seconds`` the whole run.
+
+    ``progress(i, n_chunks, rows, seconds)`` is called for every chunk ``i`` (from 0) with its rows,
+    ``seconds=None`` for a chunk read from the checkpoint; ``on_write_error(exc)``, when given, is called
+    for a checkpoint write that failed (``OSError``) and the sweep goes on, else it raises.  ``solve(plan,
+    kappas, bounds=, size=)`` replaces the batch solve (default :func:`solve_batch` with the options above).
+
+    Raises:
+        TypeError, ValueError: invalid ``level``, ``kappas``, ``chunk`` or options, or an unusable checkpoint.
+        ConvergenceError: the single solve that plans the sweep failed.
+    """
+    t0 = time.perf_counter()
+    level = check_level(level)
+    k = _checked_values(kappas, "kappas")
+    check_points(len(k), f"a sweep of {len(k)} kappas")
+    writer = jax.process_index() == 0
+    solve = solve or functools.partial(solve_batch, newton_iters=newton_iters, coarse=coarse, hessian=hessian)
+    key = checkpoint_key(level, k, chunk=chunk, coarse=coarse, engine=engine, nodes=nodes, spacing=spacing,
+                         newton_iters=newton_iters, hessian=hessian)
+    if checkpoint:
+        ckpt.check_writable(checkpoint, "checkpoint")
+    start, done = ckpt.read_chunks(checkpoint, key) if checkpoint else (None, {})
+    p = plan(level, k, engine=engine, nodes=nodes, spacing=spacing, start=start)
+    start = p.start.as_dict()
+    size, chunks = _chunks(k, chunk)
+    todo = _agreed(np.array([i not in done for i in range(len(chunks))]))
+    for i, part in enumerate(chunks):
+        if not todo[i]:
+            if progress:
+                progress(i, len(chunks), done[i], None)
+            continue
+        t = time.perf_counter()
+        done[i] = to_json(solve(p, part, bounds=(k.min(), k.max()), size=size))
+        if progress:
+            progress(i, len(chunks), done[i], time.perf_counter() - t)
+        if checkpoint and writer:
+            try:
+                ckpt.write_chunks(checkpoint, key, start, {i: done[i]})
+            except OSError as exc:
+                if on_write_error is None:
+                    raise
+                on_write_error(exc)
+    results = [r for i in range(len(chunks)) for r in done[i]]
+    return {"level": level, "results": results, "seconds": time.perf_counter() - t0}

@@ -1,4 +1,4 @@
-"""``jaxcap bench``: jaxcap against the SciPy baseline (:mod:`jaxcap._src.bench`, :mod:`jaxcap.scipy_baseline`)."""
+"""``jaxcap bench``: jaxcap against the SciPy baseline (:func:`jaxcap.bench_suite`, :mod:`jaxcap.scipy_baseline`)."""
 from __future__ import annotations
 
 import argparse
@@ -32,9 +32,9 @@ def _png(out: Path) -> Path:
 
 
 def check(args) -> None:
-    from .._src.bench import select, task_list
+    from .. import bench_tasks
     try:
-        select(task_list(args.quick), args.tasks)
+        bench_tasks(args.quick, args.tasks)
     except ValueError as exc:
         raise BadInput(f"--tasks: {exc}") from None
     if args.out is not None:
@@ -44,9 +44,9 @@ def check(args) -> None:
 
 def bench(args) -> int:
     """Run the suite: progress on stderr, the JSON (``--json``) or a Markdown table on stdout."""
-    from .._src.bench import run_suite
-    payload = run_suite(quick=args.quick, names=args.tasks, progress=say, baseline=not args.no_baseline,
-                        finished=lambda i, n, e, s: say(f"[{i}/{n}] {e['name']}: {bench_summary(e)}  ({s:.0f} s)"))
+    from .. import bench_suite
+    payload = bench_suite(quick=args.quick, names=args.tasks, progress=say, baseline=not args.no_baseline,
+                          finished=lambda i, n, e, s: say(f"[{i}/{n}] {e['name']}: {bench_summary(e)}  ({s:.0f} s)"))
     code = EXIT_OK
     out = None if args.out is None else Path(args.out)
     if out is not None:

@@ -90,13 +90,13 @@ def check_plot(args) -> None:
 
 
 def check_table(args) -> None:
-    """The plot's path, and the finite-size row within the limits of :mod:`jaxcap._src.guards`."""
-    from .._src import guards
+    """The plot's path, and the finite-size row within its limits (:func:`jaxcap.check_finite_size`)."""
+    from .. import check_finite_size
     opt.check_plot(args.plot)
     try:
         if args.finite_n > 0:
-            guards.MAX_FINITE_N.check(args.finite_n, f"--finite-n {args.finite_n}")
-            guards.MAX_TRIALS.check(args.finite_trials, f"--finite-trials {args.finite_trials}")
+            check_finite_size(args.finite_n, args.finite_trials,
+                              subjects=(f"--finite-n {args.finite_n}", f"--finite-trials {args.finite_trials}"))
     except ValueError as exc:
         raise BadInput(f"table: {exc}") from None
 
@@ -219,13 +219,14 @@ def table(args) -> int:
 
 
 def _euler_prediction(kappa: float) -> dict | None:
-    """At ``κ = 0``: ``α_Euler`` of the expected-Euler-characteristic heuristic (:mod:`jaxcap._src.euler`), else ``None``."""
+    """At ``κ = 0``: ``α_Euler`` of the expected-Euler-characteristic heuristic (:func:`jaxcap.euler_threshold`),
+    else ``None``."""
     if kappa != 0.0:
         return None
-    from .._src.euler import euler_threshold
+    from .. import euler_threshold
     res = euler_threshold()
     return {"alpha": res.alpha, "alpha_err": res.alpha_err,
-            "method": "root of the limit rate of E chi(K) (jaxcap._src.euler.euler_threshold, as jaxcap euler --threshold)"}
+            "method": "root of the limit rate of E chi(K) (jaxcap.euler_threshold, as jaxcap euler --threshold)"}
 
 
 def frsb(args) -> int:
@@ -284,8 +285,8 @@ def sat(args) -> int:
             rows.append(res)
     except ConvergenceError as exc:
         failure = exc
-    if args.extrapolate and failure is None:      # as jaxcap._src.zero_energy.sat_sequence
-        from .._src.extrapolation import extrapolate
+    if args.extrapolate and failure is None:      # as jaxcap.sat_sequence
+        from .. import extrapolate
         fit = ({"alpha_inf": rows[0].alpha, "alpha_inf_err": 0.0, "model": "replica symmetric (kappa <= 0)"}
                if args.kappa <= 0.0 else extrapolate([r.level for r in rows], [r.alpha for r in rows]))
     payload = {"kappa": args.kappa, "levels": [r.level for r in rows], "alphas": [r.alpha for r in rows], **fit,
@@ -304,7 +305,7 @@ def sat(args) -> int:
 
 
 def _sat_curve(args) -> int:
-    """Levels ``0 … --level`` at every ``κ`` (:func:`jaxcap._src.zero_energy.sat_curve`); not-converged ``κ`` listed, exit 3."""
+    """Levels ``0 … --level`` at every ``κ`` (:func:`jaxcap.sat_curve`); not-converged ``κ`` listed, exit 3."""
     import numpy as np
     from .. import extrapolate, sat_curve
     t0 = time.perf_counter()

@@ -2,12 +2,12 @@
 
 Beside the levels ``α_0 … α_K`` the table shows (all computed when it runs):
 
-* ``frsb``: the ``r → ∞`` (full RSB) limit, :func:`jaxcap._src.extrapolation.extrapolate` of the levels
+* ``frsb``: the ``r → ∞`` (full RSB) limit, :func:`jaxcap.extrapolate` of the levels
   just computed (``--max-level ≥ 3``; ``docs/theory.md#frsb``);
-* ``dat``: at ``κ = 0``, the de Almeida–Thouless line :func:`jaxcap._src.temperature.dat_threshold`,
+* ``dat``: at ``κ = 0``, the de Almeida–Thouless line :func:`jaxcap.dat_threshold`,
   where the RS states of energy 1 become unstable at finite temperature (``docs/theory.md#temperature``);
 * ``finite``: at ``κ = 0``, the exact finite-size estimate ``α_½(n)``
-  (:func:`jaxcap._src.finite_threshold.finite_threshold`, ``docs/theory.md#finite-size``).
+  (:func:`jaxcap.finite_threshold`, ``docs/theory.md#finite-size``).
 
 The Euler-characteristic prediction (``"euler"``) and the levels are computed by :mod:`jaxcap.cli.commands`.
 """
@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import sys
 
-from .._src.result import ConvergenceError
+from .. import ConvergenceError
 
-FRSB_METHOD = "r -> infinity extrapolation of the levels computed (jaxcap._src.extrapolation.extrapolate, as jaxcap frsb)"
-DAT_METHOD = "RS replicon reaches 1 on the energy-1 states (jaxcap._src.temperature.dat_threshold, as jaxcap dat)"
+FRSB_METHOD = "r -> infinity extrapolation of the levels computed (jaxcap.extrapolate, as jaxcap frsb)"
+DAT_METHOD = "RS replicon reaches 1 on the energy-1 states (jaxcap.dat_threshold, as jaxcap dat)"
 FINITE_METHOD = ("median over Gaussian layers of the exact fewest rows m*/n making ReLU(Wx) injective "
-                 "(jaxcap._src.finite.min_active), with the order-statistic interval")
+                 "(jaxcap.min_active), with the order-statistic interval")
 
 MEANINGS = {   # row -> what it is (listed under the rows present)
     "euler": "Euler: the integral-geometry conjecture (expected Euler characteristic of the non-injectivity set); "
@@ -37,7 +37,7 @@ MEANINGS = {   # row -> what it is (listed under the rows present)
 
 def frsb_limit(rows) -> dict | None:
     """The extrapolation of the computed levels, or ``None`` with fewer than three levels ``r ≥ 1``."""
-    from .._src.extrapolation import extrapolate
+    from .. import extrapolate
     if sum(r.level >= 1 for r in rows) < 3:
         return None
     return {**extrapolate([r.level for r in rows], [r.alpha for r in rows]), "method": FRSB_METHOD}
@@ -45,10 +45,9 @@ def frsb_limit(rows) -> dict | None:
 
 def dat_line(kappa: float) -> dict:
     """``α_dAT(κ)`` with its diagnostics, or ``{"converged": false, ...}``."""
-    from .._src import temperature
-    from .._src.result import to_json
+    from .. import dat_threshold, to_json
     try:
-        return {**to_json(temperature.dat_threshold(kappa)), "method": DAT_METHOD}
+        return {**to_json(dat_threshold(kappa)), "method": DAT_METHOD}
     except ConvergenceError as exc:
         return {"converged": False, "error": str(exc), "diagnostics": exc.diagnostics, "method": DAT_METHOD}
 
@@ -56,10 +55,10 @@ def dat_line(kappa: float) -> dict:
 def finite_estimate(n: int, trials: int) -> dict:
     """``α_½(n)`` from ``trials`` exact layers (seed 0), or ``{"converged": false, ...}`` past a size limit."""
     from tqdm import tqdm
-    from .._src import finite_threshold
+    from .. import finite_threshold
     with tqdm(total=trials, desc=f"finite n={n}", file=sys.stderr, disable=None) as bar:
         try:
-            out = finite_threshold.finite_threshold(n, trials, progress=lambda done, total: bar.update(done - bar.n))
+            out = finite_threshold(n, trials, progress=lambda done, total: bar.update(done - bar.n))
         except ValueError as exc:
             return {"converged": False, "error": str(exc), "diagnostics": {"n": n, "trials": trials},
                     "method": FINITE_METHOD}

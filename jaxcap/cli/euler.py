@@ -1,5 +1,6 @@
 """``jaxcap euler``: the expected Euler characteristic of the non-injectivity set, exactly, and its
-threshold ``α_Euler`` (:mod:`jaxcap._src.euler`, ``docs/theory.md#euler``)."""
+threshold ``α_Euler`` (:func:`jaxcap.euler_characteristic`, :func:`jaxcap.euler_threshold`,
+``docs/theory.md#euler``)."""
 from __future__ import annotations
 
 import argparse
@@ -52,15 +53,15 @@ def register(sub) -> None:
 
 
 def check(args) -> None:
-    """Either ``--n`` and ``--m`` (within the limits of :mod:`jaxcap._src.euler`) or ``--threshold``."""
-    from .._src.euler import check_size
+    """Either ``--n`` and ``--m`` (within the limits of :func:`jaxcap.check_euler_size`) or ``--threshold``."""
+    from .. import check_euler_size
     if args.threshold:
         if args.n is not None or args.m is not None:
             raise BadInput("euler: --threshold takes no --n or --m")
         sizes = DEFAULT_SIZES if args.sizes is None else args.sizes
         try:
             for n in sizes:
-                check_size(n, 9 * n)
+                check_euler_size(n, 9 * n)
         except ValueError as exc:
             raise BadInput(f"euler: --sizes: {exc}") from None
         opt.check_plot(args.plot)
@@ -70,7 +71,7 @@ def check(args) -> None:
     if args.plot is not None or args.sizes is not None:
         raise BadInput("euler: --plot and --sizes go with --threshold")
     try:
-        check_size(args.n, args.m)
+        check_euler_size(args.n, args.m)
     except ValueError as exc:
         raise BadInput(f"euler: {exc}") from None
 
@@ -99,12 +100,12 @@ def _float(value) -> float:
 
 def euler(args) -> int:
     from tqdm import tqdm
-    from .._src import euler as E
+    from .. import euler_characteristic, euler_log_abs
     if args.threshold:
         return _threshold(args)
     with tqdm(total=args.n, desc=f"E chi n={args.n} m={args.m}", file=sys.stderr, disable=None, leave=False) as bar:
-        value = E.euler_characteristic(args.n, args.m, progress=lambda done, total: bar.update(done - bar.n))
-    log_abs = E.log_abs(value)
+        value = euler_characteristic(args.n, args.m, progress=lambda done, total: bar.update(done - bar.n))
+    log_abs = euler_log_abs(value)
     with _long_integers():
         fraction = f"{value.numerator}/{value.denominator}"
     payload = {"n": args.n, "m": args.m, "alpha": args.m / args.n, "expected_euler": fraction,
@@ -115,10 +116,10 @@ def euler(args) -> int:
 
 def _threshold(args) -> int:
     from tqdm import tqdm
-    from .._src import euler as E
+    from .. import euler_threshold
     sizes = DEFAULT_SIZES if args.sizes is None else args.sizes
     with tqdm(total=len(sizes), desc="finite-size crossings", file=sys.stderr, disable=None) as bar:
-        res = E.euler_threshold(sizes, progress=lambda done, total: bar.update(done - bar.n))
+        res = euler_threshold(sizes, progress=lambda done, total: bar.update(done - bar.n))
     payload = {k: res[k] for k in res}
     emit(args, payload, euler_threshold_text(payload))
     if not args.plot:
@@ -129,11 +130,11 @@ def _threshold(args) -> int:
 def _rate_curves() -> dict:
     """The exact rates ``(1/n) log |E χ|`` on a grid of ``α`` at :data:`PLOT_SIZES`, and the limit."""
     import numpy as np
-    from .._src import euler as E
+    from .. import euler_finite_rate, euler_rate
     alphas = np.linspace(3.0, 12.0, 91)
     curves = {}
     for n in PLOT_SIZES:
         ms = sorted({int(round(a * n)) for a in alphas})
-        curves[n] = ([m / n for m in ms], [E.finite_rate(n, m) for m in ms])
+        curves[n] = ([m / n for m in ms], [euler_finite_rate(n, m) for m in ms])
     fine = np.linspace(3.0, 12.0, 400)
-    return {"finite": curves, "limit": (fine.tolist(), [E.euler_rate(a) for a in fine])}
+    return {"finite": curves, "limit": (fine.tolist(), [euler_rate(a) for a in fine])}

@@ -1,4 +1,4 @@
-"""``jaxcap finite``: exact P(injective) of Gaussian ReLU layers at small ``n`` (:mod:`jaxcap._src.finite`)."""
+"""``jaxcap finite``: exact P(injective) of Gaussian ReLU layers at small ``n`` (:func:`jaxcap.finite_experiment`)."""
 from __future__ import annotations
 
 import argparse
@@ -29,7 +29,7 @@ def _alphas(text: str) -> list[float]:
 
 def register(sub) -> None:
     """Add ``finite`` to the ``jaxcap`` subparsers."""
-    from .._src.finite import METHODS
+    from .. import FINITE_METHODS
     p = sub.add_parser("finite", help="finite-size check: exact P(injective) of Gaussian W at small n",
                        description="Exact min_active and P(injective) for Gaussian W at small n.")
     p.add_argument("--n", type=opt.positive_int, required=True, help="input dimension n (small: exact methods)")
@@ -37,19 +37,19 @@ def register(sub) -> None:
     p.add_argument("--trials", type=opt.positive_int, required=True, help="Gaussian W per alpha")
     p.add_argument("--seed", type=opt.count, default=0, help="base seed (default 0)")
     p.add_argument("--workers", type=opt.positive_int, default=1, help="processes (default 1)")
-    p.add_argument("--method", choices=METHODS, default="auto", help="exact method (default auto)")
+    p.add_argument("--method", choices=FINITE_METHODS, default="auto", help="exact method (default auto)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--plot", default=None, metavar="FILE", help="write P(injective) vs alpha (needs matplotlib)")
     p.set_defaults(run=finite, check=check)
 
 
 def check(args) -> None:
-    """The experiment's sizes and workers within the limits of :mod:`jaxcap._src.guards`, and the plot's path."""
-    from .._src import guards
-    from .._src.finite import layer_sizes
+    """The experiment's sizes and workers within their limits (:func:`jaxcap.check_finite_experiment`), and the
+    plot's path."""
+    from .. import check_finite_experiment
     try:
-        layer_sizes(args.n, args.alphas, args.trials, args.method)
-        guards.MAX_WORKERS.check(args.workers, f"--workers {args.workers}")
+        check_finite_experiment(args.n, args.alphas, args.trials, args.method, args.workers,
+                                workers_subject=f"--workers {args.workers}")
     except ValueError as exc:
         raise BadInput(f"finite: {exc}") from None
     opt.check_plot(args.plot)
@@ -57,10 +57,10 @@ def check(args) -> None:
 
 def finite(args) -> int:
     from tqdm import tqdm
-    from .._src.finite import run_finite
+    from .. import finite_experiment
     with tqdm(total=len(args.alphas) * args.trials, desc=f"finite n={args.n}", file=sys.stderr,
               disable=None) as bar:
-        out = run_finite(args.n, args.alphas, args.trials, seed=args.seed, method=args.method, workers=args.workers,
-                         progress=lambda done, total: bar.update(done - bar.n))
+        out = finite_experiment(args.n, args.alphas, args.trials, seed=args.seed, method=args.method,
+                                workers=args.workers, progress=lambda done, total: bar.update(done - bar.n))
     emit(args, out, finite_table(out))
     return write_plot(plotting.finite, args.plot, out) or EXIT_OK

@@ -10,8 +10,7 @@ import argparse
 import math
 import re
 
-from .._src.checkpoint import check_writable
-from .. import MAX_SPACING
+from .. import MAX_SPACING, check_writable
 from .errors import BadInput
 
 #: What argparse must read as a (negative) number, not as an option: every float literal.
@@ -49,8 +48,9 @@ def positive_float(text: str) -> float:
 
 
 def spacing(text: str) -> float:
-    """A quadrature spacing: a finite float in ``(0,`` :data:`~jaxcap._src.guards.MAX_SPACING` ``]`` (one limit for
-    every ``--spacing``; finer spacings are bounded by the grid-point limit of :mod:`jaxcap._src.guards`)."""
+    """A quadrature spacing: a finite float in ``(0,`` :data:`~jaxcap.MAX_SPACING` ``]`` (one limit for
+    every ``--spacing``; finer spacings are bounded by the grid-point limit of the engines, checked where
+    :func:`jaxcap.make_engine` builds one)."""
     v = finite_float(text)
     if not 0.0 < v <= MAX_SPACING:
         raise argparse.ArgumentTypeError(f"must be in (0, {MAX_SPACING:g}], got {text!r}")

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import sys
 
-from .._src.result import json_safe
+from .. import json_safe
 
 
 def strict(payload: dict) -> dict:
     """``payload`` as strict JSON data: non-finite numbers ``None``, their places under ``"non_finite"``
-    (:func:`jaxcap._src.result.json_safe`)."""
+    (:func:`jaxcap.json_safe`)."""
     return json_safe(payload)
 
 

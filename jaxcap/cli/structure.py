@@ -1,5 +1,5 @@
 """``jaxcap structure``: the ground state of a level-``R`` solution, or of levels ``0 … K`` with the
-``r → ∞`` limit of the contacts (:mod:`jaxcap._src.structure`, :mod:`jaxcap._src.structure_limits`)."""
+``r → ∞`` limit of the contacts (:func:`jaxcap.structure`, :func:`jaxcap.structure_sequence`)."""
 from __future__ import annotations
 
 from . import options as opt
@@ -49,11 +49,11 @@ def _text(s) -> str:
 
 
 def run(args) -> int:
-    from .._src.structure import structure
+    from .. import structure
     engine = opt.engine_options(args)
     if args.level is not None:
         if args.sat:
-            from .._src.zero_energy import sat
+            from .. import sat
             res = sat(args.kappa, args.level, **engine)
         else:
             import jaxcap
@@ -61,7 +61,7 @@ def run(args) -> int:
         s = structure(res, **engine)
         emit(args, s.to_json(), _text(s))
         return write_plot(plotting.structure, args.plot, [s], {}, {})
-    from .._src.structure_limits import structure_sequence
+    from .. import structure_sequence
 
     def progress(res, st):
         say(f"level {st.level}: alpha = {st.alpha:.10f}, c = {st.contacts_per_dimension:.9f} "

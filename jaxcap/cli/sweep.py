@@ -1,7 +1,7 @@
 """``jaxcap sweep`` (many thresholds in one batched, sharded program) and ``jaxcap curve`` (the same
 sweep with the single-solve command's options: a thin view of it, with the same JSON keys).
 
-The sweep resumes from and writes ``--checkpoint`` chunk by chunk (:mod:`jaxcap._src.checkpoint`).
+The sweep resumes from and writes ``--checkpoint`` chunk by chunk (:func:`jaxcap.sweep_chunks`).
 With several processes (``--distributed``) every one solves its shards of every chunk,
 process 0's view of the checkpoint decides which chunks remain, and only process 0 prints,
 plots and writes the checkpoint.
@@ -9,14 +9,9 @@ plots and writes the checkpoint.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sys
-import time
-from typing import Callable
 
-from .._src import checkpoint as ckpt
-from .._src.result import to_json
 from . import options as opt
 from . import plotting
 from .commands import write_plot
@@ -29,14 +24,14 @@ HESSIAN, NEWTON_ITERS = "autodiff", 12
 
 def register(sub) -> None:
     """Add ``sweep`` and ``curve`` to the ``jaxcap`` subparsers."""
-    from .._src.sweep import AUTO_COARSE, AUTO_COARSE_FROM, HESSIANS
+    from .. import AUTO_COARSE, AUTO_COARSE_FROM, SWEEP_HESSIANS
     p = sub.add_parser("sweep", help="many thresholds alpha_R(kappa) in one batched, sharded program")
     _grid_options(p)
     p.add_argument("--checkpoint", metavar="FILE", help="save finished chunks here; a rerun resumes from it")
     p.add_argument("--chunk", type=opt.positive_int, default=None, help="thresholds per compiled batch (default: all)")
     p.add_argument("--newton-iters", type=opt.positive_int, default=NEWTON_ITERS,
                    help="most Newton steps per threshold")
-    p.add_argument("--hessian", choices=sorted(HESSIANS), default=HESSIAN,
+    p.add_argument("--hessian", choices=sorted(SWEEP_HESSIANS), default=HESSIAN,
                    help="Newton's Hessians: autodiff (runs faster) or difference (compiles faster: one-off sweeps)")
     p.add_argument("--coarse", type=opt.count, default=None,
                    help=f"Chebyshev points of the coarse pass (0: off; default {AUTO_COARSE}, from "
@@ -71,13 +66,12 @@ def _grid_options(p) -> None:
 
 def check(args) -> None:
     """The ``κ`` grid and the outputs, before any work."""
-    from .. import check_points
-    from .._src import guards
+    from .. import check_cpu_devices, check_points
     if args.kappa_to <= args.kappa_from:
         raise BadInput(f"--kappa-to ({args.kappa_to}) must exceed --kappa-from ({args.kappa_from})")
     check_points(args.points, f"--points {args.points}")
     if getattr(args, "cpu_devices", None):
-        guards.MAX_CPU_DEVICES.check(args.cpu_devices, f"--cpu-devices {args.cpu_devices}")
+        check_cpu_devices(args.cpu_devices, f"--cpu-devices {args.cpu_devices}")
     opt.check_plot(args.plot)
     opt.check_output(args.checkpoint, "--checkpoint")
 
@@ -87,65 +81,24 @@ def kappa_grid(args):
     return np.linspace(args.kappa_from, args.kappa_to, args.points)
 
 
-def checkpoint_key(args, kappas) -> dict:
-    """Everything that affects the numbers of a sweep's checkpoint."""
-    return {"level": args.level, "kappas": [float(k) for k in kappas], "chunk": args.chunk, "coarse": args.coarse,
-            "engine": args.engine, "nodes": args.nodes, "spacing": args.spacing, "newton_iters": args.newton_iters,
-            "hessian": args.hessian}
+def sweep_options(args) -> dict:
+    """The keywords of :func:`jaxcap.sweep_chunks` the options give (the grid: :func:`kappa_grid`)."""
+    return {"checkpoint": args.checkpoint, "chunk": args.chunk, "coarse": args.coarse,
+            "newton_iters": args.newton_iters, "hessian": args.hessian, **opt.engine_options(args)}
 
 
-def _agreed(values):
-    """Process 0's ``values`` on every process, so that all of them run the same programs."""
+def _progress(i: int, count: int, rows: list, seconds: float | None) -> None:
+    """One line on stderr per chunk, from process 0."""
     import jax
-    import numpy as np
-    if jax.process_count() == 1:
-        return values
-    from jax.experimental import multihost_utils
-    return np.asarray(multihost_utils.broadcast_one_to_all(values))
-
-
-def run_sweep(args, solve: Callable | None = None, log=None, write_error=None) -> dict:
-    """The sweep without printing: resumes from and writes ``args.checkpoint``.
-
-    Returns ``{"level", "results", "seconds"}``.  ``solve`` is :func:`jaxcap._src.sweep.solve_batch`
-    (a parameter so tests can count the chunks actually computed); ``write_error(exc)`` is
-    called when a checkpoint write fails (the sweep goes on), else the error propagates.
-    """
-    import jax
-    import numpy as np
-    from .._src.sweep import plan, solve_batch
-    writer = jax.process_index() == 0
-    log = log or (lambda msg: say(msg) if writer else None)
-    solve = solve or functools.partial(solve_batch, newton_iters=args.newton_iters, coarse=args.coarse,
-                                       hessian=args.hessian)
-    t0 = time.perf_counter()
-    kappas = kappa_grid(args)
-    key = checkpoint_key(args, kappas)
-    start, done = ckpt.read_chunks(args.checkpoint, key) if args.checkpoint else (None, {})
-    p = plan(args.level, kappas, engine=args.engine, nodes=args.nodes, spacing=args.spacing, start=start)
-    start = p.start.as_dict()
-    size = args.chunk or len(kappas)
-    chunks = [kappas[i:i + size] for i in range(0, len(kappas), size)]
-    todo = _agreed(np.array([i not in done for i in range(len(chunks))]))
-    for i, part in enumerate(chunks):
-        if not todo[i]:
-            log(f"sweep: chunk {i + 1}/{len(chunks)} from checkpoint")
-            continue
-        t = time.perf_counter()
-        done[i] = to_json(solve(p, part, bounds=(kappas.min(), kappas.max()), size=size))
-        bad = sum(not r["converged"] for r in done[i])
-        log(f"sweep: chunk {i + 1}/{len(chunks)}: {len(part)} thresholds in {time.perf_counter() - t:.2f} s"
-            + (f" on {jax.process_count()} processes" if jax.process_count() > 1 else "")
-            + (f", {bad} not converged" if bad else ""))
-        if args.checkpoint and writer:
-            try:
-                ckpt.write_chunks(args.checkpoint, key, start, {i: done[i]})
-            except OSError as exc:
-                if write_error is None:
-                    raise
-                write_error(exc)
-    results = [r for i in range(len(chunks)) for r in done[i]]
-    return {"level": args.level, "results": results, "seconds": time.perf_counter() - t0}
+    if jax.process_index() != 0:
+        return
+    if seconds is None:
+        say(f"sweep: chunk {i + 1}/{count} from checkpoint")
+        return
+    bad = sum(not r["converged"] for r in rows)
+    say(f"sweep: chunk {i + 1}/{count}: {len(rows)} thresholds in {seconds:.2f} s"
+        + (f" on {jax.process_count()} processes" if jax.process_count() > 1 else "")
+        + (f", {bad} not converged" if bad else ""))
 
 
 def _initialize_distributed(args) -> None:
@@ -201,6 +154,7 @@ def sweep(args) -> int:
     With ``--distributed`` only process 0 prints, plots and writes the checkpoint.
     """
     import jax
+    from .. import sweep_chunks
     failed_writes = []
 
     def write_error(exc):
@@ -213,7 +167,8 @@ def sweep(args) -> int:
     with _stdout_to_stderr() if args.distributed else contextlib.nullcontext():
         if args.distributed:
             _initialize_distributed(args)
-        payload = strict(run_sweep(args, write_error=write_error))
+        payload = strict(sweep_chunks(args.level, kappa_grid(args), **sweep_options(args), progress=_progress,
+                                      on_write_error=write_error))
     if jax.process_index() != 0:
         return EXIT_OK
     bad = [r["kappa"] for r in payload["results"] if not r["converged"]]

@@ -102,8 +102,10 @@ def test_table_shows_the_euler_prediction_beside_the_rs_bound(jaxcap_cli, monkey
 def test_a_value_beyond_the_float_range_is_null_with_its_exact_fraction_kept(jaxcap_cli):
     data = jaxcap_cli("euler", "--n", "1000", "--m", "3500", "--json").json()
     exact = E.euler_characteristic(1000, 3500)
-    assert E.log_abs(exact) > 710 and data["value"] is None and data["non_finite"]["value"] in ("+inf", "-inf")
-    assert Fraction(data["expected_euler"]) == exact and data["log_abs_value"] == pytest.approx(E.log_abs(exact))
+    assert E.euler_log_abs(exact) > 710 and data["value"] is None
+    assert data["non_finite"]["value"] in ("+inf", "-inf")
+    assert Fraction(data["expected_euler"]) == exact
+    assert data["log_abs_value"] == pytest.approx(E.euler_log_abs(exact))
 
 
 INTS = ["0", "1", "2", "3", "+3", "007", "1_000", "99999999999999999999999", "-1", "1.5", "x", "", "1e3", "2.0"]

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+import jaxcap
 from jaxcap.cli import build_parser
 from jaxcap.cli import sweep as cli_sweep
 from jaxcap._src.sweep import solve_batch
@@ -63,7 +64,8 @@ def test_checkpoint_resume_skips_finished_chunks(jaxcap_cli, tmp_path):
     ck.write_text(json.dumps(data))
     calls = []
     args = build_parser().parse_args([str(a) for a in argv])
-    payload = cli_sweep.run_sweep(args, solve=lambda *a, **k: calls.append(a[1]) or solve_batch(*a, **k))
+    payload = jaxcap.sweep_chunks(args.level, cli_sweep.kappa_grid(args), **cli_sweep.sweep_options(args),
+                                  solve=lambda *a, **k: calls.append(a[1]) or solve_batch(*a, **k))
     assert len(calls) == 1 and list(calls[0]) == pytest.approx(list(np.linspace(-0.2, 0.2, 7)[4:]))
     assert [r["alpha"] for r in payload["results"]] == pytest.approx([r["alpha"] for r in first["results"]],
                                                                      rel=1e-12)

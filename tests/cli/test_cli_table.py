@@ -25,11 +25,11 @@ def levels(monkeypatch):
 
 
 def test_frsb_dat_and_a_real_finite_row_side_by_side(jaxcap_cli, levels, monkeypatch):
-    import jaxcap._src.temperature
+    import jaxcap
     from jaxcap._src.extrapolation import extrapolate
     from jaxcap._src.finite_threshold import finite_threshold
     from jaxcap._src.result import Quantities
-    monkeypatch.setattr(jaxcap._src.temperature, "dat_threshold", lambda kappa, **o: Quantities(
+    monkeypatch.setattr(jaxcap, "dat_threshold", lambda kappa, **o: Quantities(
         "dat", {"alpha": DAT_ALPHA, "kappa": kappa, "beta": 3.0, "q": 0.7, "diagnostics": {"seconds": 0.0}}))
     argv = ("table", "--max-level", "3", "--finite-n", "2", "--finite-trials", "5")
     data = jaxcap_cli(*argv, "--json").json()
@@ -64,13 +64,13 @@ def test_rows_at_other_kappas_and_with_few_levels(jaxcap_cli, levels, table_stan
 
 
 def test_a_failed_dat_solve_exits_3_after_the_table(jaxcap_cli, levels, table_stand_ins, monkeypatch):
-    import jaxcap._src.temperature
+    import jaxcap
     from jaxcap._src.result import ConvergenceError
 
     def fails(kappa, **o):
         raise ConvergenceError("dAT Newton did not reach |F| < 1e-11", {"kappa": kappa})
 
-    monkeypatch.setattr(jaxcap._src.temperature, "dat_threshold", fails)
+    monkeypatch.setattr(jaxcap, "dat_threshold", fails)
     run = jaxcap_cli("table", "--max-level", "0", "--json")
     assert run.code == 3, run
     data = run.json()
