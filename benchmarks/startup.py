@@ -17,9 +17,16 @@ the machine disturb less)::
 ``--against PATH`` times the jaxcap commands a second time with ``PATH`` first
 on ``PYTHONPATH`` (another checkout: before and after a change, in one run).
 ``--peer`` times another program's command line in the same pairs (the public
-1RSB code of Maillard et al., when it is installed).  The warm cache is a fresh
-directory, filled by one untimed run of each command.  Writes
-``benchmarks/results/startup-<backend>.json`` (date, machine, load, versions).
+1RSB code of Maillard et al., when it is installed), from ``--peer-cwd``, with
+the environment less ``PYTHONPATH`` and ``JAXCAP_CACHE_DIR`` (so that it runs on
+its own interpreter's paths); when its first word is a Python interpreter, the
+versions of that interpreter's NumPy, SciPy, numba and tqdm are recorded too.  The
+warm cache is a fresh directory, filled by one untimed run of each command; the
+peer also has one untimed run (which fills a numba cache, if it keeps one).  The
+decimal numbers each untimed run prints (the thresholds) are recorded as
+``printed``, and each jaxcap median is divided by the peer's (``peer_ratio``,
+``cpu_peer_ratio``).  Writes ``benchmarks/results/startup-<backend>.json`` (date,
+machine, load, versions).
 """
 from __future__ import annotations
 
@@ -28,6 +35,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shlex
 import statistics
 import subprocess
@@ -48,16 +56,28 @@ THRESHOLD = ["-m", "jaxcap", "threshold", "--level", "1", "--json"]
 NEUTRAL = tempfile.gettempdir()
 
 
-def _timed(argv, env, cwd=None) -> tuple[float, float]:
+#: A decimal number as a program prints it (``6.7157``, ``-1.2e-05``; not the ``1`` of ``1RSB``).
+DECIMAL = re.compile(r"[-+]?\d+\.\d+(?:[eE][-+]?\d+)?")
+
+
+def _timed(argv, env, cwd=None, stdout=subprocess.DEVNULL) -> tuple[float, float]:
     """Wall-clock and CPU seconds (user + system, from the child's resource usage) of one run."""
     t0 = time.perf_counter()
-    child = subprocess.Popen(argv, env=env, cwd=cwd or NEUTRAL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(argv, env=env, cwd=cwd or NEUTRAL, stdout=stdout, stderr=subprocess.PIPE)
     err = child.stderr.read().decode(errors="replace")
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {os.waitstatus_to_exitcode(status)}: {err.strip()[-400:]}")
     return seconds, usage.ru_utime + usage.ru_stime
+
+
+def _printed(cmd: dict) -> list[float]:
+    """One untimed run of ``cmd``: the decimal numbers it prints on standard output."""
+    with tempfile.TemporaryFile() as out:
+        _timed(cmd["argv"], cmd["env"], cmd.get("cwd"), stdout=out)
+        out.seek(0)
+        return [float(x) for x in DECIMAL.findall(out.read().decode(errors="replace"))]
 
 
 def _env(tree: str | None, cache: str) -> dict:
@@ -80,8 +100,7 @@ def commands(tree: str, label: str, warm_cache: str) -> list[dict]:
 
 def measure(cmd: dict, pairs: int, baseline_env: dict) -> dict:
     """``pairs`` alternating (baseline, command) runs; medians and per-pair excess and ratio."""
-    if cmd.get("prime"):
-        _timed(cmd["argv"], cmd["env"], cmd.get("cwd"))
+    printed = _printed(cmd) if cmd.get("prime") else None
     base, own = [], []
     for _ in range(pairs):
         base.append(_timed(BASELINE, baseline_env))
@@ -93,7 +112,18 @@ def measure(cmd: dict, pairs: int, baseline_env: dict) -> dict:
                     f"{kind}excess_seconds": statistics.median([x - y for x, y in zip(o, b)]),
                     f"{kind}ratio": statistics.median([x / y for x, y in zip(o, b)]),
                     f"{kind}seconds_all": o, f"{kind}baseline_all": b})
+    if printed is not None:
+        row["printed"] = printed
     return row
+
+
+def _against_peer(rows: list[dict]) -> None:
+    """Each jaxcap row's median over the peer's (the last row), wall clock and CPU: ``peer_ratio``, ``cpu_peer_ratio``."""
+    peer = rows[-1]
+    for row in rows[:-1]:
+        row["peer_ratio"] = row["seconds"] / peer["seconds"]
+        row["cpu_peer_ratio"] = row["cpu_seconds"] / peer["cpu_seconds"]
+        print(f"{row['name']:<36} / peer: {row['peer_ratio']:5.3f} wall, {row['cpu_peer_ratio']:5.3f} CPU")
 
 
 def _versions() -> dict:
@@ -103,6 +133,18 @@ def _versions() -> dict:
     out = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
     out["python"] = platform.python_version()
     return out
+
+
+def _peer_versions(python: str, env: dict) -> dict | None:
+    """The versions of the packages the peer imports, when ``python`` is a Python interpreter; else None."""
+    probe = ("import json, platform, importlib.metadata as m\nout = {'python': platform.python_version()}\n"
+             "for name in ('numpy', 'scipy', 'numba', 'llvmlite', 'tqdm'):\n"
+             "    try: out[name] = m.version(name)\n    except m.PackageNotFoundError: pass\nprint(json.dumps(out))")
+    try:
+        run = subprocess.run([python, "-c", probe], capture_output=True, text=True, env=env, cwd=NEUTRAL, timeout=60)
+        return json.loads(run.stdout) if run.returncode == 0 else None
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
 
 
 def _machine() -> dict:
@@ -123,9 +165,12 @@ def main(argv=None) -> int:
         cmds = commands(ROOT, "", warm)
         if args.against:
             cmds += commands(os.path.abspath(args.against), " (against)", warm_against)
+        peer = None
         if args.peer:
-            cmds.append({"name": "peer", "argv": shlex.split(args.peer), "env": dict(os.environ),
-                         "cwd": args.peer_cwd, "prime": True})
+            env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "JAXCAP_CACHE_DIR")}
+            argv = shlex.split(args.peer)
+            cmds.append({"name": "peer", "argv": argv, "env": env, "cwd": args.peer_cwd, "prime": True})
+            peer = {"command": args.peer, "cwd": args.peer_cwd, "versions": _peer_versions(argv[0], env)}
         rows = []
         for cmd in cmds:
             row = measure(cmd, args.pairs, _env(None, "off"))
@@ -133,9 +178,13 @@ def main(argv=None) -> int:
             print(f"{row['name']:<36} {row['seconds']:7.3f} s (import jax {row['baseline_seconds']:6.3f}, excess "
                   f"{row['excess_seconds']:+7.3f}, ratio {row['ratio']:5.2f})   CPU {row['cpu_seconds']:6.2f} s "
                   f"(excess {row['cpu_excess_seconds']:+6.2f}, ratio {row['cpu_ratio']:4.2f})", flush=True)
+    if peer is not None:
+        _against_peer(rows)
     payload = {"benchmark": "startup", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "pairs": args.pairs, "baseline": " ".join(BASELINE), "machine": dict(start, load_average_end=_machine()["load_average"]),
                "versions": versions, "against": args.against, "results": rows}
+    if peer is not None:
+        payload["peer"] = peer
     out = args.out or os.path.join(HERE, "results", f"startup-{versions['backend']}.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as fh:
