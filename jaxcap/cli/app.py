@@ -62,26 +62,30 @@ def _line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _terminate(signum, frame):
-    raise Terminated
-
-
 @contextlib.contextmanager
 def _interruptible():
     """For the duration: Ctrl-C / SIGINT raises ``KeyboardInterrupt`` (exit 130), even where it was
     inherited as ignored (a background job of a non-interactive shell), and SIGTERM raises
-    :class:`~jaxcap.cli.errors.Terminated` (exit 143), so that either ends the run between two steps
-    with one line and every finished checkpoint entry kept; the handlers are restored after."""
+    :class:`~jaxcap.cli.errors.Terminated` (exit 143), so that either ends the run with one line and
+    every finished checkpoint entry kept; the handlers are restored after.  Yields the list of the
+    signals received: a library that catches the exception and raises its own in its place (JAX
+    comparing static arguments does) still ends the run as the signal asks."""
+    received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
+
+    def stop(signum, frame):
+        received.append(signum)
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
     previous = {}
-    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-        previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.default_int_handler):
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, stop)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, _terminate)
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, stop)
     try:
-        yield
+        yield received
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -93,56 +97,64 @@ def main(argv=None, *, dry_run: bool = False) -> int:
     ``dry_run=True`` parses and checks everything (values, output paths, matplotlib)
     and returns without computing: 0 or 2.
     """
-    with _interruptible():
-        return _main(argv, dry_run)
+    with _interruptible() as received:
+        args = None
+        try:
+            args = build_parser().parse_args(argv)
+            args.check(args)
+            if dry_run:
+                return EXIT_OK
+            _enable_compilation_cache()
+            return args.run(args)
+        except BaseException as exc:  # noqa: BLE001  every outcome is an exit code, never a traceback
+            return _outcome(exc, args, received)
 
 
-def _main(argv, dry_run: bool) -> int:
+def _stopped(args, signum: int) -> int:
+    kept = " (the checkpoint keeps every finished entry: rerun to resume)" if getattr(args, "checkpoint", None) else ""
+    terminated = signum == signal.SIGTERM
+    say(f"jaxcap: {'terminated' if terminated else 'interrupted'}{kept}")
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+
+
+def _outcome(exc: BaseException, args, received: list) -> int:
+    """The exit code of a run that raised ``exc`` (:mod:`jaxcap.cli.errors`), with its one line on stderr."""
     from .. import ConvergenceError
-    args = None
-    try:
-        args = build_parser().parse_args(argv)
-        args.check(args)
-        if dry_run:
-            return EXIT_OK
-        _enable_compilation_cache()
-        return args.run(args)
-    except (BadInput, ValueError, TypeError) as exc:
+    if received or isinstance(exc, (KeyboardInterrupt, Terminated)):
+        return _stopped(args, received[-1] if received else
+                        signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+    if isinstance(exc, SystemExit):     # --help: argparse printed it and exits
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    if isinstance(exc, (BadInput, ValueError, TypeError)):
         say(f"jaxcap: error: {_line(exc)}")
         return EXIT_BAD_INPUT
-    except ConvergenceError as exc:
+    if isinstance(exc, ConvergenceError):
         diag = {"converged": False, "error": str(exc), "diagnostics": exc.diagnostics}
         say(f"jaxcap: not converged: {_line(exc)}")
         say(dumps(diag))
         if getattr(args, "json", False):
             print(dumps(diag), flush=True)
         return EXIT_NOT_CONVERGED
-    except SystemExit as exc:   # --help: argparse printed it and exits
-        return exc.code if isinstance(exc.code, int) else EXIT_OK
-    except (KeyboardInterrupt, Terminated) as exc:
-        kept = " (the checkpoint keeps every finished entry: rerun to resume)" if getattr(args, "checkpoint", None) else ""
-        terminated = isinstance(exc, Terminated)
-        say(f"jaxcap: {'terminated' if terminated else 'interrupted'}{kept}")
-        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
-    except BrokenPipeError:
+    if isinstance(exc, BrokenPipeError):
         # stdout closed early (e.g. piped into head): nothing more can be printed there
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), sys.stdout.fileno())
         return EXIT_WRITE_FAILED
-    except OSError as exc:
+    if isinstance(exc, OSError):
         # an output that failed outside the checked paths (stdout closed, a full disk)
         with contextlib.suppress(OSError):
             say(f"jaxcap: error: output failed: {_line(exc)}")
         return EXIT_WRITE_FAILED
-    except (MemoryError, ArithmeticError) as exc:
+    if isinstance(exc, (MemoryError, ArithmeticError)):
         # what the resource guards and the solver's checks did not foresee: not resolvable here
         why = "out of memory" if isinstance(exc, MemoryError) else f"numerical breakdown ({type(exc).__name__})"
         return _not_resolvable(args, f"{why}: {_line(exc)}")
-    except Exception as exc:  # noqa: BLE001  the last resort: one line, never a traceback
-        if "RESOURCE_EXHAUSTED" in str(exc):    # XLA could not allocate
-            return _not_resolvable(args, f"out of memory: {_line(exc)}")
-        say(f"jaxcap: internal error: {type(exc).__name__}: {_line(exc)}")
-        return EXIT_INTERNAL
+    if not isinstance(exc, Exception):
+        raise exc                       # GeneratorExit and the like: not a run's outcome
+    if "RESOURCE_EXHAUSTED" in str(exc):    # XLA could not allocate
+        return _not_resolvable(args, f"out of memory: {_line(exc)}")
+    say(f"jaxcap: internal error: {type(exc).__name__}: {_line(exc)}")
+    return EXIT_INTERNAL
 
 
 def _not_resolvable(args, message: str) -> int:

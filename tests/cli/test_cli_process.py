@@ -50,3 +50,27 @@ print(alpha)
     lines = out.stdout.split("\n")
     assert lines[0] == "True False" and lines[1] == "True True 3.0"
     assert abs(float(lines[2]) - 6.715696837671227) < 1e-9
+
+
+def test_a_signal_ends_the_run_even_when_a_library_swaps_the_exception(monkeypatch, capsys):
+    """JAX turns an exception raised while it compares static arguments into a ``ValueError``: a
+    SIGINT or SIGTERM arriving there still ends the run as interrupted (130) or terminated (143)."""
+    import signal
+
+    from jaxcap.cli import app, commands
+
+    def swapping(signum):
+        def run(args):
+            try:
+                os.kill(os.getpid(), signum)
+                signal.pthread_sigmask(signal.SIG_BLOCK, [])     # the handler runs here
+            except BaseException as exc:
+                raise ValueError("static arguments should be comparable using __eq__") from exc
+            return 0
+        return run
+
+    for signum, code, said in ((signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")):
+        monkeypatch.setattr(commands, "threshold", swapping(signum))
+        assert app.main(["threshold", "--level", "0"]) == code
+        assert capsys.readouterr().err.strip().splitlines() == [f"jaxcap: {said}"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
