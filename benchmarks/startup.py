@@ -25,8 +25,11 @@ warm cache is a fresh directory, filled by one untimed run of each command; the
 peer also has one untimed run (which fills a numba cache, if it keeps one).  The
 decimal numbers each untimed run prints (the thresholds) are recorded as
 ``printed``, and each jaxcap median is divided by the peer's (``peer_ratio``,
-``cpu_peer_ratio``).  Writes ``benchmarks/results/startup-<backend>.json`` (date,
-machine, load, versions).
+``cpu_peer_ratio``).  Before timing, the bytecode of every timed tree (the checkouts'
+``jaxcap/``, the peer's directory) is written with ``compileall``, as installing a
+package does: with ``PYTHONDONTWRITEBYTECODE`` set, a checkout would otherwise compile
+its modules from source in every process.  Writes
+``benchmarks/results/startup-<backend>.json`` (date, machine, load, versions).
 """
 from __future__ import annotations
 
@@ -147,6 +150,12 @@ def _peer_versions(python: str, env: dict) -> dict | None:
         return None
 
 
+def _bytecode(python: str, tree: str) -> None:
+    """The bytecode of the Python files under ``tree``, written next to them (``__pycache__``)."""
+    subprocess.run([python, "-m", "compileall", "-q", tree], stdout=subprocess.DEVNULL, check=False,
+                   env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
+
+
 def _machine() -> dict:
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(), "load_average": [round(v, 2) for v in os.getloadavg()]}
@@ -171,6 +180,11 @@ def main(argv=None) -> int:
             argv = shlex.split(args.peer)
             cmds.append({"name": "peer", "argv": argv, "env": env, "cwd": args.peer_cwd, "prime": True})
             peer = {"command": args.peer, "cwd": args.peer_cwd, "versions": _peer_versions(argv[0], env)}
+        _bytecode(sys.executable, os.path.join(ROOT, "jaxcap"))
+        if args.against:
+            _bytecode(sys.executable, os.path.join(os.path.abspath(args.against), "jaxcap"))
+        if peer is not None and peer["versions"] is not None and args.peer_cwd:
+            _bytecode(argv[0], args.peer_cwd)
         rows = []
         for cmd in cmds:
             row = measure(cmd, args.pairs, _env(None, "off"))
