@@ -5,10 +5,11 @@ threshold runs in milliseconds and compiles in seconds).  XLA:CPU's fusion emitt
 (the MLIR code generator for fused loops) roughly double the compile time of
 jaxcap's programs and do not make them faster, so on a CPU every program is
 compiled with :data:`CPU_OPTIONS` (the measurements: ``docs/benchmarks.md#compilation``).  The options are picked at a
-program's first call, not at import (which would initialise the backend), and
-only those this XLA knows are passed: XLA refuses an unknown option, and
-options come and go between releases (the answer is remembered across
-processes, :func:`jaxcap._src.traced.remembered`).
+program's first call, not at import (which would initialise the backend).  Options
+come and go between XLA releases, and XLA refuses one it does not know: a program
+whose compilation is refused for an option is compiled again without it, and the
+option is left out of every later program of the process (:func:`jit`).  So a
+known option costs nothing, and an unknown one a single refused compilation.
 
 When JAX's compilation cache is on, a module-level function's programs are
 also kept as traced (:mod:`jaxcap._src.traced`): a warm process neither traces nor
@@ -25,6 +26,7 @@ import functools
 import importlib.machinery
 import importlib.util
 import os
+import re
 import sys
 
 import jax
@@ -41,24 +43,23 @@ CPU_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 FAST_COMPILE = {"xla_backend_optimization_level": 0}
 
 
-@functools.cache
-def _known(name: str, value) -> bool:
-    """Whether this XLA accepts the compile option ``name`` (a trivial program compiled with it)."""
-    try:
-        jax.jit(lambda v: v + 1.0, compiler_options={name: value}).lower(0.0).compile()
-    except Exception:  # XlaRuntimeError: "No such compile option"
-        return False
-    return True
+#: Options this XLA refused in this process (:func:`jit`): left out of every later program.
+_REFUSED: set = set()
+_NO_SUCH_OPTION = re.compile(r"No such compile option: '([^']+)'")
 
 
-@functools.cache
 def compiler_options(fast_compile: bool = False) -> dict:
     """The XLA options of a jaxcap program on the default backend: :data:`CPU_OPTIONS` on a CPU,
-    plus :data:`FAST_COMPILE` when ``fast_compile``; those this XLA does not know are left out."""
+    plus :data:`FAST_COMPILE` when ``fast_compile``; less any this XLA refused before."""
     wanted = dict(CPU_OPTIONS) if jax.default_backend() == "cpu" else {}
     wanted.update(FAST_COMPILE if fast_compile else {})
-    return {name: value for name, value in wanted.items()
-            if traced.remembered(f"compile option {name}={value!r}", functools.partial(_known, name, value))}
+    return {name: value for name, value in wanted.items() if name not in _REFUSED}
+
+
+def _refused_option(exc: Exception) -> str | None:
+    """The option named by XLA's refusal ``exc`` (``No such compile option: 'name'``), else ``None``."""
+    found = _NO_SUCH_OPTION.search(str(exc))
+    return found.group(1) if found else None
 
 
 #: The SciPy modules whose C functions jaxlib's CPU kernels call (LAPACK, and the BLAS it needs).
@@ -112,21 +113,32 @@ def jit(fun=None, *, fast_compile: bool = False, **jit_kwargs):
     storable = traced.storable(fun, jit_kwargs)
 
     @functools.cache
-    def top_level():
-        if jax.default_backend() == "cpu":
-            lapack_kernels()
-        options = compiler_options(fast_compile)
+    def top_level(options: tuple):
+        options = dict(options)
         directory = traced.store_directory() if storable else None
         if directory is None:
             return jax.jit(fun, compiler_options=options, **jit_kwargs)
         return jax.jit(_from_store(fun, nested, directory, options, jit_kwargs), compiler_options=options, **jit_kwargs)
 
+    def current():
+        if jax.default_backend() == "cpu":
+            lapack_kernels()
+        return top_level(tuple(sorted(compiler_options(fast_compile).items())))
+
     @functools.wraps(fun)
     def call(*args, **kwargs):
-        traced = any(isinstance(v, jax.core.Tracer) for v in jax.tree.leaves((args, kwargs)))
-        return (nested if traced else top_level())(*args, **kwargs)
+        if any(isinstance(v, jax.core.Tracer) for v in jax.tree.leaves((args, kwargs))):
+            return nested(*args, **kwargs)
+        while True:
+            try:
+                return current()(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001  XLA's refusal of an option: compiled again without it
+                name = _refused_option(exc)
+                if name is None or name in _REFUSED or name not in compiler_options(fast_compile):
+                    raise
+                _REFUSED.add(name)
 
-    call.lower = lambda *args, **kwargs: top_level().lower(*args, **kwargs)
+    call.lower = lambda *args, **kwargs: current().lower(*args, **kwargs)
     return call
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import jax
 
-__all__ = ["storable", "store_directory", "traced_or_fresh", "remembered", "SUBDIRECTORY"]
+__all__ = ["storable", "store_directory", "traced_or_fresh", "SUBDIRECTORY"]
 
 #: Directory, inside JAX's compilation-cache directory, that holds the serialised programs.
 SUBDIRECTORY = "jaxcap-traced"
@@ -96,22 +96,6 @@ def key(fun, options: dict, statics: dict, args: tuple, kwargs: dict) -> str | N
     text = "\n".join([_source_digest(), _platform(), repr(sorted(options.items())), fun.__module__,
                       fun.__qualname__, static_text, str(tree), ",".join(_aval(v) for v in leaves)])
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def remembered(name: str, compute) -> bool:
-    """``compute()`` (a bool about this JAX and backend, e.g. whether XLA knows a compile option),
-    kept in the store so that later processes need not compute it again; plain ``compute()``
-    when the store is off."""
-    directory = store_directory()
-    if directory is None:
-        return bool(compute())
-    path = directory / f"fact-{hashlib.sha256((_platform() + name).encode()).hexdigest()[:32]}"
-    try:
-        return {"1": True, "0": False}[path.read_text()]
-    except (OSError, KeyError):
-        value = bool(compute())
-        _write(path, b"1" if value else b"0")
-        return value
 
 
 def _read(path: Path):
