@@ -113,17 +113,18 @@ def jit(fun=None, *, fast_compile: bool = False, **jit_kwargs):
     storable = traced.storable(fun, jit_kwargs)
 
     @functools.cache
-    def top_level(options: tuple):
-        options = dict(options)
+    def top_level(refused: int):
+        """The outermost program, built once for each count of options refused so far (they only grow)."""
+        if jax.default_backend() == "cpu":
+            lapack_kernels()
+        options = compiler_options(fast_compile)
         directory = traced.store_directory() if storable else None
         if directory is None:
             return jax.jit(fun, compiler_options=options, **jit_kwargs)
         return jax.jit(_from_store(fun, nested, directory, options, jit_kwargs), compiler_options=options, **jit_kwargs)
 
     def current():
-        if jax.default_backend() == "cpu":
-            lapack_kernels()
-        return top_level(tuple(sorted(compiler_options(fast_compile).items())))
+        return top_level(len(_REFUSED))
 
     @functools.wraps(fun)
     def call(*args, **kwargs):
