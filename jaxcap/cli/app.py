@@ -79,14 +79,32 @@ def _interruptible():
         received.append(signum)
         raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
+    running = threading.Event()
+
+    def again(signum):
+        if running.is_set():
+            signal.raise_signal(signum)
+
+    def unraisable(info):
+        # raised where Python can only report it (a weakref callback, a finaliser): no traceback,
+        # and the signal is sent again a moment later, to be raised in the run's own code
+        if received and isinstance(info.exc_value, (KeyboardInterrupt, Terminated)):
+            threading.Timer(0.02, again, (received[-1],)).start()
+        else:
+            hook(info)
+
     previous = {}
     if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.default_int_handler):
         previous[signal.SIGINT] = signal.signal(signal.SIGINT, stop)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, stop)
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable
+    running.set()
     try:
         yield received
     finally:
+        running.clear()
+        sys.unraisablehook = hook
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
@@ -108,6 +126,26 @@ def main(argv=None, *, dry_run: bool = False) -> int:
             return args.run(args)
         except BaseException as exc:  # noqa: BLE001  every outcome is an exit code, never a traceback
             return _outcome(exc, args, received)
+
+
+def entry() -> None:
+    """The ``jaxcap`` command (the console script and ``python -m jaxcap``): :func:`main` on
+    ``sys.argv``, then exit with its code.  A run that a signal stopped flushes its output and
+    exits at once (``os._exit``), without Python's teardown: with XLA's threads possibly still busy
+    in a program the signal cut short, that teardown can crash the process (exit 139 instead of
+    130 or 143).  Every checkpoint entry was written, atomically, before.  Once the run is over, a
+    signal no longer interrupts the process's teardown (it would print a traceback from JAX's exit
+    handler): the process ends with the run's code."""
+    code = main()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):      # the run is over: its teardown is not cut short
+            signal.signal(signum, signal.SIG_IGN)
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def _stopped(args, signum: int) -> int:
