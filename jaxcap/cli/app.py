@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import sys
 import threading
+import time
 
 from . import bench, commands, euler, finite, sweep
 from . import structure as structure_command
@@ -62,6 +64,11 @@ def _line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+#: Seconds after a signal was raised during which another one is recorded but not raised, so that
+#: a second Ctrl-C does not cut short the report of the first.
+REPEAT_SECONDS = 0.5
+
+
 @contextlib.contextmanager
 def _interruptible():
     """For the duration: Ctrl-C / SIGINT raises ``KeyboardInterrupt`` (exit 130), even where it was
@@ -75,14 +82,19 @@ def _interruptible():
         yield received
         return
 
+    raised = [-math.inf]        # when the last signal was raised: a second one at once is only recorded
+
     def stop(signum, frame):
         received.append(signum)
-        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+        if time.monotonic() - raised[0] > REPEAT_SECONDS:      # not while the first is being reported
+            raised[0] = time.monotonic()
+            raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
     running = threading.Event()
 
     def again(signum):
         if running.is_set():
+            raised[0] = -math.inf
             signal.raise_signal(signum)
 
     def unraisable(info):
