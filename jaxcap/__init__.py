@@ -37,7 +37,7 @@ _SOURCES = {
     "dat_threshold": "temperature", "rs_state": "temperature",
     "gordon_curve": "finite", "gordon_limit_energy": "finite", "is_injective": "finite", "min_active": "finite",
     "min_max_field": "finite", "finite_experiment": "finite", "FINITE_METHODS": "finite",
-    "check_points": "validation", "check_finite_size": "validation", "check_finite_experiment": "validation",
+    "check_points": "validation", "check_finite_size": "finite", "check_finite_experiment": "finite",
     "check_cpu_devices": "validation", "MAX_SPACING": "guards",
     "structure": "structure", "Structure": "structure",
     "structure_at": "structure", "structure_sequence": "structure_limits", "contacts_limit": "structure_limits",

@@ -805,6 +805,30 @@ def layer_sizes(n: int, alphas, trials: int = 1, method: str = "auto") -> list[i
     return ms
 
 
+def check_finite_size(n: int, trials: int, method: str = "auto", subjects: tuple[str, str] | None = None) -> None:
+    """``ValueError`` unless ``trials`` exact layers at ``n`` inputs (:func:`jaxcap.finite_threshold`) are
+    integers ``>= 1`` within :data:`jaxcap._src.guards.MAX_FINITE_N` and
+    :data:`jaxcap._src.guards.MAX_TRIALS`, and ``method`` is one of :data:`FINITE_METHODS`.
+
+    ``subjects``: what the message of a limit names ``n`` and ``trials`` (default ``"n = {n}"`` and
+    ``"{trials} trials"``; the command line names its options).
+    """
+    check_experiment(n, trials, method)
+    n_subject, trials_subject = subjects or (f"n = {n}", f"{trials} trials")
+    guards.MAX_FINITE_N.check(n, n_subject)
+    guards.MAX_TRIALS.check(trials, trials_subject)
+
+
+def check_finite_experiment(n: int, alphas, trials: int, method: str = "auto", workers: int = 1,
+                            workers_subject: str | None = None) -> list[int]:
+    """The rows ``m = round(α n)`` of each ``α`` of a :func:`finite_experiment`, after checking it:
+    ``ValueError`` (one line) for an experiment :func:`layer_sizes` refuses, or more ``workers`` than
+    :data:`jaxcap._src.guards.MAX_WORKERS` (named ``workers_subject``, default ``"workers={workers}"``)."""
+    ms = layer_sizes(n, alphas, trials, method)
+    guards.MAX_WORKERS.check(workers, workers_subject or f"workers={workers}")
+    return ms
+
+
 def finite_experiment(n, alphas, trials, seed=0, method="auto", workers=1, progress=None) -> dict:
     """Empirical P(injective) and min_active/n for T Gaussian W per alpha.
 
@@ -813,13 +837,10 @@ def finite_experiment(n, alphas, trials, seed=0, method="auto", workers=1, progr
     injective means min_active >= n (general position holds a.s.).  The
     interval is the 95% Wilson score interval.  ``progress(done, total)`` is
     called after every trial.  ``workers > 1`` spreads the trials over that many processes (the same
-    values).  Raises ``ValueError`` for an experiment :func:`layer_sizes` refuses, or more ``workers``
-    than :data:`jaxcap._src.guards.MAX_WORKERS` (:func:`jaxcap.check_finite_experiment` checks it
-    before any work).
+    values).  Raises ``ValueError`` for an experiment :func:`check_finite_experiment` refuses.
     """
     t0 = time.perf_counter()
-    ms = layer_sizes(n, alphas, trials, method)
-    guards.MAX_WORKERS.check(workers, f"workers={workers}")
+    ms = check_finite_experiment(n, alphas, trials, method, workers)
     jobs = [(n, m, seed, ai, t, method) for ai, m in enumerate(ms) for t in range(trials)]
     values = []
     workers = min(workers, len(jobs))

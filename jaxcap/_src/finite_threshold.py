@@ -20,8 +20,7 @@ import time
 import numpy as np
 
 from . import guards
-from .finite import min_active, trial_rng
-from .validation import check_finite_size
+from .finite import check_finite_size, min_active, trial_rng
 
 __all__ = ["injective_rows", "median_interval", "finite_threshold"]
 

@@ -4,8 +4,8 @@ Each argument is checked here and nowhere else: the level (a static integer with
 :data:`jaxcap._src.guards.MAX_LEVEL`), ``κ`` and ``α`` (finite real numbers, ``α > 0``), the engine
 options (only ``engine``, ``nodes``, ``spacing``: an unknown keyword is a :class:`TypeError`
 before anything is traced or computed) and the number of points of a batch or a curve
-(:data:`jaxcap._src.guards.MAX_POINTS`); the sizes of the exact finite-size experiments and the
-processes and devices a run asks for (:mod:`jaxcap._src.guards`).  ``TypeError`` means the wrong
+(:data:`jaxcap._src.guards.MAX_POINTS`) and the devices a run asks for (:mod:`jaxcap._src.guards`); the
+sizes of the exact finite-size experiments are checked beside them, in :mod:`jaxcap._src.finite`.  ``TypeError`` means the wrong
 kind of value, ``ValueError`` a value out of range; the command line maps both to exit code 2.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 from . import guards
 
 __all__ = ["ENGINE_OPTIONS", "check_level", "check_kappa", "check_alpha", "check_epsilon", "check_potential",
-           "check_options", "check_points", "check_finite_size", "check_finite_experiment", "check_cpu_devices"]
+           "check_options", "check_points", "check_cpu_devices"]
 
 #: The keyword options of every solve: they choose the engine (:func:`jaxcap._src.engine.make_engine`).
 ENGINE_OPTIONS = ("engine", "nodes", "spacing")
@@ -102,33 +102,6 @@ def check_points(count: int, subject: str) -> int:
     array of that size is built)."""
     guards.MAX_POINTS.check(int(count), subject)
     return int(count)
-
-
-def check_finite_size(n: int, trials: int, method: str = "auto", subjects: tuple[str, str] | None = None) -> None:
-    """``ValueError`` unless ``trials`` exact layers at ``n`` inputs (:func:`jaxcap.finite_threshold`) are
-    integers ``>= 1`` within :data:`jaxcap._src.guards.MAX_FINITE_N` and
-    :data:`jaxcap._src.guards.MAX_TRIALS`, and ``method`` is one of :data:`jaxcap.FINITE_METHODS`.
-
-    ``subjects``: what the message of a limit names ``n`` and ``trials`` (default ``"n = {n}"`` and
-    ``"{trials} trials"``; the command line names its options).
-    """
-    from .finite import check_experiment
-    check_experiment(n, trials, method)
-    n_subject, trials_subject = subjects or (f"n = {n}", f"{trials} trials")
-    guards.MAX_FINITE_N.check(n, n_subject)
-    guards.MAX_TRIALS.check(trials, trials_subject)
-
-
-def check_finite_experiment(n: int, alphas, trials: int, method: str = "auto", workers: int = 1,
-                            workers_subject: str | None = None) -> list[int]:
-    """The rows ``m = round(α n)`` of each ``α`` of a :func:`jaxcap.finite_experiment`, after checking it:
-    ``ValueError`` (one line) for an experiment :func:`jaxcap._src.finite.layer_sizes` refuses, or more
-    ``workers`` than :data:`jaxcap._src.guards.MAX_WORKERS` (named ``workers_subject``, default
-    ``"workers={workers}"``)."""
-    from .finite import layer_sizes
-    ms = layer_sizes(n, alphas, trials, method)
-    guards.MAX_WORKERS.check(workers, workers_subject or f"workers={workers}")
-    return ms
 
 
 def check_cpu_devices(count: int, subject: str | None = None) -> int:
