@@ -16,6 +16,9 @@ the machine disturb less)::
 
 ``--against PATH`` times the jaxcap commands a second time with ``PATH`` first
 on ``PYTHONPATH`` (another checkout: before and after a change, in one run).
+``--import-with PATH`` (repeatable) times ``python -c "import jax"`` with ``PATH`` first on
+``PYTHONPATH``: another version of one of JAX's dependencies, installed there with
+``pip install --target PATH`` (the ``ml_dtypes`` of each is recorded).
 ``--peer`` times another program's command line in the same pairs (the public
 1RSB code of Maillard et al., when it is installed), from ``--peer-cwd``, with
 the environment less ``PYTHONPATH`` and ``JAXCAP_CACHE_DIR`` (so that it runs on
@@ -109,6 +112,8 @@ def measure(cmd: dict, pairs: int, baseline_env: dict) -> dict:
         base.append(_timed(BASELINE, baseline_env))
         own.append(_timed(cmd["argv"], cmd["env"], cmd.get("cwd")))
     row = {"name": cmd["name"], "command": " ".join(shlex.quote(a) for a in cmd["argv"])}
+    if "ml_dtypes" in cmd:
+        row["ml_dtypes"] = cmd["ml_dtypes"]
     for kind, i in (("", 0), ("cpu_", 1)):      # wall clock, then CPU time (less sensitive to other load)
         o, b = [v[i] for v in own], [v[i] for v in base]
         row.update({f"{kind}seconds": statistics.median(o), f"{kind}baseline_seconds": statistics.median(b),
@@ -130,12 +135,20 @@ def _against_peer(rows: list[dict]) -> None:
 
 
 def _versions() -> dict:
-    probe = ("import json, jax, jaxlib, numpy, scipy; print(json.dumps({'jax': jax.__version__, "
-             "'jaxlib': jaxlib.__version__, 'numpy': numpy.__version__, 'scipy': scipy.__version__, "
+    probe = ("import json, jax, jaxlib, ml_dtypes, numpy, scipy; print(json.dumps({'jax': jax.__version__, "
+             "'jaxlib': jaxlib.__version__, 'ml_dtypes': ml_dtypes.__version__, 'numpy': numpy.__version__, "
+             "'scipy': scipy.__version__, "
              "'backend': jax.default_backend(), 'device': str(jax.devices()[0])}))")
     out = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
     out["python"] = platform.python_version()
     return out
+
+
+def _ml_dtypes(env: dict) -> str:
+    """The version of ``ml_dtypes`` that ``import jax`` loads in the environment ``env``."""
+    probe = "import ml_dtypes; print(ml_dtypes.__version__)"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True,
+                          cwd=NEUTRAL).stdout.strip()
 
 
 def _peer_versions(python: str, env: dict) -> dict | None:
@@ -165,6 +178,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--against", help="another checkout, timed in the same run")
+    ap.add_argument("--import-with", action="append", default=[], metavar="PATH",
+                    help="time `import jax` with PATH first on PYTHONPATH (repeatable)")
     ap.add_argument("--peer", help="another program's command line, timed in the same pairs")
     ap.add_argument("--peer-cwd", help="working directory of --peer")
     ap.add_argument("--out", help="JSON output (default benchmarks/results/startup-<backend>.json)")
@@ -174,6 +189,10 @@ def main(argv=None) -> int:
         cmds = commands(ROOT, "", warm)
         if args.against:
             cmds += commands(os.path.abspath(args.against), " (against)", warm_against)
+        for path in args.import_with:
+            env = _env(os.path.abspath(path), "off")
+            cmds.append({"name": f"import jax ({path})", "argv": BASELINE, "env": env,
+                         "ml_dtypes": _ml_dtypes(env)})
         peer = None
         if args.peer:
             env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "JAXCAP_CACHE_DIR")}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import math
 import os
@@ -142,22 +143,35 @@ def main(argv=None, *, dry_run: bool = False) -> int:
 
 def entry() -> None:
     """The ``jaxcap`` command (the console script and ``python -m jaxcap``): :func:`main` on
-    ``sys.argv``, then exit with its code.  A run that a signal stopped flushes its output and
-    exits at once (``os._exit``), without Python's teardown: with XLA's threads possibly still busy
-    in a program the signal cut short, that teardown can crash the process (exit 139 instead of
-    130 or 143).  Every checkpoint entry was written, atomically, before.  Once the run is over, a
-    signal no longer interrupts the process's teardown (it would print a traceback from JAX's exit
-    handler): the process ends with the run's code."""
+    ``sys.argv``, then exit with its code, without Python's teardown (``os._exit`` once the output
+    is flushed).  The teardown of a process that has loaded JAX and XLA frees every module and
+    every compiled program one by one; it took longer than a warm level-1 solve
+    (``docs/benchmarks.md#startup-teardown``), and nothing of a finished run depends on it: every
+    file was written and closed, every checkpoint entry atomically, by then.
+
+    * A run that finished runs the exit handlers first (``atexit``: JAX's clean-up, a
+      ``jax.distributed`` shutdown, logging), as a normal exit does.
+    * A run that a signal stopped leaves at once: with XLA's threads possibly still busy in a
+      program the signal cut short, the exit handlers and the teardown can crash the process (exit
+      139 instead of 130 or 143).
+    * Once the run is over, a signal no longer interrupts the exit (it would print a traceback from
+      JAX's exit handler): the process ends with the run's code."""
     code = main()
     if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):      # the run is over: its teardown is not cut short
+        for signum in (signal.SIGINT, signal.SIGTERM):      # the run is over: its exit is not cut short
             signal.signal(signum, signal.SIG_IGN)
-    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        os._exit(code)
-    sys.exit(code)
+    _flush()
+    if code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        atexit._run_exitfuncs()     # the exit handlers a normal exit runs (CPython's, since 2.0)
+        _flush()
+    os._exit(code)
+
+
+def _flush() -> None:
+    """Flush stdout and stderr; one that cannot be flushed (a closed pipe) is left as it is."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
 
 
 def _stopped(args, signum: int) -> int:

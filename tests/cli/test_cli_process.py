@@ -74,3 +74,29 @@ def test_a_signal_ends_the_run_even_when_a_library_swaps_the_exception(monkeypat
         assert app.main(["threshold", "--level", "0"]) == code
         assert capsys.readouterr().err.strip().splitlines() == [f"jaxcap: {said}"]
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_a_finished_run_exits_with_its_code_after_the_exit_handlers(tmp_path):
+    """``entry`` skips Python's teardown (``os._exit``) but not what a normal exit does before it:
+    the exit handlers run, after the output was flushed, and the exit status is the run's."""
+    code = """
+import atexit, sys
+atexit.register(lambda: print("exit handler", file=sys.stderr, flush=True))
+sys.argv = ["jaxcap"] + sys.argv[1:]
+print("before", end="")         # unflushed on purpose
+from jaxcap.cli import entry
+entry()
+print("never")
+"""
+    env = dict(os.environ, JAXCAP_CACHE_DIR="off",
+               PYTHONPATH=os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p))
+    for argv, status in ((["threshold", "--level", "0", "--json"], 0), (["threshold", "--level", "-1"], 2)):
+        out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=300,
+                             env=env, cwd=tmp_path)
+        assert out.returncode == status, out.stderr
+        assert out.stderr.rstrip().splitlines()[-1] == "exit handler"
+        assert out.stdout.startswith("before") and "never" not in out.stdout
+        if status == 0:
+            assert json.loads(out.stdout[len("before"):])["level"] == 0
+        else:
+            assert out.stdout == "before" and out.stderr.startswith("jaxcap: error:")
