@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import gc
 import math
 import os
 import signal
@@ -155,7 +156,13 @@ def entry() -> None:
       program the signal cut short, the exit handlers and the teardown can crash the process (exit
       139 instead of 130 or 143).
     * Once the run is over, a signal no longer interrupts the exit (it would print a traceback from
-      JAX's exit handler): the process ends with the run's code."""
+      JAX's exit handler): the process ends with the run's code.
+
+    Before the run, the objects already loaded (Python's, JAX's and jaxcap's modules, which live as
+    long as the process) are moved out of the cyclic collector's way (``gc.freeze``): tracing
+    allocates fast enough to start many collections, and each would walk them all again (a
+    quarter of a second of a cold level-1 run, ``docs/benchmarks.md#startup-teardown``)."""
+    gc.freeze()
     code = main()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):      # the run is over: its exit is not cut short
