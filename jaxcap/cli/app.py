@@ -169,7 +169,7 @@ def entry() -> None:
             signal.signal(signum, signal.SIG_IGN)
     _flush()
     if code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
-        atexit._run_exitfuncs()     # the exit handlers a normal exit runs (CPython's, since 2.0)
+        atexit._run_exitfuncs()     # what a normal exit runs: every handler, last registered first
         _flush()
     os._exit(code)
 
